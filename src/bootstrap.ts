@@ -1,0 +1,115 @@
+import 'reflect-metadata';
+import { Logger, RequestMethod, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import { appConfig, type AppLayer } from './config/app.config.js';
+import { kafkaConfig } from './config/kafka.config.js';
+import { ProblemFilter } from './platform/http/problem.filter.js';
+import { setupSwagger } from './platform/http/swagger.js';
+import { createValidationPipe } from './platform/http/validation.js';
+import { ConsumerRegistryService } from './platform/messaging/consumer-registry.service.js';
+import { kafkaClientOptions } from './platform/messaging/kafka-client.js';
+import { CONSUMER_GROUPS, LayerKafkaServer, type ConsumerGroupName } from './platform/messaging/layer-kafka.server.js';
+import { MessageProcessorService } from './platform/messaging/message-processor.service.js';
+import { TopicAdminService } from './platform/messaging/topic-admin.service.js';
+
+/** Which consumer groups each layer runs: the process layer one, each system module its own. */
+export const LAYER_GROUPS: Record<AppLayer, ConsumerGroupName[]> = {
+  experience: [],
+  process: ['process'],
+  system: ['inventory', 'payment', 'shipping'],
+};
+
+export interface CreateAppOptions {
+  layers?: AppLayer[];
+  /** Consumer groups to run; defaults to those of the layers that have handlers registered. */
+  groups?: ConsumerGroupName[];
+  bufferLogs?: boolean;
+}
+
+/** Builds the HTTP application with its consumers attached (not yet listening). */
+export async function createApp(options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  const app_ = appConfig();
+  const layers = options.layers ?? [...app_.layers];
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(layers), {
+    bufferLogs: options.bufferLogs ?? true,
+    bodyParser: false,
+  });
+  app.useLogger(app.get(PinoLogger));
+  app.useBodyParser('json', { limit: app_.bodyLimit, type: ['application/json', 'application/*+json'] });
+  app.set('trust proxy', 1);
+  app.disable('x-powered-by');
+  app.setGlobalPrefix('api', { exclude: [{ path: 'health/{*path}', method: RequestMethod.ALL }] });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemFilter());
+  app.enableShutdownHooks();
+  setupSwagger(app);
+
+  const groups = options.groups ?? layers.flatMap((l) => LAYER_GROUPS[l]);
+  attachConsumers(app, groups);
+  return app;
+}
+
+const servers = new WeakMap<INestApplication, Array<{ group: string; server: LayerKafkaServer }>>();
+
+function attachConsumers(app: INestApplication, groups: ConsumerGroupName[]): void {
+  const cfg = kafkaConfig();
+  const processor = app.get(MessageProcessorService);
+  const registry = app.get(ConsumerRegistryService);
+  const list: Array<{ group: string; server: LayerKafkaServer }> = [];
+  for (const name of groups) {
+    const groupId = processor.groupId(name);
+    const server = new LayerKafkaServer(CONSUMER_GROUPS[name], {
+      client: kafkaClientOptions(cfg, name),
+      consumer: {
+        groupId,
+        allowAutoTopicCreation: false,
+        sessionTimeout: 30000,
+        heartbeatInterval: 3000,
+        // A transient fault is retried (the offset is not committed); after the retries the
+        // consumer restarts and the message comes again. Nothing is skipped.
+        retry: { initialRetryTime: 300, maxRetryTime: 10000, retries: 8, restartOnFailure: async () => true },
+      },
+      run: { autoCommit: false, partitionsConsumedConcurrently: cfg.partitionsConsumedConcurrently },
+      subscribe: { fromBeginning: true },
+      postfixId: '',
+    });
+    app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+    registry.register(groupId, server);
+    list.push({ group: groupId, server });
+  }
+  servers.set(app, list);
+}
+
+/**
+ * Starts every consumer group once the topics exist, retrying while Kafka is unreachable, so the
+ * HTTP API serves (and accepts orders into the outbox) even when the broker is down at boot.
+ */
+export async function startConsumers(app: INestApplication): Promise<void> {
+  const logger = new Logger('Consumers');
+  const list = servers.get(app) ?? [];
+  if (!list.length) return;
+  await app.get(TopicAdminService).whenTopicsReady();
+  await Promise.all(
+    list.map(async ({ group, server }) => {
+      let delay = 500;
+      for (;;) {
+        try {
+          await new Promise<void>((resolve, reject) => {
+            void server.listen((err?: unknown) => (err ? reject(err) : resolve()));
+          });
+          app.get(ConsumerRegistryService).markRunning(group);
+          logger.log(`consumer group ${group} running`);
+          return;
+        } catch (err) {
+          logger.warn(`consumer group ${group} could not start (${(err as Error).message}); retrying in ${delay} ms`);
+          await server.close().catch(() => undefined);
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(delay * 2, 10000);
+        }
+      }
+    }),
+  );
+}

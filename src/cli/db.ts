@@ -1,0 +1,50 @@
+/**
+ * Database set-up without the application: `node dist/cli/db.js setup|migrate|revert|seed`.
+ * `setup` creates the database if missing, runs pending migrations and seeds the demo catalogue.
+ */
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { DataSource } from 'typeorm';
+
+if (existsSync('.env')) process.loadEnvFile('.env');
+
+const { databaseConfig } = await import('../config/database.config.js');
+const { appConfig } = await import('../config/app.config.js');
+const { buildDataSourceOptions } = await import('../platform/database/database-options.js');
+const { ensureDatabase } = await import('../platform/database/ensure-database.js');
+const { seedDemoCatalogue } = await import('../system/inventory/demo-catalogue.js');
+
+const command = process.argv[2] ?? 'setup';
+const db = databaseConfig();
+
+if (command === 'setup' || command === 'migrate') await ensureDatabase(db);
+const dataSource = new DataSource({ ...buildDataSourceOptions({ ...db, poolSize: 2 }), logging: ['error'] });
+await dataSource.initialize();
+try {
+  switch (command) {
+    case 'setup':
+    case 'migrate': {
+      const ran = await dataSource.runMigrations({ transaction: 'each' });
+      console.log(`database ${db.database}: ${ran.length ? `applied ${ran.map((m) => m.name).join(', ')}` : 'schema up to date'}`);
+      if (command === 'setup') {
+        const added = await seedDemoCatalogue(dataSource, appConfig().defaultCurrency);
+        console.log(`demo catalogue: ${added} product(s) added`);
+      }
+      break;
+    }
+    case 'revert':
+      await dataSource.undoLastMigration({ transaction: 'each' });
+      console.log('reverted the last migration');
+      break;
+    case 'seed': {
+      const added = await seedDemoCatalogue(dataSource, appConfig().defaultCurrency);
+      console.log(`demo catalogue: ${added} product(s) added`);
+      break;
+    }
+    default:
+      console.error(`unknown command ${command}: use setup, migrate, revert or seed`);
+      process.exitCode = 2;
+  }
+} finally {
+  await dataSource.destroy();
+}

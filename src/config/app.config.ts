@@ -1,0 +1,29 @@
+import { registerAs } from '@nestjs/config';
+import { env } from './env.js';
+
+export type AppLayer = 'experience' | 'process' | 'system';
+
+export const appConfig = registerAs('app', () => {
+  const e = env();
+  const layers = String(e.APP_MODULES)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) as AppLayer[];
+  return {
+    nodeEnv: e.NODE_ENV as 'development' | 'production' | 'test',
+    host: e.HOST as string,
+    port: e.PORT as number,
+    publicUrl: (e.PUBLIC_URL as string | undefined) ?? `http://localhost:${e.PORT}`,
+    layers: new Set<AppLayer>(layers),
+    defaultCurrency: e.DEFAULT_CURRENCY as string,
+    logLevel: e.LOG_LEVEL as string,
+    logPretty: e.LOG_PRETTY as boolean,
+    bodyLimit: e.HTTP_BODY_LIMIT as string,
+    corsOrigins: String(e.CORS_ORIGINS)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE as number,
+  };
+});
+export type AppConfig = ReturnType<typeof appConfig>;

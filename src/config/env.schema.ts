@@ -1,0 +1,71 @@
+import Joi from 'joi';
+
+/**
+ * Every environment variable the service reads, validated once at boot.
+ * A missing or malformed value stops the process with a message naming the variable,
+ * never a surprise at the first request. Keep `.env.example` in step with this file.
+ */
+export const envSchema = Joi.object({
+  NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
+  HOST: Joi.string().default('0.0.0.0'),
+  PORT: Joi.number().port().default(3000),
+  PUBLIC_URL: Joi.string().uri().optional(),
+  APP_MODULES: Joi.string()
+    .pattern(/^\s*(experience|process|system)(\s*,\s*(experience|process|system))*\s*$/)
+    .default('experience,process,system')
+    .messages({ 'string.pattern.base': 'APP_MODULES must be a comma-separated subset of experience,process,system' }),
+  DEFAULT_CURRENCY: Joi.string().length(3).uppercase().default('EUR'),
+  LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+  LOG_PRETTY: Joi.boolean().default(false),
+  HTTP_BODY_LIMIT: Joi.string().default('100kb'),
+  CORS_ORIGINS: Joi.string().allow('').default(''),
+  RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(1).default(6000),
+
+  DATABASE_URL: Joi.string()
+    .uri({ scheme: ['mysql', 'mariadb'] })
+    .default('mariadb://root@127.0.0.1:3306/order_flow'),
+  DATABASE_POOL_SIZE: Joi.number().integer().min(1).max(200).default(20),
+
+  KAFKA_BROKERS: Joi.string().default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: Joi.string().default('order-flow'),
+  KAFKA_GROUP_PREFIX: Joi.string().default('order-flow'),
+  KAFKA_TOPIC_PARTITIONS: Joi.number().integer().min(1).default(6),
+  KAFKA_REPLICATION_FACTOR: Joi.number().integer().min(1).default(1),
+  KAFKA_CREATE_TOPICS: Joi.boolean().default(true),
+  KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: Joi.number().integer().min(1).default(6),
+  KAFKA_SSL: Joi.boolean().default(false),
+  KAFKA_SSL_CA_FILE: Joi.string().optional(),
+  KAFKA_SSL_REJECT_UNAUTHORIZED: Joi.boolean().default(true),
+  KAFKA_SASL_MECHANISM: Joi.string().valid('scram-sha-512', 'scram-sha-256', 'plain').optional(),
+  KAFKA_SASL_USERNAME: Joi.string().when('KAFKA_SASL_MECHANISM', { is: Joi.exist(), then: Joi.required() }),
+  KAFKA_SASL_PASSWORD: Joi.string().when('KAFKA_SASL_MECHANISM', { is: Joi.exist(), then: Joi.required() }),
+  KAFKA_TOPIC_ORDERS_IN: Joi.string().default('orders-in'),
+  KAFKA_TOPIC_ORDERS_VALIDATED: Joi.string().default('orders-validated'),
+  KAFKA_TOPIC_ORDER_STATUS: Joi.string().default('order-status'),
+  KAFKA_TOPIC_INVENTORY_UPDATES: Joi.string().default('inventory-updates'),
+  KAFKA_TOPIC_SHIPPING_UPDATES: Joi.string().default('shipping-updates'),
+  KAFKA_TOPIC_INVENTORY_REQUESTS: Joi.string().default('inventory-requests'),
+  KAFKA_TOPIC_INVENTORY_REPLIES: Joi.string().default('inventory-replies'),
+  KAFKA_TOPIC_PAYMENT_REQUESTS: Joi.string().default('payment-requests'),
+  KAFKA_TOPIC_PAYMENT_REPLIES: Joi.string().default('payment-replies'),
+  KAFKA_TOPIC_SHIPPING_REPLIES: Joi.string().default('shipping-replies'),
+  KAFKA_TOPIC_DLQ: Joi.string().default('dlq-orders'),
+  CONSUMER_MAX_ATTEMPTS: Joi.number().integer().min(1).default(3),
+
+  OUTBOX_POLL_INTERVAL_MS: Joi.number().integer().min(10).default(1000),
+  OUTBOX_BATCH_SIZE: Joi.number().integer().min(1).max(5000).default(500),
+  OUTBOX_SHARDS: Joi.number().integer().min(1).max(256).default(16),
+  OUTBOX_RETRY_BACKOFF_MAX_MS: Joi.number().integer().min(100).default(10000),
+})
+  .unknown(true)
+  .prefs({ abortEarly: false, convert: true });
+
+/** Nest ConfigModule hook: throws one error listing every bad variable. */
+export function validateEnv(raw: Record<string, unknown>): Record<string, unknown> {
+  const { error, value } = envSchema.validate(raw);
+  if (error) {
+    const lines = error.details.map((d) => `  - ${d.message}`).join('\n');
+    throw new Error(`Invalid configuration:\n${lines}`);
+  }
+  return value as Record<string, unknown>;
+}

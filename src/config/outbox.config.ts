@@ -1,0 +1,13 @@
+import { registerAs } from '@nestjs/config';
+import { env } from './env.js';
+
+export const outboxConfig = registerAs('outbox', () => {
+  const e = env();
+  return {
+    pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS as number,
+    batchSize: e.OUTBOX_BATCH_SIZE as number,
+    shards: e.OUTBOX_SHARDS as number,
+    retryBackoffMaxMs: e.OUTBOX_RETRY_BACKOFF_MAX_MS as number,
+  };
+});
+export type OutboxConfig = ReturnType<typeof outboxConfig>;

@@ -1,0 +1,78 @@
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBadRequestResponse, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiPayloadTooLargeResponse, ApiServiceUnavailableResponse, ApiTags, ApiUnsupportedMediaTypeResponse } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
+import { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
+import { OrderAcceptedResponseDto, OrderResponseDto, OrderStatusResponseDto, ProblemDto } from './dto/order.response.dto.js';
+import { toOrderResponse } from './order.mapper.js';
+import { OrdersErrorCode, OrdersException } from './orders.exception.js';
+import { OrdersService } from './orders.service.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+function checkOrderId(orderId: string): string {
+  if (!UUID.test(orderId)) throw new OrdersException(OrdersErrorCode.INVALID_ORDER_ID, 'orderId must be a UUID');
+  return orderId.toLowerCase();
+}
+
+/** Who is calling, for scoping Idempotency-Keys; set by the authentication guard. */
+function clientOf(req: Request): string {
+  const user = (req as Request & { user?: { clientId?: string; sub?: string } }).user;
+  return user?.clientId ?? user?.sub ?? 'anonymous';
+}
+
+@ApiTags('orders')
+@Controller('orders')
+@ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid input: every violated field is listed in `errors`' })
+@ApiServiceUnavailableResponse({ type: ProblemDto, description: 'The database is unavailable' })
+export class OrdersController {
+  constructor(private readonly orders: OrdersService) {}
+
+  @Post()
+  @HttpCode(HttpStatus.ACCEPTED)
+  @RequireScopes(Scope.ORDERS_WRITE)
+  @ApiOperation({ summary: 'Submit an order', description: 'Persists the order as RECEIVED and hands it to the order saga. Prices come from the inventory catalogue, never from the client.' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key and body: the first answer again, nothing created. Same key, other body: 409.', example: 'checkout-8c1f2a' })
+  @ApiHeader({ name: 'X-Correlation-Id', required: false, description: 'Carried through every log line and Kafka message of this order', example: 'req-7f3a' })
+  @ApiAcceptedResponse({ type: OrderAcceptedResponseDto, description: 'Accepted; `Location` points at the order' })
+  @ApiConflictResponse({ type: ProblemDto, description: 'Idempotency-Key reused with a different body' })
+  @ApiPayloadTooLargeResponse({ type: ProblemDto })
+  @ApiUnsupportedMediaTypeResponse({ type: ProblemDto, description: 'The body is not application/json' })
+  async create(
+    @Body() body: CreateOrderRequestDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OrderAcceptedResponseDto> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new OrdersException(OrdersErrorCode.INVALID_IDEMPOTENCY_KEY, 'Idempotency-Key must be 1-200 visible ASCII characters');
+    }
+    const correlationId = (req as Request & { correlationId: string }).correlationId;
+    const { orderId, created } = await this.orders.accept(body, correlationId, idempotencyKey ? { clientId: clientOf(req), key: idempotencyKey } : undefined);
+    res.location(`/api/orders/${orderId}`);
+    if (!created) res.setHeader('Idempotent-Replayed', 'true');
+    return { orderId, status: 'RECEIVED', statusUrl: `/api/orders/${orderId}/status` };
+  }
+
+  @Get(':orderId')
+  @RequireScopes(Scope.ORDERS_READ)
+  @ApiOperation({ summary: 'The whole order', description: 'Customer, address, items with prices once known, total, status, history and fulfillment.' })
+  @ApiParam({ name: 'orderId', format: 'uuid', example: '5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' })
+  @ApiOkResponse({ type: OrderResponseDto })
+  @ApiNotFoundResponse({ type: ProblemDto, description: 'No such order' })
+  async get(@Param('orderId') orderId: string): Promise<OrderResponseDto> {
+    return toOrderResponse(await this.orders.get(checkOrderId(orderId)));
+  }
+
+  @Get(':orderId/status')
+  @RequireScopes(Scope.ORDERS_READ)
+  @ApiOperation({ summary: 'The order status only', description: 'The light, fast query: one indexed read.' })
+  @ApiParam({ name: 'orderId', format: 'uuid', example: '5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' })
+  @ApiOkResponse({ type: OrderStatusResponseDto })
+  @ApiNotFoundResponse({ type: ProblemDto, description: 'No such order' })
+  async status(@Param('orderId') orderId: string): Promise<OrderStatusResponseDto> {
+    const s = await this.orders.status(checkOrderId(orderId));
+    return { orderId: s.orderId, status: s.status, ...(s.reason ? { reason: s.reason } : {}), updatedAt: s.updatedAt.toISOString() };
+  }
+}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { OrderStoreModule } from '../../platform/order-store/order-store.module.js';
+import { OrdersController } from './orders.controller.js';
+import { OrdersService } from './orders.service.js';
+
+/** Experience layer: the orders REST API. Talks to the rest of the system only through the outbox. */
+@Module({
+  imports: [OrderStoreModule],
+  controllers: [OrdersController],
+  providers: [OrdersService],
+})
+export class OrdersModule {}

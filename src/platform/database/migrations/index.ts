@@ -1,0 +1,4 @@
+import { InitialSchema1763776800000 } from './1763776800000-initial-schema.js';
+
+/** Migrations in the order they run. Listed explicitly: ESM has no reliable glob loading. */
+export const MIGRATIONS = [InitialSchema1763776800000];

@@ -1,0 +1,19 @@
+import { Injectable, type NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { HEADER_CORRELATION_ID } from '../../contracts/envelope.js';
+import { correlation } from '../observability/correlation.js';
+
+const SAFE_ID = /^[A-Za-z0-9._:-]{1,200}$/;
+
+/** Takes the caller's `X-Correlation-Id` (or makes one), echoes it, and scopes the request's logs to it. */
+@Injectable()
+export class CorrelationMiddleware implements NestMiddleware {
+  use(req: Request, res: Response, next: NextFunction): void {
+    const given = req.header(HEADER_CORRELATION_ID);
+    const correlationId = given && SAFE_ID.test(given) ? given : randomUUID();
+    res.setHeader(HEADER_CORRELATION_ID, correlationId);
+    (req as Request & { correlationId?: string }).correlationId = correlationId;
+    correlation.run({ correlationId }, () => next());
+  }
+}

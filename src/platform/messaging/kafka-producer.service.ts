@@ -1,0 +1,63 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import { KAFKA } from './messaging.tokens.js';
+
+/**
+ * The one producer of a process: idempotent, acks=all, one request in flight so that retries
+ * never reorder an order's messages. Connects lazily and reconnects after a broker outage.
+ */
+@Injectable()
+export class KafkaProducerService implements OnModuleDestroy {
+  private readonly logger = new Logger(KafkaProducerService.name);
+  private producer: Producer | null = null;
+  private connecting: Promise<Producer> | null = null;
+
+  constructor(@Inject(KAFKA) private readonly kafka: Kafka) {}
+
+  async sendBatch(topicMessages: TopicMessages[]): Promise<void> {
+    const producer = await this.connected();
+    try {
+      await producer.sendBatch({ topicMessages, acks: -1 });
+    } catch (err) {
+      // Drop the producer so the next attempt starts from a fresh connection.
+      await this.reset();
+      throw err;
+    }
+  }
+
+  async send(topic: string, messages: Message[]): Promise<void> {
+    await this.sendBatch([{ topic, messages }]);
+  }
+
+  private async connected(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    if (!this.connecting) {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3000 },
+      });
+      this.connecting = producer
+        .connect()
+        .then(() => {
+          this.producer = producer;
+          return producer;
+        })
+        .finally(() => {
+          this.connecting = null;
+        });
+    }
+    return this.connecting;
+  }
+
+  private async reset(): Promise<void> {
+    const producer = this.producer;
+    this.producer = null;
+    if (producer) await producer.disconnect().catch((e: Error) => this.logger.debug(`disconnect: ${e.message}`));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.reset();
+  }
+}

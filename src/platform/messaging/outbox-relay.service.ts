@@ -1,0 +1,149 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import type { IHeaders, TopicMessages } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { outboxConfig } from '../../config/outbox.config.js';
+import { KafkaProducerService } from './kafka-producer.service.js';
+
+interface OutboxRow {
+  id: string;
+  shard: number;
+  topic: string;
+  message_key: string;
+  headers: string;
+  payload: string;
+}
+
+/**
+ * Publishes committed outbox rows to Kafka and deletes them.
+ *
+ * Ownership is per shard: a pass locks the lock rows of the shards that have work with
+ * `FOR UPDATE SKIP LOCKED`, so several relays (replicas) share the work without two of them ever
+ * publishing the same order's messages concurrently, and each order's messages leave in commit order.
+ * A pass runs right after a local commit (`kick`) and on a poll for work committed elsewhere.
+ * When Kafka is down the transaction rolls back and the rows wait, with exponential backoff.
+ */
+@Injectable()
+export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelayService.name);
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private backoffUntil = 0;
+  private published = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly producer: KafkaProducerService,
+    @Inject(outboxConfig.KEY) private readonly cfg: ConfigType<typeof outboxConfig>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.schedulePoll(0);
+  }
+
+  /** Asks for a pass as soon as possible; coalesces with a pass already running. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (Date.now() < this.backoffUntil) return;
+    this.running = this.loop().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** Number of messages this process has published (for tests and metrics). */
+  get publishedCount(): number {
+    return this.published;
+  }
+
+  async backlog(): Promise<number> {
+    const [row] = await this.dataSource.query('SELECT COUNT(*) AS n FROM outbox');
+    return Number(row.n);
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      let moved = 0;
+      try {
+        moved = await this.pass();
+        this.failures = 0;
+        this.backoffUntil = 0;
+      } catch (err) {
+        this.failures += 1;
+        const delay = Math.min(this.cfg.retryBackoffMaxMs, 200 * 2 ** Math.min(this.failures, 10));
+        this.backoffUntil = Date.now() + delay;
+        const log = this.failures === 1 ? 'warn' : 'debug';
+        this.logger[log](`outbox publish failed (attempt ${this.failures}), retrying in ${delay} ms: ${(err as Error).message}`);
+        this.schedulePoll(delay);
+        return;
+      }
+      // A full batch means more is waiting: go again without waiting for the poll.
+      if (moved >= this.cfg.batchSize) this.again = true;
+    } while (this.again && !this.stopped);
+  }
+
+  /** One claim-publish-delete transaction; returns how many messages it published. */
+  private async pass(): Promise<number> {
+    return this.dataSource.transaction(async (tx) => {
+      const pending: Array<{ shard: number }> = await tx.query(
+        'SELECT DISTINCT shard FROM outbox ORDER BY shard',
+      );
+      if (!pending.length) return 0;
+      const claimed: Array<{ shard: number }> = await tx.query(
+        `SELECT shard FROM outbox_shards WHERE shard IN (${pending.map(() => '?').join(',')}) FOR UPDATE SKIP LOCKED`,
+        pending.map((p) => p.shard),
+      );
+      if (!claimed.length) return 0;
+      const rows: OutboxRow[] = await tx.query(
+        `SELECT id, shard, topic, message_key, headers, payload FROM outbox
+         WHERE shard IN (${claimed.map(() => '?').join(',')}) ORDER BY id LIMIT ?`,
+        [...claimed.map((c) => c.shard), this.cfg.batchSize],
+      );
+      if (!rows.length) return 0;
+      await this.producer.sendBatch(toTopicMessages(rows));
+      await tx.query(`DELETE FROM outbox WHERE id IN (${rows.map(() => '?').join(',')})`, rows.map((r) => r.id));
+      this.published += rows.length;
+      return rows.length;
+    });
+  }
+
+  private schedulePoll(delay: number): void {
+    if (this.stopped) return;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      this.backoffUntil = 0;
+      this.kick();
+      this.schedulePoll(this.cfg.pollIntervalMs);
+    }, delay);
+    this.pollTimer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    // Let a pass in progress finish so a published batch is also deleted.
+    await this.running?.catch(() => undefined);
+  }
+}
+
+/** Groups rows by topic, keeping commit order inside each topic (and so inside each partition). */
+export function toTopicMessages(rows: Array<Pick<OutboxRow, 'topic' | 'message_key' | 'headers' | 'payload'>>): TopicMessages[] {
+  const byTopic = new Map<string, TopicMessages>();
+  for (const row of rows) {
+    let entry = byTopic.get(row.topic);
+    if (!entry) {
+      entry = { topic: row.topic, messages: [] };
+      byTopic.set(row.topic, entry);
+    }
+    entry.messages.push({ key: row.message_key, value: row.payload, headers: JSON.parse(row.headers) as IHeaders });
+  }
+  return [...byTopic.values()];
+}

@@ -1,0 +1,108 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import type { Admin, Kafka } from 'kafkajs';
+import { kafkaConfig } from '../../config/kafka.config.js';
+import { KAFKA } from './messaging.tokens.js';
+
+/**
+ * Creates the topics with their configured partition counts at start. A broker that is down at
+ * boot does not stop the service (orders are still accepted into the outbox): creation is retried
+ * in the background until it succeeds.
+ */
+@Injectable()
+export class TopicAdminService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(TopicAdminService.name);
+  private admin: Admin | null = null;
+  private stopped = false;
+  private topicsReady = false;
+  private readyWaiters: Array<() => void> = [];
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(kafkaConfig.KEY) private readonly cfg: ConfigType<typeof kafkaConfig>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.ensureTopicsWithRetry();
+  }
+
+  /** Resolves once every topic exists (immediately when topic creation is switched off). */
+  whenTopicsReady(): Promise<void> {
+    if (this.topicsReady) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  /** A metadata round trip to the cluster, bounded in time; used by the readiness probe. */
+  async ping(timeoutMs = 2000): Promise<void> {
+    const admin = await this.connectedAdmin();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        admin.describeCluster(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer from Kafka within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      await this.resetAdmin();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async ensureTopics(): Promise<void> {
+    const admin = await this.connectedAdmin();
+    const wanted = [...new Set(Object.values(this.cfg.topics))];
+    const existing = new Set(await admin.listTopics());
+    const missing = wanted.filter((t) => !existing.has(t));
+    if (missing.length) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: this.cfg.partitions,
+          replicationFactor: this.cfg.replicationFactor,
+        })),
+      });
+      this.logger.log(`created topics ${missing.join(', ')} with ${this.cfg.partitions} partitions`);
+    }
+  }
+
+  private async ensureTopicsWithRetry(): Promise<void> {
+    let delay = 500;
+    while (!this.stopped && this.cfg.createTopics) {
+      try {
+        await this.ensureTopics();
+        break;
+      } catch (err) {
+        this.logger.warn(`topics not ready yet (${(err as Error).message}); retrying in ${delay} ms`);
+        await this.resetAdmin();
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 10000);
+      }
+    }
+    this.topicsReady = true;
+    this.readyWaiters.splice(0).forEach((resolve) => resolve());
+  }
+
+  private async connectedAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin({ retry: { retries: 1, initialRetryTime: 200 } });
+      await admin.connect();
+      this.admin = admin;
+    }
+    return this.admin;
+  }
+
+  private async resetAdmin(): Promise<void> {
+    const admin = this.admin;
+    this.admin = null;
+    await admin?.disconnect().catch(() => undefined);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    await this.resetAdmin();
+  }
+}

@@ -1,0 +1,24 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** What every log line about a request or a message carries, from HTTP through every Kafka hop. */
+export interface TraceContext {
+  correlationId: string;
+  orderId?: string;
+  eventId?: string;
+}
+
+const storage = new AsyncLocalStorage<TraceContext>();
+
+export const correlation = {
+  run<T>(ctx: TraceContext, fn: () => T): T {
+    return storage.run(ctx, fn);
+  },
+  current(): TraceContext | undefined {
+    return storage.getStore();
+  },
+  /** Adds fields to the current context (e.g. the orderId once it is assigned). */
+  assign(fields: Partial<TraceContext>): void {
+    const store = storage.getStore();
+    if (store) Object.assign(store, fields);
+  },
+};

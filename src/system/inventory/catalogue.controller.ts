@@ -1,0 +1,30 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
+import { ProductEntity } from './product.entity.js';
+
+export class ProductResponseDto {
+  @ApiProperty({ example: 'SKU-1001' }) productId: string;
+  @ApiProperty({ example: 'Espresso Beans 1kg' }) name: string;
+  @ApiProperty({ example: 19.5 }) unitPrice: number;
+  @ApiProperty({ example: 'EUR' }) currency: string;
+  @ApiProperty({ example: 120, description: 'Stock on hand minus stock reserved for orders in flight' }) availableStock: number;
+}
+
+/** The inventory system's own read-only API: what can be ordered (DESIGN §3). */
+@ApiTags('inventory')
+@Controller('inventory')
+export class CatalogueController {
+  constructor(@InjectRepository(ProductEntity) private readonly products: Repository<ProductEntity>) {}
+
+  @Get('products')
+  @RequireScopes(Scope.ORDERS_READ)
+  @ApiOperation({ summary: 'The product catalogue with prices and available stock' })
+  @ApiOkResponse({ type: [ProductResponseDto] })
+  async list(): Promise<ProductResponseDto[]> {
+    const rows = await this.products.find({ order: { productId: 'ASC' } });
+    return rows.map((p) => ({ productId: p.productId, name: p.name, unitPrice: p.unitPrice, currency: p.currency, availableStock: p.stockOnHand - p.stockReserved }));
+  }
+}
