@@ -13,13 +13,16 @@ import { CorrelationMiddleware } from './platform/http/correlation.middleware.js
 import { JsonOnlyMiddleware } from './platform/http/json-only.middleware.js';
 import { MessagingModule } from './platform/messaging/messaging.module.js';
 import { LoggingModule } from './platform/observability/logging.module.js';
+import { OrderSagaModule } from './process/orders/order-saga.module.js';
 import { InventoryModule } from './system/inventory/inventory.module.js';
+import { PaymentModule } from './system/payment/payment.module.js';
+import { ShippingModule } from './system/shipping/shipping.module.js';
 
 /** The Nest modules of each layer (DESIGN §2); APP_MODULES picks which run in this process. */
 export const LAYER_MODULES: Record<AppLayer, Type[]> = {
   experience: [OrdersModule],
-  process: [],
-  system: [InventoryModule],
+  process: [OrderSagaModule],
+  system: [InventoryModule, PaymentModule, ShippingModule],
 };
 
 @Module({})

@@ -1,4 +1,7 @@
 import Joi from 'joi';
+import { authEnvSchema } from './auth.env.js';
+import { sagaEnvSchema } from './saga.env.js';
+import { simulationEnvSchema } from './simulation.env.js';
 
 /**
  * Every environment variable the service reads, validated once at boot.
@@ -6,6 +9,7 @@ import Joi from 'joi';
  * never a surprise at the first request. Keep `.env.example` in step with this file.
  */
 export const envSchema = Joi.object({
+  // app, HTTP, database, Kafka and outbox; auth, saga and simulation settings live in their own files
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
   HOST: Joi.string().default('0.0.0.0'),
   PORT: Joi.number().port().default(3000),
@@ -57,6 +61,9 @@ export const envSchema = Joi.object({
   OUTBOX_SHARDS: Joi.number().integer().min(1).max(256).default(16),
   OUTBOX_RETRY_BACKOFF_MAX_MS: Joi.number().integer().min(100).default(10000),
 })
+  .concat(authEnvSchema)
+  .concat(sagaEnvSchema)
+  .concat(simulationEnvSchema)
   .unknown(true)
   .prefs({ abortEarly: false, convert: true });
 

@@ -33,6 +33,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private failures = 0;
   private backoffUntil = 0;
   private published = 0;
+  private readonly wakeTimers = new Map<number, NodeJS.Timeout>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -55,6 +56,19 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     this.running = this.loop().finally(() => {
       this.running = null;
     });
+  }
+
+  /** Asks for a pass when a delayed message becomes due (timers share 10 ms buckets). */
+  wakeAt(at: Date): void {
+    if (this.stopped) return;
+    const bucket = Math.ceil(at.getTime() / 10) * 10;
+    if (this.wakeTimers.has(bucket)) return;
+    const timer = setTimeout(() => {
+      this.wakeTimers.delete(bucket);
+      this.kick();
+    }, Math.max(0, bucket - Date.now()) + 2);
+    timer.unref();
+    this.wakeTimers.set(bucket, timer);
   }
 
   /** Number of messages this process has published (for tests and metrics). */
@@ -92,9 +106,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   /** One claim-publish-delete transaction; returns how many messages it published. */
   private async pass(): Promise<number> {
     return this.dataSource.transaction(async (tx) => {
-      const pending: Array<{ shard: number }> = await tx.query(
-        'SELECT DISTINCT shard FROM outbox ORDER BY shard',
-      );
+      const now = new Date();
+      const pending: Array<{ shard: number }> = await tx.query('SELECT DISTINCT shard FROM outbox WHERE available_at <= ? ORDER BY shard', [now]);
       if (!pending.length) return 0;
       const claimed: Array<{ shard: number }> = await tx.query(
         `SELECT shard FROM outbox_shards WHERE shard IN (${pending.map(() => '?').join(',')}) FOR UPDATE SKIP LOCKED`,
@@ -103,8 +116,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       if (!claimed.length) return 0;
       const rows: OutboxRow[] = await tx.query(
         `SELECT id, shard, topic, message_key, headers, payload FROM outbox
-         WHERE shard IN (${claimed.map(() => '?').join(',')}) ORDER BY id LIMIT ?`,
-        [...claimed.map((c) => c.shard), this.cfg.batchSize],
+         WHERE shard IN (${claimed.map(() => '?').join(',')}) AND available_at <= ? ORDER BY id LIMIT ?`,
+        [...claimed.map((c) => c.shard), now, this.cfg.batchSize],
       );
       if (!rows.length) return 0;
       await this.producer.sendBatch(toTopicMessages(rows));
@@ -129,6 +142,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.wakeTimers.forEach((t) => clearTimeout(t));
+    this.wakeTimers.clear();
     // Let a pass in progress finish so a published batch is also deleted.
     await this.running?.catch(() => undefined);
   }

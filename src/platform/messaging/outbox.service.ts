@@ -16,6 +16,11 @@ export interface Trace {
   causationId?: string;
 }
 
+export interface EnqueueOptions {
+  /** Publish no earlier than this many milliseconds after now (simulated latency). */
+  delayMs?: number;
+}
+
 /** The outbox shard of an order: every message of one order lands in the same shard. */
 export function shardOf(orderId: string, shards: number): number {
   return createHash('sha1').update(orderId).digest().readUInt32BE(0) % shards;
@@ -34,23 +39,25 @@ export class OutboxService {
   ) {}
 
   /** Builds the envelope for `type` and stages it in the transaction `tx`. */
-  async enqueue<T extends EventType>(tx: EntityManager, type: T, orderId: string, payload: Payloads[T], trace: Trace): Promise<Envelope<T, Payloads[T]>> {
+  async enqueue<T extends EventType>(tx: EntityManager, type: T, orderId: string, payload: Payloads[T], trace: Trace, options: EnqueueOptions = {}): Promise<Envelope<T, Payloads[T]>> {
     const envelope = newEnvelope(type, orderId, payload, trace);
-    await this.enqueueEnvelopes(tx, [envelope]);
+    await this.enqueueEnvelopes(tx, [envelope], options);
     return envelope;
   }
 
-  async enqueueEnvelopes(tx: EntityManager, envelopes: Envelope[]): Promise<void> {
+  async enqueueEnvelopes(tx: EntityManager, envelopes: Envelope[], options: EnqueueOptions = {}): Promise<void> {
     if (!envelopes.length) return;
+    const availableAt = new Date(Date.now() + Math.max(0, options.delayMs ?? 0));
     const rows = envelopes.map((e) => {
       const topic = this.kafka.topics[TOPIC_OF[e.eventType as EventType]];
       const headers = { [HEADER_CORRELATION_ID]: e.correlationId, [HEADER_EVENT_TYPE]: e.eventType };
-      return [shardOf(e.orderId, this.cfg.shards), topic, e.orderId, e.eventId, e.eventType, JSON.stringify(headers), JSON.stringify(e)];
+      return [shardOf(e.orderId, this.cfg.shards), topic, e.orderId, e.eventId, e.eventType, JSON.stringify(headers), JSON.stringify(e), availableAt];
     });
     await tx.query(
-      `INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload) VALUES ${rows.map(() => '(?,?,?,?,?,?,?)').join(',')}`,
+      `INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`,
       rows.flat(),
     );
+    if (options.delayMs) this.relay.wakeAt(availableAt);
   }
 
   /** Call after the transaction committed: publishes now instead of at the next poll. */

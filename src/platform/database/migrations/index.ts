@@ -1,4 +1,5 @@
 import { InitialSchema1763776800000 } from './1763776800000-initial-schema.js';
+import { OutboxAvailableAt1763780400000 } from './1763780400000-outbox-available-at.js';
 
 /** Migrations in the order they run. Listed explicitly: ESM has no reliable glob loading. */
-export const MIGRATIONS = [InitialSchema1763776800000];
+export const MIGRATIONS = [InitialSchema1763776800000, OutboxAvailableAt1763780400000];

@@ -1,0 +1,16 @@
+import Joi from 'joi';
+
+/** The order saga's step deadlines and retry policy (DESIGN §7.4, §8). */
+export const sagaEnvSchema = Joi.object({
+  SAGA_INVENTORY_TIMEOUT_MS: Joi.number().integer().min(100).default(5000),
+  SAGA_INVENTORY_MAX_ATTEMPTS: Joi.number().integer().min(1).default(3),
+  SAGA_PAYMENT_TIMEOUT_MS: Joi.number().integer().min(100).default(5000),
+  SAGA_PAYMENT_MAX_ATTEMPTS: Joi.number().integer().min(1).default(3),
+  SAGA_SHIPPING_TIMEOUT_MS: Joi.number().integer().min(100).default(10000),
+  SAGA_SHIPPING_MAX_ATTEMPTS: Joi.number().integer().min(1).default(1),
+  SAGA_COMPENSATION_TIMEOUT_MS: Joi.number().integer().min(100).default(10000),
+  SAGA_RETRY_BASE_MS: Joi.number().integer().min(10).default(500),
+  SAGA_RETRY_MAX_MS: Joi.number().integer().min(10).default(10000),
+  SAGA_SCHEDULER_INTERVAL_MS: Joi.number().integer().min(10).default(250),
+  SAGA_SCHEDULER_BATCH_SIZE: Joi.number().integer().min(1).default(200),
+});
