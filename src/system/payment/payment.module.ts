@@ -1,5 +1,17 @@
 import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { simulationConfig } from '../../config/simulation.config.js';
+import { PaymentConsumer } from './payment.consumer.js';
+import { PaymentEntity } from './payment.entity.js';
+import { PaymentService } from './payment.service.js';
+import { PaymentSimulator } from './payment.simulator.js';
 
-/** System layer: the payment system (charges and refunds). */
-@Module({})
+/** System layer: the payment system (charges and refunds), consumer group `payment`. */
+@Module({
+  imports: [ConfigModule.forFeature(simulationConfig), TypeOrmModule.forFeature([PaymentEntity])],
+  controllers: [PaymentConsumer],
+  providers: [PaymentService, PaymentSimulator],
+  exports: [PaymentService, PaymentSimulator],
+})
 export class PaymentModule {}

@@ -1,5 +1,21 @@
 import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { simulationConfig } from '../../config/simulation.config.js';
+import { DeliveryScheduler } from './delivery.scheduler.js';
+import { ShipmentEntity } from './shipment.entity.js';
+import { ShippingConsumer } from './shipping.consumer.js';
+import { ShippingService } from './shipping.service.js';
+import { ShippingSimulator } from './shipping.simulator.js';
 
-/** System layer: the shipping system (shipments, carriers, tracking, delivery). */
-@Module({})
+/**
+ * System layer: the shipping system (shipments, carriers, tracking, delivery), consumer group
+ * `shipping`. The delivery scheduler lives here, so it runs only where this module runs.
+ */
+@Module({
+  imports: [ConfigModule.forFeature(simulationConfig), TypeOrmModule.forFeature([ShipmentEntity])],
+  controllers: [ShippingConsumer],
+  providers: [ShippingService, ShippingSimulator, DeliveryScheduler],
+  exports: [ShippingService, ShippingSimulator, DeliveryScheduler],
+})
 export class ShippingModule {}

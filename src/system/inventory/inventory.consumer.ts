@@ -1,0 +1,20 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
+import { CONSUMER_GROUPS } from '../../platform/messaging/layer-kafka.server.js';
+import { MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
+import { topicName } from '../../platform/messaging/topic-name.js';
+import { InventoryService } from './inventory.service.js';
+
+/** Kafka adapter of the inventory system: inbox, validation and commit are the processor's job. */
+@Controller()
+export class InventoryConsumer {
+  constructor(
+    private readonly processor: MessageProcessorService,
+    private readonly inventory: InventoryService,
+  ) {}
+
+  @EventPattern<string>(topicName('inventoryRequests'), CONSUMER_GROUPS.inventory)
+  handle(@Payload() _data: unknown, @Ctx() ctx: KafkaContext): Promise<void> {
+    return this.processor.process('inventory', ctx, ['ReserveStock', 'ReleaseStock', 'CommitStock'] as const, (m, tx) => this.inventory.handle(m, tx));
+  }
+}

@@ -1,0 +1,20 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
+import { CONSUMER_GROUPS } from '../../platform/messaging/layer-kafka.server.js';
+import { MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
+import { topicName } from '../../platform/messaging/topic-name.js';
+import { PaymentService } from './payment.service.js';
+
+/** Kafka adapter of the payment system: inbox, validation and commit are the processor's job. */
+@Controller()
+export class PaymentConsumer {
+  constructor(
+    private readonly processor: MessageProcessorService,
+    private readonly payments: PaymentService,
+  ) {}
+
+  @EventPattern<string>(topicName('paymentRequests'), CONSUMER_GROUPS.payment)
+  handle(@Payload() _data: unknown, @Ctx() ctx: KafkaContext): Promise<void> {
+    return this.processor.process('payment', ctx, ['ChargePayment', 'RefundPayment'] as const, (m, tx) => this.payments.handle(m, tx));
+  }
+}

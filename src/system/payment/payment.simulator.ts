@@ -1,0 +1,45 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { behaviourProblems, simulationConfig, type PaymentBehaviour } from '../../config/simulation.config.js';
+import type { Random } from '../shared/seeded-random.js';
+import { rateProblems, Simulator } from '../shared/simulator.js';
+
+export interface PaymentDecision {
+  outcome: 'charge' | 'decline' | 'unavailable' | 'noAnswer';
+  delayMs: number;
+}
+
+/** One ChargePayment: a single roll split into decline, transient failure, no answer, success. */
+export function decidePayment(b: PaymentBehaviour, random: Random): PaymentDecision {
+  const roll = random.next();
+  const delayMs = random.int(b.latency.minMs, b.latency.maxMs);
+  let outcome: PaymentDecision['outcome'] = 'charge';
+  if (roll < b.declineRate) outcome = 'decline';
+  else if (roll < b.declineRate + b.transientRate) outcome = 'unavailable';
+  else if (roll < b.declineRate + b.transientRate + b.noAnswerRate) outcome = 'noAnswer';
+  return { outcome, delayMs };
+}
+
+/**
+ * The simulated behaviour of the payment provider: env defaults, overridable per test case, e.g.
+ * `app.get(PaymentSimulator).configure({ declineRate: 1 })`.
+ */
+@Injectable()
+export class PaymentSimulator extends Simulator<PaymentBehaviour> {
+  constructor(@Inject(simulationConfig.KEY) cfg: ConfigType<typeof simulationConfig>) {
+    super('payment', cfg.payment, cfg.seed);
+  }
+
+  decide(): PaymentDecision {
+    return decidePayment(this.behaviour, this.random);
+  }
+
+  /** Latency of a command that cannot fail (refund). */
+  latency(): number {
+    return this.random.int(this.behaviour.latency.minMs, this.behaviour.latency.maxMs);
+  }
+
+  protected problems(b: PaymentBehaviour): string[] {
+    return [...rateProblems({ declineRate: b.declineRate, transientRate: b.transientRate, noAnswerRate: b.noAnswerRate }), ...behaviourProblems('payment', b)];
+  }
+}

@@ -1,0 +1,20 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
+import { CONSUMER_GROUPS } from '../../platform/messaging/layer-kafka.server.js';
+import { MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
+import { topicName } from '../../platform/messaging/topic-name.js';
+import { ShippingService } from './shipping.service.js';
+
+/** Kafka adapter of the shipping system: inbox, validation and commit are the processor's job. */
+@Controller()
+export class ShippingConsumer {
+  constructor(
+    private readonly processor: MessageProcessorService,
+    private readonly shipping: ShippingService,
+  ) {}
+
+  @EventPattern<string>(topicName('shippingUpdates'), CONSUMER_GROUPS.shipping)
+  handle(@Payload() _data: unknown, @Ctx() ctx: KafkaContext): Promise<void> {
+    return this.processor.process('shipping', ctx, ['ShipmentRequested', 'ShipmentStatusChanged'] as const, (m, tx) => this.shipping.handle(m, tx));
+  }
+}

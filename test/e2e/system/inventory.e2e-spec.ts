@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { newEnvelope } from '../../../src/contracts/envelope.js';
+import type { OrderLine } from '../../../src/contracts/messages.js';
+import { InventoryModule } from '../../../src/system/inventory/inventory.module.js';
+import { InventoryService } from '../../../src/system/inventory/inventory.service.js';
+import { InventorySimulator } from '../../../src/system/inventory/inventory.simulator.js';
+import { expectDelay, startSystemHarness, type SystemHarness } from './system-harness.js';
+
+describe('inventory system (real MariaDB)', () => {
+  let h: SystemHarness;
+  let inventory: InventoryService;
+  let simulator: InventorySimulator;
+
+  beforeAll(async () => {
+    h = await startSystemHarness(InventoryModule);
+    inventory = h.moduleRef.get(InventoryService);
+    simulator = h.moduleRef.get(InventorySimulator);
+  });
+  afterAll(() => h?.close());
+  afterEach(() => simulator.reset());
+
+  const trace = (orderId: string) => ({ correlationId: `corr-${orderId}` });
+  const reserve = (orderId: string, items: OrderLine[], attempt = 1) => {
+    const m = newEnvelope('ReserveStock', orderId, { items, currency: 'EUR', attempt }, trace(orderId));
+    return h.inTx((tx) => inventory.handle(m, tx)).then(() => m);
+  };
+  const release = (orderId: string) => {
+    const m = newEnvelope('ReleaseStock', orderId, { reason: 'PAYMENT_FAILED' }, trace(orderId));
+    return h.inTx((tx) => inventory.handle(m, tx)).then(() => m);
+  };
+  const commit = (orderId: string) => {
+    const m = newEnvelope('CommitStock', orderId, {}, trace(orderId));
+    return h.inTx((tx) => inventory.handle(m, tx)).then(() => m);
+  };
+  const reservations = (orderId: string) =>
+    h.dataSource.query('SELECT product_id, quantity, unit_price, status FROM stock_reservations WHERE order_id = ? ORDER BY product_id', [orderId]) as Promise<
+      Array<{ product_id: string; quantity: number; unit_price: number; status: string }>
+    >;
+
+  it('reserves real stock, prices each line from the catalogue and stages the reply and the update event', async () => {
+    const a = await h.product(10, 10.25);
+    const b = await h.product(5, 3.1);
+    const orderId = randomUUID();
+    // The same product on two lines is held as one reservation line.
+    const m = await reserve(orderId, [{ productId: a, quantity: 2 }, { productId: b, quantity: 1 }, { productId: a, quantity: 1 }]);
+
+    expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 3 });
+    expect(await h.stock(b)).toEqual({ onHand: 5, reserved: 1 });
+    expect(await reservations(orderId)).toEqual(
+      [
+        { product_id: a, quantity: 3, unit_price: 10.25, status: 'RESERVED' },
+        { product_id: b, quantity: 1, unit_price: 3.1, status: 'RESERVED' },
+      ].sort((x, y) => x.product_id.localeCompare(y.product_id)),
+    );
+
+    const staged = await h.staged(orderId);
+    expect(staged.map((s) => [s.topic, s.eventType])).toEqual([
+      ['inventory-replies', 'StockReservationConfirmed'],
+      ['inventory-updates', 'StockReserved'],
+    ]);
+    expect(staged[0].envelope).toMatchObject({ orderId, correlationId: m.correlationId, causationId: m.eventId, schemaVersion: 1 });
+    expect(staged[0].envelope.payload).toEqual({
+      items: [
+        { productId: a, quantity: 3, unitPrice: 10.25 },
+        { productId: b, quantity: 1, unitPrice: 3.1 },
+      ],
+      total: 33.85,
+      currency: 'EUR',
+    });
+    expect(staged[1].envelope.payload).toEqual({ items: [{ productId: a, quantity: 3 }, { productId: b, quantity: 1 }] });
+  });
+
+  it('answers after the simulated latency without holding the handler', async () => {
+    const a = await h.product(10, 1);
+    simulator.configure({ latency: { minMs: 1500, maxMs: 1500 } });
+    const orderId = randomUUID();
+    const started = Date.now();
+    await reserve(orderId, [{ productId: a, quantity: 1 }]);
+    const finished = Date.now();
+    expect(finished - started).toBeLessThan(1500);
+    const staged = await h.staged(orderId);
+    expect(staged).toHaveLength(2);
+    for (const s of staged) expectDelay(s, started, finished, 1500);
+    // The state change itself is immediate.
+    expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 1 });
+  });
+
+  it('rejects an unknown product for good and reserves nothing, not even the known lines', async () => {
+    const a = await h.product(10, 1);
+    const orderId = randomUUID();
+    await reserve(orderId, [{ productId: a, quantity: 1 }, { productId: 'NO-SUCH-SKU', quantity: 1 }]);
+    expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 0 });
+    expect(await reservations(orderId)).toEqual([]);
+    const staged = await h.staged(orderId);
+    expect(staged).toHaveLength(1);
+    expect(staged[0]).toMatchObject({ topic: 'inventory-replies', eventType: 'StockReservationRejected' });
+    expect(staged[0].envelope.payload).toMatchObject({ reason: 'UNKNOWN_PRODUCT', transient: false });
+    expect(staged[0].envelope.payload.detail).toContain('NO-SUCH-SKU');
+  });
+
+  it('rejects a line beyond the available stock (on hand minus reserved) as OUT_OF_STOCK', async () => {
+    const a = await h.product(5, 1);
+    await reserve(randomUUID(), [{ productId: a, quantity: 3 }]);
+    const orderId = randomUUID();
+    await reserve(orderId, [{ productId: a, quantity: 3 }]);
+    expect(await h.stock(a)).toEqual({ onHand: 5, reserved: 3 });
+    expect(await reservations(orderId)).toEqual([]);
+    const [reply] = await h.staged(orderId);
+    expect(reply.eventType).toBe('StockReservationRejected');
+    expect(reply.envelope.payload).toMatchObject({ reason: 'OUT_OF_STOCK', transient: false });
+  });
+
+  it('answers a simulated outage as transient with nothing reserved, and a retry then succeeds', async () => {
+    const a = await h.product(5, 2);
+    const orderId = randomUUID();
+    simulator.configure({ failureRate: 1 });
+    await reserve(orderId, [{ productId: a, quantity: 2 }]);
+    expect(await h.stock(a)).toEqual({ onHand: 5, reserved: 0 });
+    expect(await reservations(orderId)).toEqual([]);
+    simulator.reset();
+    await reserve(orderId, [{ productId: a, quantity: 2 }], 2);
+    const staged = await h.staged(orderId);
+    expect(staged.map((s) => s.eventType)).toEqual(['StockReservationRejected', 'StockReservationConfirmed', 'StockReserved']);
+    expect(staged[0].envelope.payload).toMatchObject({ reason: 'INVENTORY_UNAVAILABLE', transient: true });
+    expect(await h.stock(a)).toEqual({ onHand: 5, reserved: 2 });
+  });
+
+  it('reserves once per order: a retried ReserveStock confirms again with the first prices', async () => {
+    const a = await h.product(10, 4.5);
+    const orderId = randomUUID();
+    await reserve(orderId, [{ productId: a, quantity: 2 }]);
+    await h.dataSource.query('UPDATE products SET unit_price = 99 WHERE product_id = ?', [a]);
+    // Even a simulated outage does not turn a held reservation into a rejection.
+    simulator.configure({ failureRate: 1 });
+    await reserve(orderId, [{ productId: a, quantity: 2 }], 2);
+    expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 2 });
+    expect(await reservations(orderId)).toHaveLength(1);
+    const replies = (await h.staged(orderId)).filter((s) => s.topic === 'inventory-replies');
+    expect(replies.map((r) => r.eventType)).toEqual(['StockReservationConfirmed', 'StockReservationConfirmed']);
+    expect(replies[1].envelope.payload).toEqual(replies[0].envelope.payload);
+    expect(replies[1].envelope.payload).toMatchObject({ items: [{ productId: a, quantity: 2, unitPrice: 4.5 }], total: 9 });
+    expect((await h.staged(orderId)).filter((s) => s.eventType === 'StockReserved')).toHaveLength(1);
+  });
+
+  it('gives the last units to exactly one of two concurrent orders (rows locked FOR UPDATE)', async () => {
+    const a = await h.product(1, 1);
+    const [o1, o2] = [randomUUID(), randomUUID()];
+    await Promise.all([reserve(o1, [{ productId: a, quantity: 1 }]), reserve(o2, [{ productId: a, quantity: 1 }])]);
+    expect(await h.stock(a)).toEqual({ onHand: 1, reserved: 1 });
+    const outcomes = [...(await h.staged(o1)), ...(await h.staged(o2))].filter((s) => s.topic === 'inventory-replies').map((s) => s.eventType).sort();
+    expect(outcomes).toEqual(['StockReservationConfirmed', 'StockReservationRejected']);
+  });
+
+  it('releases a reservation back to stock once; a second release is a no-op that still answers', async () => {
+    const a = await h.product(10, 1);
+    const b = await h.product(10, 1);
+    const orderId = randomUUID();
+    await reserve(orderId, [{ productId: a, quantity: 4 }, { productId: b, quantity: 1 }]);
+    const m = await release(orderId);
+    expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 0 });
+    expect(await h.stock(b)).toEqual({ onHand: 10, reserved: 0 });
+    expect((await reservations(orderId)).map((r) => r.status)).toEqual(['RELEASED', 'RELEASED']);
+    await release(orderId);
+    expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 0 });
+
+    const staged = (await h.staged(orderId)).slice(2);
+    expect(staged.map((s) => [s.topic, s.eventType])).toEqual([
+      ['inventory-replies', 'StockReleaseConfirmed'],
+      ['inventory-updates', 'StockReleased'],
+      ['inventory-replies', 'StockReleaseConfirmed'],
+    ]);
+    expect(staged[0].envelope).toMatchObject({ causationId: m.eventId, payload: { released: true } });
+    expect(staged[1].envelope.payload.items).toEqual(expect.arrayContaining([{ productId: a, quantity: 4 }, { productId: b, quantity: 1 }]));
+    expect(staged[2].envelope.payload).toEqual({ released: false });
+  });
+
+  it('answers a release for an order that holds nothing with released=false', async () => {
+    const orderId = randomUUID();
+    await release(orderId);
+    const staged = await h.staged(orderId);
+    expect(staged.map((s) => s.eventType)).toEqual(['StockReleaseConfirmed']);
+    expect(staged[0].envelope.payload).toEqual({ released: false });
+  });
+
+  it('refuses to reserve again after a release (a late retry after the saga gave up)', async () => {
+    const a = await h.product(10, 1);
+    const orderId = randomUUID();
+    await reserve(orderId, [{ productId: a, quantity: 2 }]);
+    await release(orderId);
+    await reserve(orderId, [{ productId: a, quantity: 2 }], 3);
+    expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 0 });
+    const last = (await h.staged(orderId)).at(-1)!;
+    expect(last.eventType).toBe('StockReservationRejected');
+    expect(last.envelope.payload).toMatchObject({ reason: 'INVENTORY_UNAVAILABLE', transient: false });
+  });
+
+  it('commits a reservation when the order ships: stock leaves on hand and reserved, no reply', async () => {
+    const a = await h.product(10, 1);
+    const orderId = randomUUID();
+    await reserve(orderId, [{ productId: a, quantity: 3 }]);
+    await commit(orderId);
+    expect(await h.stock(a)).toEqual({ onHand: 7, reserved: 0 });
+    expect((await reservations(orderId)).map((r) => r.status)).toEqual(['COMMITTED']);
+    await commit(orderId);
+    await release(orderId);
+    expect(await h.stock(a)).toEqual({ onHand: 7, reserved: 0 });
+    const staged = (await h.staged(orderId)).slice(2);
+    expect(staged.map((s) => [s.topic, s.eventType])).toEqual([
+      ['inventory-updates', 'StockCommitted'],
+      ['inventory-replies', 'StockReleaseConfirmed'],
+    ]);
+    expect(staged[0].envelope.payload).toEqual({ items: [{ productId: a, quantity: 3 }] });
+    expect(staged[1].envelope.payload).toEqual({ released: false });
+  });
+});

@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { newEnvelope } from '../../../src/contracts/envelope.js';
+import { PaymentModule } from '../../../src/system/payment/payment.module.js';
+import { PaymentService } from '../../../src/system/payment/payment.service.js';
+import { PaymentSimulator } from '../../../src/system/payment/payment.simulator.js';
+import { expectDelay, startSystemHarness, type SystemHarness } from './system-harness.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+describe('payment system (real MariaDB)', () => {
+  let h: SystemHarness;
+  let payments: PaymentService;
+  let simulator: PaymentSimulator;
+
+  beforeAll(async () => {
+    h = await startSystemHarness(PaymentModule);
+    payments = h.moduleRef.get(PaymentService);
+    simulator = h.moduleRef.get(PaymentSimulator);
+  });
+  afterAll(() => h?.close());
+  afterEach(() => simulator.reset());
+
+  const charge = (orderId: string, amount = 42.5, attempt = 1) => {
+    const m = newEnvelope('ChargePayment', orderId, { amount, currency: 'EUR', customerId: 'cust-42', attempt }, { correlationId: `corr-${orderId}` });
+    return h.inTx((tx) => payments.handle(m, tx)).then(() => m);
+  };
+  const refund = (orderId: string) => {
+    const m = newEnvelope('RefundPayment', orderId, { reason: 'SHIPPING_FAILED' }, { correlationId: `corr-${orderId}` });
+    return h.inTx((tx) => payments.handle(m, tx)).then(() => m);
+  };
+  const rows = (orderId: string) =>
+    h.dataSource.query('SELECT id, customer_id, amount, currency, status, refunded_amount FROM payments WHERE order_id = ?', [orderId]) as Promise<
+      Array<{ id: string; customer_id: string; amount: number; currency: string; status: string; refunded_amount: number }>
+    >;
+
+  it('charges the order once and replies PaymentCharged with the new payment id', async () => {
+    const orderId = randomUUID();
+    const m = await charge(orderId);
+    const [row, ...more] = await rows(orderId);
+    expect(more).toEqual([]);
+    expect(row).toMatchObject({ customer_id: 'cust-42', amount: 42.5, currency: 'EUR', status: 'CHARGED', refunded_amount: 0 });
+    expect(row.id).toMatch(UUID);
+    const staged = await h.staged(orderId);
+    expect(staged).toHaveLength(1);
+    expect(staged[0]).toMatchObject({ topic: 'payment-replies', eventType: 'PaymentCharged' });
+    expect(staged[0].envelope).toMatchObject({ correlationId: m.correlationId, causationId: m.eventId, payload: { paymentId: row.id, amount: 42.5, currency: 'EUR' } });
+  });
+
+  it('never charges twice, whatever the retries: every ChargePayment answers with the same payment', async () => {
+    const orderId = randomUUID();
+    await charge(orderId);
+    // Retries with new eventIds, one of them while the provider would now decline everything.
+    await charge(orderId, 42.5, 2);
+    simulator.configure({ declineRate: 1 });
+    await charge(orderId, 42.5, 3);
+    const all = await rows(orderId);
+    expect(all).toHaveLength(1);
+    const replies = await h.staged(orderId);
+    expect(replies.map((r) => r.eventType)).toEqual(['PaymentCharged', 'PaymentCharged', 'PaymentCharged']);
+    expect(new Set(replies.map((r) => r.envelope.payload.paymentId))).toEqual(new Set([all[0].id]));
+  });
+
+  it('records a decline and answers every later charge of the order with the same decline', async () => {
+    const orderId = randomUUID();
+    simulator.configure({ declineRate: 1 });
+    await charge(orderId);
+    simulator.reset();
+    await charge(orderId, 42.5, 2);
+    const all = await rows(orderId);
+    expect(all).toHaveLength(1);
+    expect(all[0].status).toBe('DECLINED');
+    const replies = await h.staged(orderId);
+    expect(replies.map((r) => [r.topic, r.eventType])).toEqual([
+      ['payment-replies', 'PaymentRejected'],
+      ['payment-replies', 'PaymentRejected'],
+    ]);
+    for (const r of replies) expect(r.envelope.payload).toMatchObject({ reason: 'PAYMENT_DECLINED', transient: false });
+  });
+
+  it('answers a simulated outage as transient and records nothing, so a retry can charge', async () => {
+    const orderId = randomUUID();
+    simulator.configure({ transientRate: 1 });
+    await charge(orderId);
+    expect(await rows(orderId)).toEqual([]);
+    const [reply] = await h.staged(orderId);
+    expect(reply.envelope.payload).toMatchObject({ reason: 'PAYMENT_UNAVAILABLE', transient: true });
+    simulator.reset();
+    await charge(orderId, 42.5, 2);
+    expect((await rows(orderId)).map((r) => r.status)).toEqual(['CHARGED']);
+  });
+
+  it('simulates no answer: nothing recorded, nothing sent', async () => {
+    const orderId = randomUUID();
+    simulator.configure({ noAnswerRate: 1 });
+    await charge(orderId);
+    expect(await rows(orderId)).toEqual([]);
+    expect(await h.staged(orderId)).toEqual([]);
+  });
+
+  it('delays the reply by the simulated latency', async () => {
+    const orderId = randomUUID();
+    simulator.configure({ latency: { minMs: 800, maxMs: 800 } });
+    const started = Date.now();
+    await charge(orderId);
+    const finished = Date.now();
+    const [reply] = await h.staged(orderId);
+    expectDelay(reply, started, finished, 800);
+  });
+
+  it('refunds a charge once; a second refund changes nothing and answers the same', async () => {
+    const orderId = randomUUID();
+    await charge(orderId, 19.99);
+    await refund(orderId);
+    await refund(orderId);
+    const [row] = await rows(orderId);
+    expect(row).toMatchObject({ status: 'REFUNDED', amount: 19.99, refunded_amount: 19.99 });
+    const refunds = (await h.staged(orderId)).filter((s) => s.eventType === 'PaymentRefunded');
+    expect(refunds).toHaveLength(2);
+    for (const r of refunds) expect(r).toMatchObject({ topic: 'payment-replies', envelope: { payload: { paymentId: row.id, amount: 19.99 } } });
+    // A charge after the refund is refused instead of charging again.
+    await charge(orderId, 19.99, 4);
+    expect(await rows(orderId)).toHaveLength(1);
+    const last = (await h.staged(orderId)).at(-1)!;
+    expect(last.eventType).toBe('PaymentRejected');
+    expect(last.envelope.payload).toMatchObject({ reason: 'PAYMENT_DECLINED', transient: false });
+  });
+
+  it('answers a refund with nothing to refund (no charge, or a declined one) with paymentId null, amount 0', async () => {
+    const none = randomUUID();
+    await refund(none);
+    const declined = randomUUID();
+    simulator.configure({ declineRate: 1 });
+    await charge(declined);
+    await refund(declined);
+    expect((await rows(declined))[0].status).toBe('DECLINED');
+    for (const orderId of [none, declined]) {
+      const last = (await h.staged(orderId)).at(-1)!;
+      expect(last.eventType).toBe('PaymentRefunded');
+      expect(last.envelope.payload).toEqual({ paymentId: null, amount: 0 });
+    }
+  });
+});

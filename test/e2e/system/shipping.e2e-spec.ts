@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { newEnvelope } from '../../../src/contracts/envelope.js';
+import { DeliveryScheduler } from '../../../src/system/shipping/delivery.scheduler.js';
+import { ShippingModule } from '../../../src/system/shipping/shipping.module.js';
+import { ShippingService } from '../../../src/system/shipping/shipping.service.js';
+import { CARRIERS, ShippingSimulator, TRACKING_NUMBER_PATTERN } from '../../../src/system/shipping/shipping.simulator.js';
+import { eventually } from '../../support/eventually.js';
+import { expectDelay, startSystemHarness, type SystemHarness } from './system-harness.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+const address = { line1: '12 St James Square', city: 'London', postalCode: 'SW1Y 4JH', country: 'GB' };
+
+describe('shipping system (real MariaDB)', () => {
+  let h: SystemHarness;
+  let shipping: ShippingService;
+  let simulator: ShippingSimulator;
+  let scheduler: DeliveryScheduler;
+
+  beforeAll(async () => {
+    h = await startSystemHarness(ShippingModule);
+    shipping = h.moduleRef.get(ShippingService);
+    simulator = h.moduleRef.get(ShippingSimulator);
+    scheduler = h.moduleRef.get(DeliveryScheduler);
+  });
+  afterAll(() => h?.close());
+  afterEach(() => simulator.reset());
+
+  const request = (orderId: string, attempt = 1) => {
+    const m = newEnvelope('ShipmentRequested', orderId, { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt }, { correlationId: `corr-${orderId}` });
+    return h.inTx((tx) => shipping.handle(m, tx)).then(() => m);
+  };
+  const rows = (orderId: string) =>
+    h.dataSource.query('SELECT id, carrier, tracking_number, status, estimated_delivery, deliver_after, correlation_id FROM shipments WHERE order_id = ?', [orderId]) as Promise<
+      Array<{ id: string; carrier: string; tracking_number: string; status: string; estimated_delivery: Date; deliver_after: Date; correlation_id: string }>
+    >;
+
+  it('creates one shipment with carrier, SHIP- tracking number and estimate, replies and announces IN_TRANSIT', async () => {
+    const orderId = randomUUID();
+    const started = Date.now();
+    const m = await request(orderId);
+    const [row, ...more] = await rows(orderId);
+    expect(more).toEqual([]);
+    expect(row.status).toBe('IN_TRANSIT');
+    expect(row.tracking_number).toMatch(TRACKING_NUMBER_PATTERN);
+    expect(CARRIERS).toContain(row.carrier);
+    expect(row.correlation_id).toBe(m.correlationId);
+    const eta = new Date(row.estimated_delivery).getTime();
+    expect(eta).toBeGreaterThanOrEqual(started + 2 * DAY - 1);
+    expect(eta).toBeLessThanOrEqual(Date.now() + 5 * DAY + 1);
+    // Test profile: delivered 1000 ms after creation.
+    expect(new Date(row.deliver_after).getTime()).toBeGreaterThanOrEqual(started + 1000 - 1);
+
+    const staged = await h.staged(orderId);
+    expect(staged.map((s) => [s.topic, s.eventType])).toEqual([
+      ['shipping-replies', 'ShipmentCreated'],
+      ['shipping-updates', 'ShipmentStatusChanged'],
+    ]);
+    const view = { shipmentId: row.id, carrier: row.carrier, trackingNumber: row.tracking_number, estimatedDelivery: new Date(row.estimated_delivery).toISOString(), status: 'IN_TRANSIT' };
+    expect(staged[0].envelope).toMatchObject({ correlationId: m.correlationId, causationId: m.eventId, payload: view });
+    expect(staged[1].envelope.payload).toEqual(view);
+  });
+
+  it('ships once per order: a retried request answers with the same shipment', async () => {
+    const orderId = randomUUID();
+    await request(orderId);
+    simulator.configure({ failureRate: 1 });
+    await request(orderId, 2);
+    const all = await rows(orderId);
+    expect(all).toHaveLength(1);
+    const replies = (await h.staged(orderId)).filter((s) => s.topic === 'shipping-replies');
+    expect(replies.map((r) => r.eventType)).toEqual(['ShipmentCreated', 'ShipmentCreated']);
+    expect(replies[1].envelope.payload).toEqual(replies[0].envelope.payload);
+    expect(replies[1].envelope.payload.trackingNumber).toBe(all[0].tracking_number);
+  });
+
+  it('answers a carrier rejection for good and creates nothing', async () => {
+    const orderId = randomUUID();
+    simulator.configure({ failureRate: 1 });
+    await request(orderId);
+    expect(await rows(orderId)).toEqual([]);
+    const staged = await h.staged(orderId);
+    expect(staged.map((s) => [s.topic, s.eventType])).toEqual([['shipping-replies', 'ShipmentRejected']]);
+    expect(staged[0].envelope.payload).toMatchObject({ reason: 'CARRIER_REJECTED', transient: false });
+  });
+
+  it('delays the reply and the status event by the simulated latency', async () => {
+    const orderId = randomUUID();
+    simulator.configure({ latency: { minMs: 1200, maxMs: 1200 } });
+    const started = Date.now();
+    await request(orderId);
+    const finished = Date.now();
+    const staged = await h.staged(orderId);
+    expect(staged).toHaveLength(2);
+    for (const s of staged) expectDelay(s, started, finished, 1200);
+  });
+
+  it('ignores its own ShipmentStatusChanged events read back from the shared topic', async () => {
+    const orderId = randomUUID();
+    const m = newEnvelope(
+      'ShipmentStatusChanged',
+      orderId,
+      { shipmentId: randomUUID(), status: 'IN_TRANSIT' as const, carrier: 'DHL', trackingNumber: 'SHIP-ABCDEFGHIJ', estimatedDelivery: new Date().toISOString() },
+      { correlationId: 'c' },
+    );
+    await h.inTx((tx) => shipping.handle(m, tx));
+    expect(await rows(orderId)).toEqual([]);
+    expect(await h.staged(orderId)).toEqual([]);
+  });
+
+  it('the running scheduler marks a due shipment DELIVERED once and stages the status event', async () => {
+    const orderId = randomUUID();
+    const m = await request(orderId);
+    expect((await rows(orderId))[0].status).toBe('IN_TRANSIT');
+    await eventually(() => rows(orderId), ([r]) => r.status === 'DELIVERED', { timeoutMs: 10000, what: 'shipment delivered' });
+    expect(await scheduler.deliverDue(new Date(Date.now() + DAY))).toBeGreaterThanOrEqual(0);
+    const delivered = (await h.staged(orderId)).filter((s) => s.eventType === 'ShipmentStatusChanged' && s.envelope.payload.status === 'DELIVERED');
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0].topic).toBe('shipping-updates');
+    const [row] = await rows(orderId);
+    expect(delivered[0].envelope).toMatchObject({ correlationId: m.correlationId, payload: { shipmentId: row.id, trackingNumber: row.tracking_number, status: 'DELIVERED' } });
+  });
+
+  it('does not deliver before deliver_after, and skips a shipment another replica holds (SKIP LOCKED)', async () => {
+    const orderId = randomUUID();
+    simulator.configure({ deliveryDelayMs: 60000 });
+    await request(orderId);
+    const [row] = await rows(orderId);
+    await scheduler.deliverDue();
+    expect((await rows(orderId))[0].status).toBe('IN_TRANSIT');
+
+    // Another replica holds the row: a pass must neither wait for it nor deliver it.
+    const other = h.dataSource.createQueryRunner();
+    await other.connect();
+    await other.startTransaction();
+    try {
+      await other.query('SELECT id FROM shipments WHERE id = ? FOR UPDATE', [row.id]);
+      await scheduler.deliverDue(new Date(Date.now() + 120000));
+      expect((await rows(orderId))[0].status).toBe('IN_TRANSIT');
+    } finally {
+      await other.rollbackTransaction();
+      await other.release();
+    }
+    expect(await scheduler.deliverDue(new Date(Date.now() + 120000))).toBeGreaterThanOrEqual(1);
+    expect((await rows(orderId))[0].status).toBe('DELIVERED');
+  });
+});
