@@ -35,6 +35,7 @@ export interface StatusView {
 /** Extra columns a transition may set along with the status. */
 export interface OrderPatch {
   total?: number;
+  currency?: string;
   paymentId?: string;
   shipmentId?: string;
   carrier?: string;
@@ -45,6 +46,7 @@ export interface OrderPatch {
 
 const PATCH_COLUMNS: Record<keyof OrderPatch, string> = {
   total: 'total',
+  currency: 'currency',
   paymentId: 'payment_id',
   shipmentId: 'shipment_id',
   carrier: 'carrier',
@@ -52,6 +54,12 @@ const PATCH_COLUMNS: Record<keyof OrderPatch, string> = {
   estimatedDelivery: 'estimated_delivery',
   shipmentStatus: 'shipment_status',
 };
+
+/** A shipment's final status is never overwritten by a late, earlier one (replies cross topics). */
+function patchSql(key: keyof OrderPatch): string {
+  if (key === 'shipmentStatus') return `shipment_status = IF(shipment_status IN ('DELIVERED', 'FAILED'), shipment_status, ?)`;
+  return `${PATCH_COLUMNS[key]} = ?`;
+}
 
 /**
  * The order records (orders, items, history, customers): written by the experience layer at intake
@@ -94,7 +102,7 @@ export class OrderStoreService {
     const params: unknown[] = [to, reason ?? null, at];
     for (const [key, value] of Object.entries(patch) as Array<[keyof OrderPatch, unknown]>) {
       if (value === undefined) continue;
-      sets.push(`${PATCH_COLUMNS[key]} = ?`);
+      sets.push(patchSql(key));
       params.push(value);
     }
     const result = await tx.query(`UPDATE orders SET ${sets.join(', ')} WHERE id = ? AND status = ?`, [...params, orderId, from]);
@@ -109,7 +117,7 @@ export class OrderStoreService {
     const params: unknown[] = [at];
     for (const [key, value] of Object.entries(patch) as Array<[keyof OrderPatch, unknown]>) {
       if (value === undefined) continue;
-      sets.push(`${PATCH_COLUMNS[key]} = ?`);
+      sets.push(patchSql(key));
       params.push(value);
     }
     await tx.query(`UPDATE orders SET ${sets.join(', ')} WHERE id = ?`, [...params, orderId]);

@@ -1,0 +1,55 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
+import { CONSUMER_GROUPS } from '../../platform/messaging/layer-kafka.server.js';
+import { MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
+import { topicName } from '../../platform/messaging/topic-name.js';
+import { OrderSagaService, type SagaMessage } from './order-saga.service.js';
+
+const GROUP = 'process';
+
+/**
+ * The process layer's Kafka entry points (consumer group `…-process`): the validation flow
+ * (orders-in, inventory and payment replies) and the fulfilment flow (orders-validated, shipping).
+ * Each maps the transport to one saga call; the processor handles inbox, DLQ and offsets.
+ */
+@Controller()
+export class OrderSagaConsumer {
+  constructor(
+    private readonly processor: MessageProcessorService,
+    private readonly saga: OrderSagaService,
+  ) {}
+
+  private run(ctx: KafkaContext, accepts: readonly SagaMessage['eventType'][]): Promise<void> {
+    return this.processor.process(GROUP, ctx, accepts, (m, tx) => this.saga.handle(m as SagaMessage, tx));
+  }
+
+  @EventPattern<string>(topicName('ordersIn'), CONSUMER_GROUPS.process)
+  ordersIn(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
+    return this.run(ctx, ['OrderCreated']);
+  }
+
+  @EventPattern<string>(topicName('inventoryReplies'), CONSUMER_GROUPS.process)
+  inventoryReplies(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
+    return this.run(ctx, ['StockReservationConfirmed', 'StockReservationRejected', 'StockReleaseConfirmed']);
+  }
+
+  @EventPattern<string>(topicName('paymentReplies'), CONSUMER_GROUPS.process)
+  paymentReplies(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
+    return this.run(ctx, ['PaymentCharged', 'PaymentRejected', 'PaymentRefunded']);
+  }
+
+  @EventPattern<string>(topicName('ordersValidated'), CONSUMER_GROUPS.process)
+  ordersValidated(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
+    return this.run(ctx, ['OrderValidated']);
+  }
+
+  @EventPattern<string>(topicName('shippingReplies'), CONSUMER_GROUPS.process)
+  shippingReplies(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
+    return this.run(ctx, ['ShipmentCreated', 'ShipmentRejected']);
+  }
+
+  @EventPattern<string>(topicName('shippingUpdates'), CONSUMER_GROUPS.process)
+  shippingUpdates(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
+    return this.run(ctx, ['ShipmentStatusChanged', 'ShipmentRequested']);
+  }
+}

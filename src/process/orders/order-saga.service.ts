@@ -1,0 +1,228 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import type { EntityManager } from 'typeorm';
+import { sagaConfig } from '../../config/saga.config.js';
+import type { Address, OrderLine } from '../../contracts/messages.js';
+import type { OrderStatus } from '../../contracts/order-status.js';
+import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
+import { OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
+import { OrderStoreService, type OrderPatch } from '../../platform/order-store/order-store.service.js';
+import { decide, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep, type StepState } from './order-saga.js';
+
+export type SagaMessage = TypedEnvelope<
+  | 'OrderCreated'
+  | 'OrderValidated'
+  | 'StockReservationConfirmed'
+  | 'StockReservationRejected'
+  | 'StockReleaseConfirmed'
+  | 'PaymentCharged'
+  | 'PaymentRejected'
+  | 'PaymentRefunded'
+  | 'ShipmentCreated'
+  | 'ShipmentRejected'
+  | 'ShipmentStatusChanged'
+  | 'ShipmentRequested'
+>;
+
+interface LockedOrder {
+  id: string;
+  status: OrderStatus;
+  customer_id: string;
+  currency: string;
+  total: number | null;
+  payment_id: string | null;
+  correlation_id: string;
+  ship_line1: string;
+  ship_line2: string | null;
+  ship_city: string;
+  ship_postal_code: string;
+  ship_country: string;
+}
+
+/** An event and the order columns it brings along (prices, payment id, shipment details). */
+interface Interpreted {
+  event: SagaEvent | null;
+  step?: SagaStep;
+  patch?: OrderPatch;
+  prices?: Array<{ productId: string; unitPrice: number }>;
+}
+
+/**
+ * Carries out the saga's decisions for one order inside the caller's transaction: the guarded
+ * status change with its history row and OrderStatusChanged, the next command, and the step's
+ * deadline, all committed together (DESIGN §7.2). It never waits for another module.
+ */
+@Injectable()
+export class OrderSagaService {
+  private readonly logger = new Logger(OrderSagaService.name);
+  private readonly policy: SagaPolicy;
+
+  constructor(
+    private readonly store: OrderStoreService,
+    private readonly outbox: OutboxService,
+    @Inject(sagaConfig.KEY) cfg: ConfigType<typeof sagaConfig>,
+  ) {
+    this.policy = cfg;
+  }
+
+  /** A message from Kafka (the message processor has opened `tx` and recorded the inbox row). */
+  async handle(message: SagaMessage, tx: EntityManager): Promise<void> {
+    const order = await this.lockOrder(tx, message.orderId);
+    if (!order) throw new PoisonMessageError(`no order ${message.orderId}`);
+    const interpreted = interpret(message);
+    if (!interpreted.event) {
+      if (interpreted.patch) await this.store.patch(tx, order.id, interpreted.patch, new Date());
+      return;
+    }
+    await this.apply(tx, order, interpreted, { correlationId: message.correlationId, causationId: message.eventId });
+  }
+
+  /** A step's deadline or backoff has passed (called by the scheduler, in its transaction). */
+  async stepDue(tx: EntityManager, orderId: string, step: SagaStep): Promise<boolean> {
+    const order = await this.lockOrder(tx, orderId, true);
+    if (!order) return false; // another instance holds this order right now
+    const rows = await tx.query('SELECT due_at FROM saga_steps WHERE order_id = ? AND step = ? FOR UPDATE', [orderId, step]);
+    if (!rows.length || new Date(rows[0].due_at).getTime() > Date.now()) return false;
+    await this.apply(tx, order, { event: { type: 'StepDue', step }, step }, { correlationId: order.correlation_id });
+    return true;
+  }
+
+  private async apply(tx: EntityManager, order: LockedOrder, { event, step, patch, prices }: Interpreted, trace: Trace): Promise<void> {
+    const current = step ? await this.loadStep(tx, order.id, step) : undefined;
+    const actions = decide(order.status, event!, current, this.policy);
+    if (!actions.length) {
+      this.logger.debug(`${event!.type} ignored for order ${order.id} in ${order.status}`);
+      return;
+    }
+    if (prices) await this.store.setUnitPrices(tx, order.id, prices);
+    for (const action of actions) await this.execute(tx, order, action, trace, patch);
+  }
+
+  private async execute(tx: EntityManager, order: LockedOrder, action: SagaAction, trace: Trace, patch?: OrderPatch): Promise<void> {
+    const now = new Date();
+    switch (action.kind) {
+      case 'transition': {
+        const moved = await this.store.transition(tx, order.id, action.from, action.to, now, action.reason, patch);
+        if (!moved) throw new Error(`order ${order.id} left ${action.from} while locked`);
+        Object.assign(order, { status: action.to }, patch?.total !== undefined ? { total: patch.total } : {}, patch?.currency ? { currency: patch.currency } : {}, patch?.paymentId ? { payment_id: patch.paymentId } : {});
+        await this.outbox.enqueue(tx, 'OrderStatusChanged', order.id, { from: action.from, to: action.to, ...(action.reason ? { reason: action.reason } : {}), at: now.toISOString() }, trace);
+        this.logger.log(`order ${order.id}: ${action.from} → ${action.to}${action.reason ? ` (${action.reason})` : ''}`);
+        return;
+      }
+      case 'send': {
+        const command = await this.sendCommand(tx, order, action.step, action.attempt, trace);
+        await tx.query(
+          `INSERT INTO saga_steps (order_id, step, state, attempt, due_at, correlation_id, command_event_id, created_at, updated_at) VALUES (?, ?, 'WAITING', ?, ?, ?, ?, ?, ?)
+           ON DUPLICATE KEY UPDATE state = 'WAITING', attempt = VALUES(attempt), due_at = VALUES(due_at), command_event_id = VALUES(command_event_id), updated_at = VALUES(updated_at)`,
+          [order.id, action.step, action.attempt, new Date(now.getTime() + action.timeoutMs), trace.correlationId, command, now, now],
+        );
+        if (action.attempt > 1) this.logger.warn(`order ${order.id}: ${STEP_COMMAND[action.step]} attempt ${action.attempt}`);
+        return;
+      }
+      case 'retryLater':
+        await tx.query(`UPDATE saga_steps SET state = 'RETRY', due_at = ?, updated_at = ? WHERE order_id = ? AND step = ?`, [new Date(now.getTime() + action.delayMs), now, order.id, action.step]);
+        this.logger.warn(`order ${order.id}: ${action.step} failed transiently (attempt ${action.attempt}); retrying in ${action.delayMs} ms`);
+        return;
+      case 'notify':
+        if (action.command === 'CommitStock') await this.outbox.enqueue(tx, 'CommitStock', order.id, {}, trace);
+        else await this.outbox.enqueue(tx, 'OrderValidated', order.id, { items: await this.pricedItems(tx, order.id), total: Number(order.total ?? 0), currency: order.currency, paymentId: order.payment_id ?? '' }, trace);
+        return;
+      case 'finish':
+        await tx.query('DELETE FROM saga_steps WHERE order_id = ? AND step = ?', [order.id, action.step]);
+        return;
+      default:
+        assertUnreachable(action);
+    }
+  }
+
+  /** Stages the step's command; returns its eventId (the step waits on the reply to it). */
+  private async sendCommand(tx: EntityManager, order: LockedOrder, step: SagaStep, attempt: number, trace: Trace): Promise<string> {
+    switch (step) {
+      case 'inventory':
+        return (await this.outbox.enqueue(tx, 'ReserveStock', order.id, { items: await this.items(tx, order.id), currency: order.currency, attempt }, trace)).eventId;
+      case 'payment':
+        return (await this.outbox.enqueue(tx, 'ChargePayment', order.id, { amount: Number(order.total ?? 0), currency: order.currency, customerId: order.customer_id, attempt }, trace)).eventId;
+      case 'shipping':
+        return (await this.outbox.enqueue(tx, 'ShipmentRequested', order.id, { shippingAddress: addressOf(order), items: await this.items(tx, order.id), attempt }, trace)).eventId;
+      case 'release':
+        return (await this.outbox.enqueue(tx, 'ReleaseStock', order.id, { reason: order.status }, trace)).eventId;
+      case 'refund':
+        return (await this.outbox.enqueue(tx, 'RefundPayment', order.id, { reason: order.status }, trace)).eventId;
+      default:
+        return assertUnreachable(step);
+    }
+  }
+
+  private async lockOrder(tx: EntityManager, orderId: string, skipLocked = false): Promise<LockedOrder | null> {
+    const rows = await tx.query(
+      `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country
+       FROM orders WHERE id = ? FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
+      [orderId],
+    );
+    return rows[0] ?? null;
+  }
+
+  private async loadStep(tx: EntityManager, orderId: string, step: SagaStep): Promise<StepState | undefined> {
+    const rows = await tx.query('SELECT step, state, attempt, command_event_id FROM saga_steps WHERE order_id = ? AND step = ?', [orderId, step]);
+    if (!rows.length) return undefined;
+    return { step: rows[0].step, state: rows[0].state, attempt: rows[0].attempt, commandEventId: rows[0].command_event_id };
+  }
+
+  private async items(tx: EntityManager, orderId: string): Promise<OrderLine[]> {
+    const rows = await tx.query('SELECT product_id, quantity FROM order_items WHERE order_id = ? ORDER BY line_no', [orderId]);
+    return rows.map((r: { product_id: string; quantity: number }) => ({ productId: r.product_id, quantity: r.quantity }));
+  }
+
+  private async pricedItems(tx: EntityManager, orderId: string) {
+    const rows = await tx.query('SELECT product_id, quantity, unit_price FROM order_items WHERE order_id = ? ORDER BY line_no', [orderId]);
+    return rows.map((r: { product_id: string; quantity: number; unit_price: string | number }) => ({ productId: r.product_id, quantity: r.quantity, unitPrice: Number(r.unit_price) }));
+  }
+}
+
+function addressOf(o: LockedOrder): Address {
+  return { line1: o.ship_line1, ...(o.ship_line2 ? { line2: o.ship_line2 } : {}), city: o.ship_city, postalCode: o.ship_postal_code, country: o.ship_country };
+}
+
+/** Message → saga event, plus the order columns the message carries. */
+export function interpret(m: SagaMessage): Interpreted {
+  switch (m.eventType) {
+    case 'OrderCreated':
+      return { event: { type: 'OrderCreated' } };
+    case 'OrderValidated':
+      return { event: { type: 'OrderValidated' } };
+    case 'StockReservationConfirmed':
+      return {
+        event: { type: 'StockReserved' },
+        patch: { total: m.payload.total, currency: m.payload.currency },
+        prices: m.payload.items.map((i) => ({ productId: i.productId, unitPrice: i.unitPrice })),
+      };
+    case 'StockReservationRejected':
+      return { event: { type: 'StockRejected', reason: m.payload.reason, transient: m.payload.transient, causationId: m.causationId }, step: 'inventory' };
+    case 'StockReleaseConfirmed':
+      return { event: { type: 'CompensationDone', step: 'release' }, step: 'release' };
+    case 'PaymentCharged':
+      return { event: { type: 'PaymentCharged' }, patch: { paymentId: m.payload.paymentId } };
+    case 'PaymentRejected':
+      return { event: { type: 'PaymentRejected', reason: m.payload.reason, transient: m.payload.transient, causationId: m.causationId }, step: 'payment' };
+    case 'PaymentRefunded':
+      return { event: { type: 'CompensationDone', step: 'refund' }, step: 'refund' };
+    case 'ShipmentCreated':
+      return {
+        event: { type: 'ShipmentCreated' },
+        patch: { shipmentId: m.payload.shipmentId, carrier: m.payload.carrier, trackingNumber: m.payload.trackingNumber, estimatedDelivery: new Date(m.payload.estimatedDelivery), shipmentStatus: m.payload.status },
+      };
+    case 'ShipmentRejected':
+      return { event: { type: 'ShipmentRejected', reason: m.payload.reason, transient: m.payload.transient, causationId: m.causationId }, step: 'shipping' };
+    case 'ShipmentStatusChanged':
+      // The shipment's own lifecycle (IN_TRANSIT, DELIVERED) lives on the order's fulfillment, not its status.
+      return { event: null, patch: { shipmentStatus: m.payload.status, trackingNumber: m.payload.trackingNumber, carrier: m.payload.carrier } };
+    case 'ShipmentRequested':
+      return { event: null }; // our own command, seen on the shared shipping-updates topic
+    default:
+      return assertUnreachable(m);
+  }
+}
+
+function assertUnreachable(value: never): never {
+  throw new Error(`unhandled ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,176 @@
+/**
+ * The order saga as a pure state machine (DESIGN §4): given the order's status, the step it waits on
+ * and what just happened, it says what to do. No Nest, TypeORM or Kafka here; the saga service
+ * carries the decisions out in one transaction.
+ */
+import type { FailureReason, OrderStatus } from '../../contracts/order-status.js';
+
+export type ForwardStep = 'inventory' | 'payment' | 'shipping';
+export type CompensationStep = 'release' | 'refund';
+export type SagaStep = ForwardStep | CompensationStep;
+
+/** The command each step sends. */
+export type SagaCommand = 'ReserveStock' | 'ChargePayment' | 'ShipmentRequested' | 'ReleaseStock' | 'RefundPayment' | 'CommitStock' | 'OrderValidated';
+
+export const STEP_COMMAND: Record<SagaStep, SagaCommand> = {
+  inventory: 'ReserveStock',
+  payment: 'ChargePayment',
+  shipping: 'ShipmentRequested',
+  release: 'ReleaseStock',
+  refund: 'RefundPayment',
+};
+
+/** The status during which each forward step is outstanding. */
+export const STEP_STATUS: Record<ForwardStep, OrderStatus> = {
+  inventory: 'INVENTORY_CHECK_STARTED',
+  payment: 'INVENTORY_CONFIRMED',
+  shipping: 'SHIPPING_REQUESTED',
+};
+
+const FAILED_STATUS: Record<ForwardStep, OrderStatus> = {
+  inventory: 'INVENTORY_FAILED',
+  payment: 'PAYMENT_FAILED',
+  shipping: 'SHIPPING_FAILED',
+};
+
+const UNAVAILABLE_REASON: Record<ForwardStep, FailureReason> = {
+  inventory: 'INVENTORY_UNAVAILABLE',
+  payment: 'PAYMENT_UNAVAILABLE',
+  shipping: 'CARRIER_UNAVAILABLE',
+};
+
+/** What the compensation of each failure must undo (DESIGN §4). */
+const COMPENSATIONS: Record<ForwardStep, CompensationStep[]> = {
+  // A reservation may exist if an earlier attempt went through late: release is a no-op otherwise.
+  inventory: ['release'],
+  // A charge may exist if the answer was lost: refund is a no-op otherwise.
+  payment: ['release', 'refund'],
+  shipping: ['refund', 'release'],
+};
+
+export interface StepPolicy {
+  timeoutMs: number;
+  maxAttempts: number;
+}
+
+export interface SagaPolicy {
+  inventory: StepPolicy;
+  payment: StepPolicy;
+  shipping: StepPolicy;
+  compensationTimeoutMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+/** The step row the order has for the step an event concerns, if any. */
+export interface StepState {
+  step: SagaStep;
+  state: 'WAITING' | 'RETRY';
+  attempt: number;
+  commandEventId: string | null;
+}
+
+export type SagaEvent =
+  | { type: 'OrderCreated' }
+  | { type: 'StockReserved' }
+  | { type: 'StockRejected'; reason: FailureReason; transient: boolean; causationId?: string }
+  | { type: 'PaymentCharged' }
+  | { type: 'PaymentRejected'; reason: FailureReason; transient: boolean; causationId?: string }
+  | { type: 'OrderValidated' }
+  | { type: 'ShipmentCreated' }
+  | { type: 'ShipmentRejected'; reason: FailureReason; transient: boolean; causationId?: string }
+  | { type: 'CompensationDone'; step: CompensationStep }
+  | { type: 'StepDue'; step: SagaStep };
+
+export type SagaAction =
+  | { kind: 'transition'; from: OrderStatus; to: OrderStatus; reason?: FailureReason }
+  /** Send the step's command now and wait for the answer until the deadline. */
+  | { kind: 'send'; step: SagaStep; attempt: number; timeoutMs: number }
+  /** Send a command that expects no answer (fire and forget, still through the outbox). */
+  | { kind: 'notify'; command: 'CommitStock' | 'OrderValidated' }
+  /** Resend the step's command after a backoff. */
+  | { kind: 'retryLater'; step: SagaStep; attempt: number; delayMs: number }
+  | { kind: 'finish'; step: SagaStep };
+
+/** Exponential backoff with full jitter: attempt 1 waits up to base, attempt 2 up to 2×base, … */
+export function backoffMs(attempt: number, policy: Pick<SagaPolicy, 'retryBaseMs' | 'retryMaxMs'>, random: () => number): number {
+  const ceiling = Math.min(policy.retryMaxMs, policy.retryBaseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+function fail(step: ForwardStep, reason: FailureReason, policy: SagaPolicy): SagaAction[] {
+  return [
+    { kind: 'transition', from: STEP_STATUS[step], to: FAILED_STATUS[step], reason },
+    { kind: 'finish', step },
+    ...COMPENSATIONS[step].map((c): SagaAction => ({ kind: 'send', step: c, attempt: 1, timeoutMs: policy.compensationTimeoutMs })),
+  ];
+}
+
+function start(step: ForwardStep, policy: SagaPolicy): SagaAction {
+  return { kind: 'send', step, attempt: 1, timeoutMs: policy[step].timeoutMs };
+}
+
+/** A business rejection fails at once; a transient one is retried with backoff until attempts run out. */
+function rejected(step: ForwardStep, e: { reason: FailureReason; transient: boolean; causationId?: string }, current: StepState | undefined, policy: SagaPolicy, random: () => number): SagaAction[] {
+  if (!e.transient) return fail(step, e.reason, policy);
+  // A late answer to an attempt we already gave up on changes nothing.
+  if (!current || current.state !== 'WAITING' || (current.commandEventId && e.causationId && current.commandEventId !== e.causationId)) return [];
+  if (current.attempt >= policy[step].maxAttempts) return fail(step, e.reason ?? UNAVAILABLE_REASON[step], policy);
+  return [{ kind: 'retryLater', step, attempt: current.attempt, delayMs: backoffMs(current.attempt, policy, random) }];
+}
+
+/**
+ * Decides what an event means for an order in `status`. An event that does not fit the status
+ * (late, duplicate, out of order) yields no action: transitions are guarded by their source status.
+ */
+export function decide(status: OrderStatus, event: SagaEvent, current: StepState | undefined, policy: SagaPolicy, random: () => number = Math.random): SagaAction[] {
+  switch (event.type) {
+    case 'OrderCreated':
+      if (status !== 'RECEIVED') return [];
+      return [{ kind: 'transition', from: 'RECEIVED', to: 'INVENTORY_CHECK_STARTED' }, start('inventory', policy)];
+    case 'StockReserved':
+      if (status !== 'INVENTORY_CHECK_STARTED') return [];
+      return [{ kind: 'transition', from: 'INVENTORY_CHECK_STARTED', to: 'INVENTORY_CONFIRMED' }, { kind: 'finish', step: 'inventory' }, start('payment', policy)];
+    case 'StockRejected':
+      if (status !== 'INVENTORY_CHECK_STARTED') return [];
+      return rejected('inventory', event, current, policy, random);
+    case 'PaymentCharged':
+      if (status !== 'INVENTORY_CONFIRMED') return [];
+      return [{ kind: 'transition', from: 'INVENTORY_CONFIRMED', to: 'PAYMENT_COMPLETED' }, { kind: 'finish', step: 'payment' }, { kind: 'notify', command: 'OrderValidated' }];
+    case 'PaymentRejected':
+      if (status !== 'INVENTORY_CONFIRMED') return [];
+      return rejected('payment', event, current, policy, random);
+    case 'OrderValidated':
+      if (status !== 'PAYMENT_COMPLETED') return [];
+      return [{ kind: 'transition', from: 'PAYMENT_COMPLETED', to: 'SHIPPING_REQUESTED' }, start('shipping', policy)];
+    case 'ShipmentCreated':
+      if (status !== 'SHIPPING_REQUESTED') return [];
+      return [{ kind: 'transition', from: 'SHIPPING_REQUESTED', to: 'SHIPPED' }, { kind: 'finish', step: 'shipping' }, { kind: 'notify', command: 'CommitStock' }];
+    case 'ShipmentRejected':
+      if (status !== 'SHIPPING_REQUESTED') return [];
+      return rejected('shipping', event, current, policy, random);
+    case 'CompensationDone':
+      return current ? [{ kind: 'finish', step: event.step }] : [];
+    case 'StepDue':
+      return due(status, event.step, current, policy);
+    default:
+      return assertUnreachable(event);
+  }
+}
+
+/** The scheduler found a step past its deadline (or its backoff). */
+function due(status: OrderStatus, step: SagaStep, current: StepState | undefined, policy: SagaPolicy): SagaAction[] {
+  if (!current) return [];
+  if (step === 'release' || step === 'refund') {
+    // Compensations are retried until done.
+    return [{ kind: 'send', step, attempt: current.attempt + 1, timeoutMs: policy.compensationTimeoutMs }];
+  }
+  if (status !== STEP_STATUS[step]) return [{ kind: 'finish', step }];
+  if (current.state === 'RETRY') return [{ kind: 'send', step, attempt: current.attempt + 1, timeoutMs: policy[step].timeoutMs }];
+  if (current.attempt < policy[step].maxAttempts) return [{ kind: 'send', step, attempt: current.attempt + 1, timeoutMs: policy[step].timeoutMs }];
+  return fail(step, 'STEP_TIMED_OUT', policy);
+}
+
+function assertUnreachable(event: never): never {
+  throw new Error(`unhandled saga event ${JSON.stringify(event)}`);
+}
