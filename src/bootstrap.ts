@@ -7,6 +7,7 @@ import { AppModule } from './app.module.js';
 import { appConfig, type AppLayer } from './config/app.config.js';
 import { kafkaConfig } from './config/kafka.config.js';
 import { ProblemFilter } from './platform/http/problem.filter.js';
+import { applyHttpSecurity } from './platform/http/security.js';
 import { setupSwagger } from './platform/http/swagger.js';
 import { createValidationPipe } from './platform/http/validation.js';
 import { ConsumerRegistryService } from './platform/messaging/consumer-registry.service.js';
@@ -21,6 +22,10 @@ export const LAYER_GROUPS: Record<AppLayer, ConsumerGroupName[]> = {
   process: ['process'],
   system: ['inventory', 'payment', 'shipping'],
 };
+
+/** Every route lives under /api except the probes (and the docs, which Swagger mounts itself). */
+export const API_PREFIX = 'api';
+export const API_PREFIX_OPTIONS = { exclude: [{ path: 'health/{*path}', method: RequestMethod.ALL }] };
 
 export interface CreateAppOptions {
   layers?: AppLayer[];
@@ -37,11 +42,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
     bufferLogs: options.bufferLogs ?? true,
     bodyParser: false,
   });
+  applyHttpSecurity(app, app_);
   app.useLogger(app.get(PinoLogger));
   app.useBodyParser('json', { limit: app_.bodyLimit, type: ['application/json', 'application/*+json'] });
   app.set('trust proxy', 1);
   app.disable('x-powered-by');
-  app.setGlobalPrefix('api', { exclude: [{ path: 'health/{*path}', method: RequestMethod.ALL }] });
+  app.setGlobalPrefix(API_PREFIX, API_PREFIX_OPTIONS);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemFilter());
   app.enableShutdownHooks();

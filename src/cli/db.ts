@@ -1,6 +1,7 @@
 /**
  * Database set-up without the application: `node dist/cli/db.js setup|migrate|revert|seed`.
- * `setup` creates the database if missing, runs pending migrations and seeds the demo catalogue.
+ * `setup` creates the database if missing, runs pending migrations and seeds the demo catalogue;
+ * `reset` (tests) drops the database first.
  */
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
@@ -17,16 +18,25 @@ const { seedDemoCatalogue } = await import('../system/inventory/demo-catalogue.j
 const command = process.argv[2] ?? 'setup';
 const db = databaseConfig();
 
-if (command === 'setup' || command === 'migrate') await ensureDatabase(db);
+if (command === 'reset') {
+  // Tests only: a fresh database each run, so no state leaks between runs.
+  const mysql = (await import('mysql2/promise')).default;
+  const conn = await mysql.createConnection({ host: db.host, port: db.port, user: db.username, password: db.password });
+  await conn.query(`DROP DATABASE IF EXISTS \`${db.database}\``);
+  await conn.end();
+}
+
+if (command === 'setup' || command === 'migrate' || command === 'reset') await ensureDatabase(db);
 const dataSource = new DataSource({ ...buildDataSourceOptions({ ...db, poolSize: 2 }), logging: ['error'] });
 await dataSource.initialize();
 try {
   switch (command) {
     case 'setup':
+    case 'reset':
     case 'migrate': {
       const ran = await dataSource.runMigrations({ transaction: 'each' });
       console.log(`database ${db.database}: ${ran.length ? `applied ${ran.map((m) => m.name).join(', ')}` : 'schema up to date'}`);
-      if (command === 'setup') {
+      if (command !== 'migrate') {
         const added = await seedDemoCatalogue(dataSource, appConfig().defaultCurrency);
         console.log(`demo catalogue: ${added} product(s) added`);
       }
@@ -42,7 +52,7 @@ try {
       break;
     }
     default:
-      console.error(`unknown command ${command}: use setup, migrate, revert or seed`);
+      console.error(`unknown command ${command}: use setup, reset, migrate, revert or seed`);
       process.exitCode = 2;
   }
 } finally {

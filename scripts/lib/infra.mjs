@@ -1,0 +1,90 @@
+// Shared steps of `npm start` and `npm test`: dependencies, MariaDB, build, database set-up.
+// Only node: built-ins here, so it runs before `npm ci` has installed anything.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function log(msg) {
+  console.log(`[order-flow] ${msg}`);
+}
+
+/** Runs a command in the repo root, inheriting stdio; throws on a non-zero exit. */
+export function run(cmd, args, env = process.env) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
+}
+
+/** `npm ci` when node_modules is missing or older than the lock file. */
+export function ensureDependencies() {
+  const marker = path.join(ROOT, 'node_modules', '.package-lock.json');
+  const lock = path.join(ROOT, 'package-lock.json');
+  if (fs.existsSync(marker) && fs.statSync(marker).mtimeMs >= fs.statSync(lock).mtimeMs - 1000) return;
+  log('installing dependencies (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+function canConnect(host, port, timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Makes sure the database server of DATABASE_URL answers; starts the local MariaDB if it does not. */
+export async function ensureMariaDb(databaseUrl) {
+  const u = new URL(databaseUrl);
+  const host = u.hostname;
+  const port = Number(u.port || 3306);
+  if (await canConnect(host, port)) return;
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) throw new Error(`the database at ${host}:${port} does not answer`);
+  log(`MariaDB does not answer on ${host}:${port}: starting it`);
+  spawnSync('start-stop-daemon', ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/mariadbd'], { stdio: 'inherit' });
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    if (await canConnect(host, port)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`MariaDB did not come up on ${host}:${port} within 60 s`);
+}
+
+/** Compiles src/ to dist/ (type-checks too). */
+export function build() {
+  log('building (tsc)');
+  run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+}
+
+/** `node dist/cli/db.js <command>` with the given environment. */
+export function database(command, env) {
+  run(process.execPath, [path.join(ROOT, 'dist', 'cli', 'db.js'), command], env);
+}
+
+/** Starts a long-running child process; its output is prefixed and passed through. */
+export function startChild(name, cmd, args, env) {
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  child.on('exit', (code, signal) => log(`${name} exited (${code ?? signal})`));
+  return child;
+}
+
+export async function waitForHttp(url, timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
+}

@@ -1,0 +1,264 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { InventorySimulator } from '../../../src/system/inventory/inventory.simulator.js';
+import { PaymentSimulator } from '../../../src/system/payment/payment.simulator.js';
+import { ShippingSimulator } from '../../../src/system/shipping/shipping.simulator.js';
+import { eventually } from '../../support/eventually.js';
+import { createProduct, placeOrder, stockOf, TERMINAL, waitForGroupsCaughtUp, waitForStatus } from '../../support/saga-fixtures.js';
+import { startTestApp, type TestApp } from '../../support/test-app.js';
+import { TopicReader } from '../../support/topic-reader.js';
+
+const ALL_TOPICS = ['orders-in', 'orders-validated', 'order-status', 'inventory-updates', 'shipping-updates', 'inventory-requests', 'inventory-replies', 'payment-requests', 'payment-replies', 'shipping-replies'];
+
+describe('order saga over Kafka (process + system layers, real broker and MariaDB)', () => {
+  let t: TestApp;
+  let reader: TopicReader;
+  let dlq: TopicReader;
+  let producer: Producer;
+  let inventory: InventorySimulator;
+  let payment: PaymentSimulator;
+  let shipping: ShippingSimulator;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: {
+        SAGA_INVENTORY_TIMEOUT_MS: '2000',
+        SAGA_PAYMENT_TIMEOUT_MS: '1500',
+        SAGA_SHIPPING_TIMEOUT_MS: '3000',
+        SAGA_COMPENSATION_TIMEOUT_MS: '3000',
+        SAGA_RETRY_BASE_MS: '300',
+        SAGA_RETRY_MAX_MS: '1000',
+        SAGA_SCHEDULER_INTERVAL_MS: '100',
+        SHIPPING_DELIVERY_DELAY_MS: '300',
+        SHIPPING_DELIVERY_INTERVAL_MS: '100',
+        CONSUMER_MAX_ATTEMPTS: '3',
+      },
+    });
+    inventory = t.app.get(InventorySimulator);
+    payment = t.app.get(PaymentSimulator);
+    shipping = t.app.get(ShippingSimulator);
+    reader = await new TopicReader(ALL_TOPICS).start();
+    dlq = await new TopicReader(['dlq-orders']).start();
+    producer = new Kafka({ clientId: 'test-producer', brokers: (process.env.KAFKA_BROKERS ?? '').split(','), logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+  });
+  afterEach(() => {
+    inventory.reset();
+    payment.reset();
+    shipping.reset();
+  });
+  afterAll(async () => {
+    await producer?.disconnect();
+    await reader?.stop();
+    await dlq?.stop();
+    await t?.close();
+  });
+
+  const history = async (orderId: string) => (await t.get(`/api/orders/${orderId}`).expect(200)).body.history.map((h: { status: string }) => h.status);
+  const reservations = (orderId: string) => t.dataSource.query('SELECT product_id, quantity, status FROM stock_reservations WHERE order_id = ? ORDER BY product_id', [orderId]);
+  const payments = (orderId: string) => t.dataSource.query('SELECT status, amount FROM payments WHERE order_id = ?', [orderId]);
+
+  it('happy path: RECEIVED → … → SHIPPED, every step on Kafka, stock committed, shipment DELIVERED', async () => {
+    const a = await createProduct(t, 10, 12.5);
+    const b = await createProduct(t, 5, 3);
+    const correlationId = `saga-${randomUUID()}`;
+    const orderId = await placeOrder(t, [{ productId: a, quantity: 2 }, { productId: b, quantity: 1 }], { 'X-Correlation-Id': correlationId });
+
+    expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'SHIPPED' });
+    expect(await history(orderId)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED', 'PAYMENT_COMPLETED', 'SHIPPING_REQUESTED', 'SHIPPED']);
+
+    const order = await eventually(async () => (await t.get(`/api/orders/${orderId}`)).body, (o) => o.fulfillment?.shipmentStatus === 'DELIVERED', { what: 'shipment DELIVERED' });
+    expect(order.total).toBe(28);
+    expect(order.items).toEqual([
+      { productId: a, quantity: 2, unitPrice: 12.5 },
+      { productId: b, quantity: 1, unitPrice: 3 },
+    ]);
+    expect(order.fulfillment).toMatchObject({ carrier: expect.any(String), trackingNumber: expect.stringMatching(/^SHIP-/), estimatedDelivery: expect.any(String), shipmentStatus: 'DELIVERED' });
+    expect(order.status).toBe('SHIPPED');
+
+    await eventually(() => stockOf(t, a), (s) => s.onHand === 8 && s.reserved === 0, { what: 'stock committed' });
+    expect(await stockOf(t, b)).toEqual({ onHand: 4, reserved: 0 });
+    expect(await reservations(orderId)).toEqual([
+      { product_id: a, quantity: 2, status: 'COMMITTED' },
+      { product_id: b, quantity: 1, status: 'COMMITTED' },
+    ].sort((x, y) => x.product_id.localeCompare(y.product_id)));
+    expect(await payments(orderId)).toEqual([{ status: 'CHARGED', amount: 28 }]);
+
+    // Every transition is an OrderStatusChanged, and every step is a message, all with the request's correlation id.
+    const statusEvents = await eventually(() => reader.forOrder(orderId).filter((m) => m.topic === 'order-status'), (l) => l.length === 5, { what: 'five status events' });
+    expect(statusEvents.map((m) => [m.value.payload.from, m.value.payload.to])).toEqual([
+      ['RECEIVED', 'INVENTORY_CHECK_STARTED'],
+      ['INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED'],
+      ['INVENTORY_CONFIRMED', 'PAYMENT_COMPLETED'],
+      ['PAYMENT_COMPLETED', 'SHIPPING_REQUESTED'],
+      ['SHIPPING_REQUESTED', 'SHIPPED'],
+    ]);
+    const types = await eventually(() => new Set(reader.forOrder(orderId).map((m) => `${m.topic}:${m.value.eventType}`)), (s) => s.has('shipping-updates:ShipmentStatusChanged') && s.has('inventory-updates:StockCommitted'), { what: 'all message types' });
+    for (const expected of [
+      'orders-in:OrderCreated',
+      'inventory-requests:ReserveStock',
+      'inventory-replies:StockReservationConfirmed',
+      'inventory-updates:StockReserved',
+      'payment-requests:ChargePayment',
+      'payment-replies:PaymentCharged',
+      'orders-validated:OrderValidated',
+      'shipping-updates:ShipmentRequested',
+      'shipping-replies:ShipmentCreated',
+      'shipping-updates:ShipmentStatusChanged',
+      'inventory-requests:CommitStock',
+      'inventory-updates:StockCommitted',
+    ]) {
+      expect(types).toContain(expected);
+    }
+    for (const m of reader.forOrder(orderId)) {
+      expect(m.value.correlationId).toBe(correlationId);
+      expect(m.headers['x-correlation-id']).toBe(correlationId);
+      expect(m.headers['x-event-type']).toBe(m.value.eventType);
+    }
+    const status = await t.get(`/api/orders/${orderId}/status`).expect(200);
+    expect(status.body).toEqual({ orderId, status: 'SHIPPED', updatedAt: expect.any(String) });
+  });
+
+  it('INVENTORY_FAILED with UNKNOWN_PRODUCT, nothing reserved', async () => {
+    const a = await createProduct(t, 10);
+    const orderId = await placeOrder(t, [{ productId: a, quantity: 1 }, { productId: `NOPE-${randomUUID().slice(0, 8)}`, quantity: 1 }]);
+    expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'INVENTORY_FAILED', reason: 'UNKNOWN_PRODUCT' });
+    expect(await stockOf(t, a)).toEqual({ onHand: 10, reserved: 0 });
+    expect(await payments(orderId)).toEqual([]);
+  });
+
+  it('INVENTORY_FAILED with OUT_OF_STOCK when stock is short, nothing reserved', async () => {
+    const a = await createProduct(t, 2);
+    const orderId = await placeOrder(t, [{ productId: a, quantity: 3 }]);
+    expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'INVENTORY_FAILED', reason: 'OUT_OF_STOCK' });
+    expect(await stockOf(t, a)).toEqual({ onHand: 2, reserved: 0 });
+  });
+
+  it('INVENTORY_FAILED with INVENTORY_UNAVAILABLE when transient failures exhaust the retries', async () => {
+    inventory.configure({ failureRate: 1 });
+    const a = await createProduct(t, 10);
+    const orderId = await placeOrder(t, [{ productId: a, quantity: 1 }]);
+    expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'INVENTORY_FAILED', reason: 'INVENTORY_UNAVAILABLE' });
+    const attempts = reader.forOrder(orderId).filter((m) => m.value.eventType === 'ReserveStock').map((m) => m.value.payload.attempt);
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(await stockOf(t, a)).toEqual({ onHand: 10, reserved: 0 });
+  });
+
+  it('a transient failure that succeeds on retry', async () => {
+    inventory.configure({ failureRate: 1 });
+    const a = await createProduct(t, 10);
+    const orderId = await placeOrder(t, [{ productId: a, quantity: 1 }]);
+    // The first attempt is rejected; the saga waits its backoff before the second.
+    await eventually(() => t.dataSource.query(`SELECT state FROM saga_steps WHERE order_id = ? AND step = 'inventory'`, [orderId]), (rows) => rows[0]?.state === 'RETRY', { intervalMs: 10, what: 'the inventory step to wait for a retry' });
+    inventory.configure({ failureRate: 0 });
+    expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'SHIPPED' });
+    const attempts = reader.forOrder(orderId).filter((m) => m.value.eventType === 'ReserveStock').map((m) => m.value.payload.attempt);
+    expect(attempts).toEqual([1, 2]);
+  });
+
+  it('PAYMENT_FAILED (declined) releases the reservation', async () => {
+    payment.configure({ declineRate: 1 });
+    const a = await createProduct(t, 10);
+    const orderId = await placeOrder(t, [{ productId: a, quantity: 4 }]);
+    expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'PAYMENT_FAILED', reason: 'PAYMENT_DECLINED' });
+    await eventually(() => stockOf(t, a), (s) => s.reserved === 0, { what: 'reservation released' });
+    expect(await stockOf(t, a)).toEqual({ onHand: 10, reserved: 0 });
+    expect(await reservations(orderId)).toEqual([{ product_id: a, quantity: 4, status: 'RELEASED' }]);
+    await eventually(() => t.dataSource.query('SELECT COUNT(*) AS n FROM saga_steps WHERE order_id = ?', [orderId]), (r) => Number(r[0].n) === 0, { what: 'compensation steps done' });
+  });
+
+  it('SHIPPING_FAILED refunds the charge and releases the stock', async () => {
+    shipping.configure({ failureRate: 1 });
+    const a = await createProduct(t, 10, 7);
+    const orderId = await placeOrder(t, [{ productId: a, quantity: 2 }]);
+    expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'SHIPPING_FAILED', reason: 'CARRIER_REJECTED' });
+    await eventually(() => payments(orderId), (p) => p[0]?.status === 'REFUNDED', { what: 'refund' });
+    await eventually(() => stockOf(t, a), (s) => s.reserved === 0, { what: 'release' });
+    expect(await stockOf(t, a)).toEqual({ onHand: 10, reserved: 0 });
+    expect(await history(orderId)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED', 'PAYMENT_COMPLETED', 'SHIPPING_REQUESTED', 'SHIPPING_FAILED']);
+  });
+
+  it('a module that never answers: STEP_TIMED_OUT after the retries, with compensation', async () => {
+    payment.configure({ noAnswerRate: 1 });
+    const a = await createProduct(t, 10);
+    const orderId = await placeOrder(t, [{ productId: a, quantity: 1 }]);
+    expect(await waitForStatus(t, orderId, TERMINAL, 20000)).toMatchObject({ status: 'PAYMENT_FAILED', reason: 'STEP_TIMED_OUT' });
+    const attempts = reader.forOrder(orderId).filter((m) => m.value.eventType === 'ChargePayment').map((m) => m.value.payload.attempt);
+    expect(attempts).toEqual([1, 2, 3]);
+    await eventually(() => stockOf(t, a), (s) => s.reserved === 0, { what: 'reservation released after the timeout' });
+  });
+
+  it('redelivery of every message of an order changes nothing (one reservation, one charge, one shipment)', async () => {
+    const a = await createProduct(t, 10);
+    const orderId = await placeOrder(t, [{ productId: a, quantity: 3 }]);
+    await waitForStatus(t, orderId, ['SHIPPED']);
+    await eventually(() => t.get(`/api/orders/${orderId}`), (r) => r.body.fulfillment?.shipmentStatus === 'DELIVERED', { what: 'delivery' });
+    await waitForGroupsCaughtUp();
+    const before = { history: await history(orderId), stock: await stockOf(t, a), reservations: await reservations(orderId), payments: await payments(orderId) };
+    const shipments = async () => t.dataSource.query('SELECT tracking_number, status FROM shipments WHERE order_id = ?', [orderId]);
+    const shipmentBefore = await shipments();
+
+    const messages = reader.forOrder(orderId);
+    const types = new Set(messages.map((m) => m.value.eventType));
+    expect(types.size).toBeGreaterThanOrEqual(12);
+    for (const m of messages) {
+      await producer.send({ topic: m.topic, messages: [{ key: m.key, value: JSON.stringify(m.value), headers: m.headers }] });
+    }
+    await waitForGroupsCaughtUp();
+
+    expect(await history(orderId)).toEqual(before.history);
+    expect(await stockOf(t, a)).toEqual(before.stock);
+    expect(await reservations(orderId)).toEqual(before.reservations);
+    expect(await payments(orderId)).toEqual(before.payments);
+    expect(await shipments()).toEqual(shipmentBefore);
+    expect(before.stock).toEqual({ onHand: 7, reserved: 0 });
+  });
+
+  it('a poison message goes to dlq-orders with its origin, and the partition moves on', async () => {
+    const marker = `poison-${randomUUID()}`;
+    // One poison message on every partition of orders-in, so the next order lands behind one.
+    for (let partition = 0; partition < 6; partition++) {
+      await producer.send({ topic: 'orders-in', messages: [{ partition, key: marker, value: `{"not":"an envelope","marker":"${marker}"}`, headers: { 'x-correlation-id': marker } }] });
+    }
+    const letters = await eventually(() => dlq.messages.filter((m) => m.value?.value?.includes(marker)), (l) => l.length === 6, { what: 'six dead letters' });
+    for (const letter of letters) {
+      expect(letter.value).toMatchObject({ originTopic: 'orders-in', consumerGroup: 'order-flow-process', attempts: 1, key: marker, error: expect.stringContaining('invalid envelope') });
+      expect(typeof letter.value.offset).toBe('string');
+      expect(letter.value.partition).toBeGreaterThanOrEqual(0);
+      expect(letter.headers['x-correlation-id']).toBe(marker);
+    }
+    const a = await createProduct(t, 10);
+    const orderId = await placeOrder(t, [{ productId: a, quantity: 1 }]);
+    expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'SHIPPED' });
+  });
+
+  it('200 concurrent orders under the dev failure rates all end terminal, with stock conserved', async () => {
+    inventory.configure({ failureRate: 0.3 });
+    payment.configure({ declineRate: 0.15, transientRate: 0.2, noAnswerRate: 0.05 });
+    shipping.configure({ failureRate: 0.1 });
+    const products = await Promise.all([createProduct(t, 60), createProduct(t, 60), createProduct(t, 60), createProduct(t, 60)]);
+    const before = await Promise.all(products.map((p) => stockOf(t, p)));
+    const lines = Array.from({ length: 200 }, (_, i) => [{ productId: products[i % 4], quantity: 1 + (i % 3) }, ...(i % 5 === 0 ? [{ productId: products[(i + 1) % 4], quantity: 1 }] : [])]);
+    const orderIds: string[] = [];
+    for (let i = 0; i < lines.length; i += 50) orderIds.push(...(await Promise.all(lines.slice(i, i + 50).map((l) => placeOrder(t, l)))));
+
+    const finals = await eventually(
+      async () => (await t.dataSource.query(`SELECT id, status FROM orders WHERE id IN (${orderIds.map(() => '?').join(',')})`, orderIds)) as Array<{ id: string; status: string }>,
+      (rows) => rows.every((r) => TERMINAL.includes(r.status)),
+      { timeoutMs: 120000, intervalMs: 500, what: '200 orders to end' },
+    );
+    const byStatus = finals.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+    expect(byStatus.SHIPPED).toBeGreaterThan(0);
+    expect(Object.keys(byStatus).length).toBeGreaterThanOrEqual(3);
+
+    // Compensations finish; then nothing is left reserved and on-hand dropped by exactly what shipped.
+    await eventually(() => t.dataSource.query(`SELECT COUNT(*) AS n FROM saga_steps WHERE order_id IN (${orderIds.map(() => '?').join(',')})`, orderIds), (r) => Number(r[0].n) === 0, { timeoutMs: 60000, what: 'all saga steps done' });
+    const shipped = new Set(finals.filter((r) => r.status === 'SHIPPED').map((r) => r.id));
+    for (const [i, productId] of products.entries()) {
+      const expectedShipped = lines.reduce((sum, l, k) => sum + (shipped.has(orderIds[k]) ? l.filter((x) => x.productId === productId).reduce((s, x) => s + x.quantity, 0) : 0), 0);
+      await eventually(() => stockOf(t, productId), (s) => s.reserved === 0 && before[i].onHand - s.onHand === expectedShipped, { timeoutMs: 30000, what: `stock of ${productId} conserved` });
+    }
+    const [{ n: charges }] = await t.dataSource.query(`SELECT COUNT(*) AS n FROM payments WHERE status = 'CHARGED' AND order_id IN (${orderIds.map(() => '?').join(',')})`, orderIds);
+    expect(Number(charges)).toBe(shipped.size);
+  });
+});
