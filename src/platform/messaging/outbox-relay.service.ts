@@ -53,9 +53,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       return;
     }
     if (Date.now() < this.backoffUntil) return;
-    this.running = this.loop().finally(() => {
-      this.running = null;
-    });
+    this.running = this.loop();
   }
 
   /** Asks for a pass when a delayed message becomes due (timers share 10 ms buckets). */
@@ -82,25 +80,30 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   private async loop(): Promise<void> {
-    do {
-      this.again = false;
-      let moved = 0;
-      try {
-        moved = await this.pass();
-        this.failures = 0;
-        this.backoffUntil = 0;
-      } catch (err) {
-        this.failures += 1;
-        const delay = Math.min(this.cfg.retryBackoffMaxMs, 200 * 2 ** Math.min(this.failures, 10));
-        this.backoffUntil = Date.now() + delay;
-        const log = this.failures === 1 ? 'warn' : 'debug';
-        this.logger[log](`outbox publish failed (attempt ${this.failures}), retrying in ${delay} ms: ${(err as Error).message}`);
-        this.schedulePoll(delay);
-        return;
-      }
-      // A full batch means more is waiting: go again without waiting for the poll.
-      if (moved >= this.cfg.batchSize) this.again = true;
-    } while (this.again && !this.stopped);
+    try {
+      do {
+        this.again = false;
+        let moved = 0;
+        try {
+          moved = await this.pass();
+          this.failures = 0;
+          this.backoffUntil = 0;
+        } catch (err) {
+          this.failures += 1;
+          const delay = Math.min(this.cfg.retryBackoffMaxMs, 200 * 2 ** Math.min(this.failures, 10));
+          this.backoffUntil = Date.now() + delay;
+          const log = this.failures === 1 ? 'warn' : 'debug';
+          this.logger[log](`outbox publish failed (attempt ${this.failures}), retrying in ${delay} ms: ${(err as Error).message}`);
+          this.schedulePoll(delay);
+          return;
+        }
+        // A full batch means more is waiting: go again without waiting for the poll.
+        if (moved >= this.cfg.batchSize) this.again = true;
+      } while (this.again && !this.stopped);
+    } finally {
+      // Cleared in the same synchronous step as the last `again` check: a kick can never fall in between.
+      this.running = null;
+    }
   }
 
   /** One claim-publish-delete transaction; returns how many messages it published. */

@@ -25,14 +25,15 @@ const TRANSIENT_DB_CODES = new Set([
  * A fault of the infrastructure (database or broker unreachable, deadlock) rather than of the
  * message: such a message is retried with backoff and never dead-lettered (DESIGN §5).
  */
-export function isTransient(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false;
+export function isTransient(err: unknown, seen: Set<object> = new Set()): boolean {
+  if (!err || typeof err !== 'object' || seen.has(err)) return false;
+  seen.add(err);
   const e = err as { name?: string; code?: string; errno?: string | number; retriable?: boolean; driverError?: unknown; message?: string; cause?: unknown };
   if (e instanceof TransientError) return true;
   if (e.code && TRANSIENT_DB_CODES.has(e.code)) return true;
   if (typeof e.name === 'string' && e.name.startsWith('KafkaJS')) return true;
-  if (e.driverError && isTransient(e.driverError)) return true;
-  if (e.cause && isTransient(e.cause)) return true;
+  if (e.driverError && isTransient(e.driverError, seen)) return true;
+  if (e.cause && isTransient(e.cause, seen)) return true;
   if (typeof e.message === 'string' && /connection (lost|closed|refused)|pool is closed|Can't add new command when connection is in closed state|ECONNREFUSED/i.test(e.message)) return true;
   return false;
 }

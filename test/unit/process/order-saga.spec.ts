@@ -1,0 +1,305 @@
+import { ORDER_STATUSES, type FailureReason, type OrderStatus } from '../../../src/contracts/order-status.js';
+import { backoffMs, decide, type SagaAction, type SagaEvent, type SagaPolicy, type StepState } from '../../../src/process/orders/order-saga.js';
+
+/** Distinct figures per step, so a test sees which step's policy was used. */
+const policy: SagaPolicy = {
+  inventory: { timeoutMs: 5000, maxAttempts: 3 },
+  payment: { timeoutMs: 6000, maxAttempts: 2 },
+  shipping: { timeoutMs: 7000, maxAttempts: 1 },
+  compensationTimeoutMs: 9000,
+  retryBaseMs: 500,
+  retryMaxMs: 10000,
+};
+
+/** Random source for decisions that must not draw (a draw fails the test). */
+const noRandom = (): number => {
+  throw new Error('unexpected random draw');
+};
+const half = (): number => 0.5;
+
+function waiting(step: StepState['step'], attempt: number, commandEventId: string | null = `cmd-${step}-${attempt}`): StepState {
+  return { step, state: 'WAITING', attempt, commandEventId };
+}
+function retrying(step: StepState['step'], attempt: number): StepState {
+  return { step, state: 'RETRY', attempt, commandEventId: `cmd-${step}-${attempt}` };
+}
+
+const otherStatuses = (status: OrderStatus): OrderStatus[] => ORDER_STATUSES.filter((s) => s !== status);
+
+describe('order saga state machine (decide)', () => {
+  describe('happy path: each event moves the order from its expected status only', () => {
+    const cases: Array<{ event: SagaEvent; from: OrderStatus; current?: StepState; actions: SagaAction[] }> = [
+      {
+        event: { type: 'OrderCreated' },
+        from: 'RECEIVED',
+        actions: [
+          { kind: 'transition', from: 'RECEIVED', to: 'INVENTORY_CHECK_STARTED' },
+          { kind: 'send', step: 'inventory', attempt: 1, timeoutMs: 5000 },
+        ],
+      },
+      {
+        event: { type: 'StockReserved' },
+        from: 'INVENTORY_CHECK_STARTED',
+        actions: [
+          { kind: 'transition', from: 'INVENTORY_CHECK_STARTED', to: 'INVENTORY_CONFIRMED' },
+          { kind: 'finish', step: 'inventory' },
+          { kind: 'send', step: 'payment', attempt: 1, timeoutMs: 6000 },
+        ],
+      },
+      {
+        event: { type: 'PaymentCharged' },
+        from: 'INVENTORY_CONFIRMED',
+        actions: [
+          { kind: 'transition', from: 'INVENTORY_CONFIRMED', to: 'PAYMENT_COMPLETED' },
+          { kind: 'finish', step: 'payment' },
+          { kind: 'notify', command: 'OrderValidated' },
+        ],
+      },
+      {
+        event: { type: 'OrderValidated' },
+        from: 'PAYMENT_COMPLETED',
+        actions: [
+          { kind: 'transition', from: 'PAYMENT_COMPLETED', to: 'SHIPPING_REQUESTED' },
+          { kind: 'send', step: 'shipping', attempt: 1, timeoutMs: 7000 },
+        ],
+      },
+      {
+        event: { type: 'ShipmentCreated' },
+        from: 'SHIPPING_REQUESTED',
+        actions: [
+          { kind: 'transition', from: 'SHIPPING_REQUESTED', to: 'SHIPPED' },
+          { kind: 'finish', step: 'shipping' },
+          { kind: 'notify', command: 'CommitStock' },
+        ],
+      },
+    ];
+
+    describe.each(cases)('$event.type', ({ event, from, actions }) => {
+      it(`from ${from}: transition and next command`, () => {
+        expect(decide(from, event, undefined, policy, noRandom)).toEqual(actions);
+      });
+
+      it.each(otherStatuses(from))('from %s: no action (late, duplicate or out of order)', (status) => {
+        expect(decide(status, event, undefined, policy, noRandom)).toEqual([]);
+      });
+    });
+  });
+
+  describe('business rejection: failure status with the reason, and the compensations of the step', () => {
+    const cases: Array<{ event: SagaEvent; from: OrderStatus; current: StepState; actions: SagaAction[] }> = [
+      {
+        event: { type: 'StockRejected', reason: 'OUT_OF_STOCK', transient: false, causationId: 'cmd-inventory-1' },
+        from: 'INVENTORY_CHECK_STARTED',
+        current: waiting('inventory', 1),
+        actions: [
+          { kind: 'transition', from: 'INVENTORY_CHECK_STARTED', to: 'INVENTORY_FAILED', reason: 'OUT_OF_STOCK' },
+          { kind: 'finish', step: 'inventory' },
+          { kind: 'send', step: 'release', attempt: 1, timeoutMs: 9000 },
+        ],
+      },
+      {
+        event: { type: 'PaymentRejected', reason: 'PAYMENT_DECLINED', transient: false, causationId: 'cmd-payment-1' },
+        from: 'INVENTORY_CONFIRMED',
+        current: waiting('payment', 1),
+        actions: [
+          { kind: 'transition', from: 'INVENTORY_CONFIRMED', to: 'PAYMENT_FAILED', reason: 'PAYMENT_DECLINED' },
+          { kind: 'finish', step: 'payment' },
+          { kind: 'send', step: 'release', attempt: 1, timeoutMs: 9000 },
+          { kind: 'send', step: 'refund', attempt: 1, timeoutMs: 9000 },
+        ],
+      },
+      {
+        event: { type: 'ShipmentRejected', reason: 'CARRIER_REJECTED', transient: false, causationId: 'cmd-shipping-1' },
+        from: 'SHIPPING_REQUESTED',
+        current: waiting('shipping', 1),
+        actions: [
+          { kind: 'transition', from: 'SHIPPING_REQUESTED', to: 'SHIPPING_FAILED', reason: 'CARRIER_REJECTED' },
+          { kind: 'finish', step: 'shipping' },
+          { kind: 'send', step: 'refund', attempt: 1, timeoutMs: 9000 },
+          { kind: 'send', step: 'release', attempt: 1, timeoutMs: 9000 },
+        ],
+      },
+    ];
+
+    describe.each(cases)('$event.type ($event.reason)', ({ event, from, current, actions }) => {
+      it(`from ${from}: fails at once, without retrying`, () => {
+        expect(decide(from, event, current, policy, noRandom)).toEqual(actions);
+      });
+
+      it.each(otherStatuses(from))('from %s: no action', (status) => {
+        expect(decide(status, event, current, policy, noRandom)).toEqual([]);
+      });
+    });
+
+    it('fails even when the business rejection comes on a step that has attempts left', () => {
+      const actions = decide('INVENTORY_CHECK_STARTED', { type: 'StockRejected', reason: 'UNKNOWN_PRODUCT', transient: false }, waiting('inventory', 1), policy, noRandom);
+      expect(actions[0]).toEqual({ kind: 'transition', from: 'INVENTORY_CHECK_STARTED', to: 'INVENTORY_FAILED', reason: 'UNKNOWN_PRODUCT' });
+    });
+  });
+
+  describe('transient rejection', () => {
+    const steps = [
+      { step: 'inventory', type: 'StockRejected', status: 'INVENTORY_CHECK_STARTED', failed: 'INVENTORY_FAILED', reason: 'INVENTORY_UNAVAILABLE', compensations: ['release'] },
+      { step: 'payment', type: 'PaymentRejected', status: 'INVENTORY_CONFIRMED', failed: 'PAYMENT_FAILED', reason: 'PAYMENT_UNAVAILABLE', compensations: ['release', 'refund'] },
+      { step: 'shipping', type: 'ShipmentRejected', status: 'SHIPPING_REQUESTED', failed: 'SHIPPING_FAILED', reason: 'CARRIER_UNAVAILABLE', compensations: ['refund', 'release'] },
+    ] as const;
+
+    const rejection = (type: (typeof steps)[number]['type'], reason: FailureReason, causationId?: string): SagaEvent => ({ type, reason, transient: true, ...(causationId ? { causationId } : {}) });
+
+    it.each([
+      { attempt: 1, delayMs: 375 }, // ceiling 500: 250 + 0.5 × 250
+      { attempt: 2, delayMs: 750 }, // ceiling 1000
+    ])('inventory attempt $attempt of 3: retries later with backoff ($delayMs ms at random 0.5)', ({ attempt, delayMs }) => {
+      const current = waiting('inventory', attempt);
+      expect(decide('INVENTORY_CHECK_STARTED', rejection('StockRejected', 'INVENTORY_UNAVAILABLE', current.commandEventId!), current, policy, half)).toEqual([
+        { kind: 'retryLater', step: 'inventory', attempt, delayMs },
+      ]);
+    });
+
+    it('payment attempt 1 of 2: retries later', () => {
+      const current = waiting('payment', 1);
+      expect(decide('INVENTORY_CONFIRMED', rejection('PaymentRejected', 'PAYMENT_UNAVAILABLE', current.commandEventId!), current, policy, () => 0)).toEqual([
+        { kind: 'retryLater', step: 'payment', attempt: 1, delayMs: 250 },
+      ]);
+    });
+
+    it.each(steps.map((s) => ({ ...s, attempt: policy[s.step].maxAttempts })))(
+      '$step: attempts exhausted ($attempt) → $failed with the reason and compensations $compensations',
+      ({ step, type, status, failed, reason, compensations, attempt }) => {
+        const current = waiting(step, attempt);
+        expect(decide(status, rejection(type, reason, current.commandEventId!), current, policy, noRandom)).toEqual([
+          { kind: 'transition', from: status, to: failed, reason },
+          { kind: 'finish', step },
+          ...compensations.map((c) => ({ kind: 'send', step: c, attempt: 1, timeoutMs: 9000 })),
+        ]);
+      },
+    );
+
+    it('keeps the reason the module gave when attempts are exhausted', () => {
+      const current = waiting('inventory', 3);
+      const [transition] = decide('INVENTORY_CHECK_STARTED', rejection('StockRejected', 'STEP_TIMED_OUT', current.commandEventId!), current, policy, noRandom);
+      expect(transition).toEqual({ kind: 'transition', from: 'INVENTORY_CHECK_STARTED', to: 'INVENTORY_FAILED', reason: 'STEP_TIMED_OUT' });
+    });
+
+    it.each(steps)('$step: a late answer to an earlier command (causationId ≠ current command) is ignored', ({ step, type, status, reason }) => {
+      const current = waiting(step, policy[step].maxAttempts, 'cmd-current');
+      expect(decide(status, rejection(type, reason, 'cmd-earlier'), current, policy, noRandom)).toEqual([]);
+    });
+
+    it('is counted when it carries no causationId, or the step recorded no command id', () => {
+      expect(decide('INVENTORY_CHECK_STARTED', rejection('StockRejected', 'INVENTORY_UNAVAILABLE'), waiting('inventory', 1), policy, half)).toEqual([
+        { kind: 'retryLater', step: 'inventory', attempt: 1, delayMs: 375 },
+      ]);
+      expect(decide('INVENTORY_CHECK_STARTED', rejection('StockRejected', 'INVENTORY_UNAVAILABLE', 'cmd-x'), waiting('inventory', 1, null), policy, half)).toEqual([
+        { kind: 'retryLater', step: 'inventory', attempt: 1, delayMs: 375 },
+      ]);
+    });
+
+    it('is ignored when the step is already waiting for its retry, or has no row', () => {
+      expect(decide('INVENTORY_CHECK_STARTED', rejection('StockRejected', 'INVENTORY_UNAVAILABLE', 'cmd-inventory-1'), retrying('inventory', 1), policy, noRandom)).toEqual([]);
+      expect(decide('INVENTORY_CHECK_STARTED', rejection('StockRejected', 'INVENTORY_UNAVAILABLE', 'cmd-inventory-1'), undefined, policy, noRandom)).toEqual([]);
+    });
+
+    it.each(steps)('$step: ignored outside $status', ({ step, type, status, reason }) => {
+      for (const other of otherStatuses(status)) {
+        expect(decide(other, rejection(type, reason, `cmd-${step}-1`), waiting(step, 1), policy, noRandom)).toEqual([]);
+      }
+    });
+  });
+
+  describe('StepDue (deadline or backoff passed)', () => {
+    it('RETRY: sends the next attempt with the step timeout', () => {
+      expect(decide('INVENTORY_CHECK_STARTED', { type: 'StepDue', step: 'inventory' }, retrying('inventory', 1), policy, noRandom)).toEqual([
+        { kind: 'send', step: 'inventory', attempt: 2, timeoutMs: 5000 },
+      ]);
+      expect(decide('INVENTORY_CONFIRMED', { type: 'StepDue', step: 'payment' }, retrying('payment', 1), policy, noRandom)).toEqual([
+        { kind: 'send', step: 'payment', attempt: 2, timeoutMs: 6000 },
+      ]);
+    });
+
+    it('WAITING past the deadline with attempts left: sends the next attempt', () => {
+      expect(decide('INVENTORY_CHECK_STARTED', { type: 'StepDue', step: 'inventory' }, waiting('inventory', 2), policy, noRandom)).toEqual([
+        { kind: 'send', step: 'inventory', attempt: 3, timeoutMs: 5000 },
+      ]);
+    });
+
+    it.each([
+      { step: 'inventory', status: 'INVENTORY_CHECK_STARTED', failed: 'INVENTORY_FAILED', compensations: ['release'] },
+      { step: 'payment', status: 'INVENTORY_CONFIRMED', failed: 'PAYMENT_FAILED', compensations: ['release', 'refund'] },
+      { step: 'shipping', status: 'SHIPPING_REQUESTED', failed: 'SHIPPING_FAILED', compensations: ['refund', 'release'] },
+    ] as const)('$step WAITING with attempts exhausted: $failed (STEP_TIMED_OUT) and compensations', ({ step, status, failed, compensations }) => {
+      expect(decide(status, { type: 'StepDue', step }, waiting(step, policy[step].maxAttempts), policy, noRandom)).toEqual([
+        { kind: 'transition', from: status, to: failed, reason: 'STEP_TIMED_OUT' },
+        { kind: 'finish', step },
+        ...compensations.map((c) => ({ kind: 'send', step: c, attempt: 1, timeoutMs: 9000 })),
+      ]);
+    });
+
+    it.each(otherStatuses('INVENTORY_CHECK_STARTED'))('inventory step due after the order moved on to %s: finishes the step', (status) => {
+      expect(decide(status, { type: 'StepDue', step: 'inventory' }, waiting('inventory', 3), policy, noRandom)).toEqual([{ kind: 'finish', step: 'inventory' }]);
+    });
+
+    it('shipping step due after the order moved on: finishes the step, even a RETRY one', () => {
+      expect(decide('SHIPPED', { type: 'StepDue', step: 'shipping' }, retrying('shipping', 1), policy, noRandom)).toEqual([{ kind: 'finish', step: 'shipping' }]);
+    });
+
+    it('no step row: nothing to do', () => {
+      expect(decide('INVENTORY_CHECK_STARTED', { type: 'StepDue', step: 'inventory' }, undefined, policy, noRandom)).toEqual([]);
+      expect(decide('PAYMENT_FAILED', { type: 'StepDue', step: 'refund' }, undefined, policy, noRandom)).toEqual([]);
+    });
+
+    it.each([
+      { step: 'release', status: 'INVENTORY_FAILED', attempt: 1 },
+      { step: 'refund', status: 'PAYMENT_FAILED', attempt: 7 },
+      { step: 'release', status: 'SHIPPING_FAILED', attempt: 1000 },
+    ] as const)('compensation $step due in $status at attempt $attempt: resent, never given up', ({ step, status, attempt }) => {
+      expect(decide(status, { type: 'StepDue', step }, waiting(step, attempt), policy, noRandom)).toEqual([
+        { kind: 'send', step, attempt: attempt + 1, timeoutMs: 9000 },
+      ]);
+    });
+  });
+
+  describe('CompensationDone', () => {
+    it.each(['release', 'refund'] as const)('%s: finishes the compensation step', (step) => {
+      expect(decide('PAYMENT_FAILED', { type: 'CompensationDone', step }, waiting(step, 2), policy, noRandom)).toEqual([{ kind: 'finish', step }]);
+    });
+
+    it('a duplicate, with the step already finished, does nothing', () => {
+      expect(decide('PAYMENT_FAILED', { type: 'CompensationDone', step: 'refund' }, undefined, policy, noRandom)).toEqual([]);
+    });
+  });
+});
+
+describe('backoffMs', () => {
+  const limits = { retryBaseMs: 500, retryMaxMs: 10000 };
+
+  it.each([
+    { attempt: 1, min: 250, max: 500 },
+    { attempt: 2, min: 500, max: 1000 },
+    { attempt: 3, min: 1000, max: 2000 },
+    { attempt: 5, min: 4000, max: 8000 },
+    { attempt: 6, min: 5000, max: 10000 }, // 16000 capped at retryMaxMs
+    { attempt: 40, min: 5000, max: 10000 },
+    { attempt: 0, min: 250, max: 500 }, // never below the first attempt's window
+  ])('attempt $attempt waits between $min and $max ms (full jitter over the upper half)', ({ attempt, min, max }) => {
+    expect(backoffMs(attempt, limits, () => 0)).toBe(min);
+    expect(backoffMs(attempt, limits, () => 0.999999)).toBe(max);
+    const mid = backoffMs(attempt, limits, () => 0.5);
+    expect(mid).toBeGreaterThan(min);
+    expect(mid).toBeLessThan(max);
+  });
+
+  it('draws exactly one random number per call and is an integer', () => {
+    let draws = 0;
+    const ms = backoffMs(3, limits, () => {
+      draws += 1;
+      return 0.3333;
+    });
+    expect(draws).toBe(1);
+    expect(Number.isInteger(ms)).toBe(true);
+  });
+
+  it('never exceeds retryMaxMs, even when the base alone is larger', () => {
+    expect(backoffMs(1, { retryBaseMs: 20000, retryMaxMs: 3000 }, () => 0.999999)).toBe(3000);
+  });
+});
