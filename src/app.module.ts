@@ -7,12 +7,14 @@ import { validateEnv } from './config/env.schema.js';
 import { kafkaConfig } from './config/kafka.config.js';
 import { outboxConfig } from './config/outbox.config.js';
 import { OrdersModule } from './experience/orders/orders.module.js';
+import { AuthModule } from './platform/auth/auth.module.js';
 import { DatabaseModule } from './platform/database/database.module.js';
 import { HealthModule } from './platform/health/health.module.js';
 import { CorrelationMiddleware } from './platform/http/correlation.middleware.js';
 import { JsonOnlyMiddleware } from './platform/http/json-only.middleware.js';
 import { MessagingModule } from './platform/messaging/messaging.module.js';
 import { LoggingModule } from './platform/observability/logging.module.js';
+import { MetricsModule } from './platform/observability/metrics.module.js';
 import { OrderSagaModule } from './process/orders/order-saga.module.js';
 import { InventoryModule } from './system/inventory/inventory.module.js';
 import { PaymentModule } from './system/payment/payment.module.js';
@@ -34,6 +36,8 @@ export class AppModule implements NestModule {
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv, load: [appConfig, databaseConfig, kafkaConfig, outboxConfig] }),
         LoggingModule,
+        MetricsModule,
+        AuthModule,
         DatabaseModule,
         MessagingModule,
         HealthModule,

@@ -1,4 +1,19 @@
 import Joi from 'joi';
 
-/** Authentication settings (DESIGN §9). Filled in by the security work. */
-export const authEnvSchema = Joi.object({});
+/**
+ * Authentication settings (DESIGN §9). The service is an OAuth 2.0 resource server: it needs only
+ * the issuer (keys are found through its discovery document) and the audience its tokens carry.
+ * The defaults point at the local provider (`node scripts/oidc-provider.mjs`).
+ */
+export const authEnvSchema = Joi.object({
+  AUTH_ISSUER_URL: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .default('http://127.0.0.1:4000')
+    .messages({ 'string.uriCustomScheme': 'AUTH_ISSUER_URL must be an http(s) URL such as https://{org}.okta.com/oauth2/default' }),
+  AUTH_AUDIENCE: Joi.string().min(1).default('api://order-flow'),
+  AUTH_CLOCK_SKEW_SECONDS: Joi.number().integer().min(0).max(300).default(30),
+  AUTH_JWKS_REQUESTS_PER_MINUTE: Joi.number().integer().min(1).max(600).default(10),
+  AUTH_JWKS_CACHE_MAX_AGE_SECONDS: Joi.number().integer().min(10).default(600),
+  AUTH_HTTP_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(5000),
+  AUTH_SWAGGER_CLIENT_ID: Joi.string().optional(),
+});

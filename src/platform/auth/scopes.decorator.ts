@@ -1,4 +1,6 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiForbiddenResponse, ApiSecurity, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { OAUTH_AUTHORIZATION_CODE, OAUTH_CLIENT_CREDENTIALS } from './oauth-schemes.js';
 
 export const SCOPES_KEY = 'order-flow:scopes';
 export const PUBLIC_KEY = 'order-flow:public';
@@ -10,8 +12,25 @@ export const Scope = {
 } as const;
 export type ScopeName = (typeof Scope)[keyof typeof Scope];
 
-/** The OAuth scopes a route needs; read by the authentication guard (DESIGN §9). */
-export const RequireScopes = (...scopes: ScopeName[]) => SetMetadata(SCOPES_KEY, scopes);
+export const SCOPE_DESCRIPTIONS: Record<ScopeName, string> = {
+  [Scope.ORDERS_WRITE]: 'Submit orders',
+  [Scope.ORDERS_READ]: 'Read orders, their status and the catalogue',
+  [Scope.ADMIN]: 'Operator endpoints (dead letters, replays)',
+};
+
+/**
+ * The OAuth scopes a route needs (all of them); enforced by AccessTokenGuard (DESIGN §9) and
+ * documented in the OpenAPI document, so Swagger UI sends the token and lists the scopes.
+ */
+export const RequireScopes = (...scopes: ScopeName[]) =>
+  applyDecorators(
+    SetMetadata(SCOPES_KEY, scopes),
+    ApiSecurity(OAUTH_CLIENT_CREDENTIALS, scopes),
+    ApiSecurity(OAUTH_AUTHORIZATION_CODE, scopes),
+    ApiUnauthorizedResponse({ description: 'No valid access token (problem+json, code UNAUTHORIZED; `WWW-Authenticate: Bearer …`)' }),
+    ApiForbiddenResponse({ description: `The token lacks the scope ${scopes.join(' ')} (problem+json, code FORBIDDEN)` }),
+    ApiTooManyRequestsResponse({ description: 'Rate limited per client (problem+json, code RATE_LIMITED; `Retry-After` seconds)' }),
+  );
 
 /** A route that needs no token (health, metrics, docs). */
 export const Public = () => SetMetadata(PUBLIC_KEY, true);

@@ -22,7 +22,8 @@ import { correlation } from './correlation.js';
           autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') || (req.url ?? '').startsWith('/metrics') },
           quietReqLogger: true,
           serializers: {
-            req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
+            // No query string: a token misplaced in the URL must not reach the logs.
+            req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }),
             res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
           },
         },

@@ -1,0 +1,30 @@
+import { registerAs } from '@nestjs/config';
+import { env } from './env.js';
+
+/** Okta's custom authorization servers (and the local provider) serve these under the issuer. */
+export function oauthEndpoints(issuer: string): { discoveryUrl: string; tokenUrl: string; authorizationUrl: string } {
+  const base = issuer.replace(/\/+$/, '');
+  return {
+    discoveryUrl: `${base}/.well-known/openid-configuration`,
+    tokenUrl: `${base}/v1/token`,
+    authorizationUrl: `${base}/v1/authorize`,
+  };
+}
+
+export const authConfig = registerAs('auth', () => {
+  const e = env();
+  const issuer = e.AUTH_ISSUER_URL as string;
+  return {
+    /** Compared byte for byte with the token's `iss` and the discovery document's `issuer`. */
+    issuer,
+    audience: e.AUTH_AUDIENCE as string,
+    clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS as number,
+    jwksRequestsPerMinute: e.AUTH_JWKS_REQUESTS_PER_MINUTE as number,
+    jwksCacheMaxAgeMs: (e.AUTH_JWKS_CACHE_MAX_AGE_SECONDS as number) * 1000,
+    httpTimeoutMs: e.AUTH_HTTP_TIMEOUT_MS as number,
+    /** Pre-filled in Swagger UI's Authorize dialog (the Okta SPA client for PKCE, or the dev client). */
+    swaggerClientId: e.AUTH_SWAGGER_CLIENT_ID as string | undefined,
+    ...oauthEndpoints(issuer),
+  };
+});
+export type AuthConfig = ReturnType<typeof authConfig>;

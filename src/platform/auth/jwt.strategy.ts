@@ -1,0 +1,42 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import { authConfig, type AuthConfig } from '../../config/auth.config.js';
+import { principalOf, type AccessTokenClaims, type AuthenticatedClient } from './access-token.js';
+import { InvalidTokenError } from './auth.errors.js';
+import { SigningKeyResolver } from './signing-key.resolver.js';
+
+export const JWT_STRATEGY = 'okta-jwt';
+
+/**
+ * Verifies an Okta-style JWT access token: RS256 only, signed by a key of the issuer's JWKS, issued
+ * by the configured issuer for the configured audience, within exp/nbf give or take the clock skew.
+ * The local OpenID provider's tokens go through exactly this code; only the issuer URL differs.
+ */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
+  constructor(keys: SigningKeyResolver, @Inject(authConfig.KEY) cfg: AuthConfig) {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKeyProvider: (_req: unknown, rawJwt: string, done: (err: unknown, key?: string) => void) => {
+        keys.keyFor(rawJwt).then(
+          (key) => done(null, key),
+          (err: unknown) => done(err),
+        );
+      },
+      algorithms: ['RS256'],
+      issuer: cfg.issuer,
+      audience: cfg.audience,
+      ignoreExpiration: false,
+      jsonWebTokenOptions: { clockTolerance: cfg.clockSkewSeconds },
+    });
+  }
+
+  validate(claims: AccessTokenClaims): AuthenticatedClient {
+    // jsonwebtoken accepts a token without `exp`; an access token that never expires is not one we take.
+    if (typeof claims.exp !== 'number') throw new InvalidTokenError('The access token has no expiry');
+    const principal = principalOf(claims);
+    if (!principal) throw new InvalidTokenError('The access token names no subject');
+    return principal;
+  }
+}

@@ -1,0 +1,115 @@
+import { jest } from '@jest/globals';
+import fs from 'node:fs';
+import request from 'supertest';
+import { issueTestToken } from '../../../scripts/oidc-provider.mjs';
+import { startSecurityHarness, validOrder, type SecurityHarness } from './security-harness.js';
+
+describe('hardened HTTP', () => {
+  let h: SecurityHarness;
+  let token: string;
+
+  beforeAll(async () => {
+    h = await startSecurityHarness({ HTTP_BODY_LIMIT: '4kb', CORS_ORIGINS: 'https://shop.example.com', LOG_LEVEL: 'debug' });
+    token = await issueTestToken({ issuer: h.op.issuer });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const post = () => request(h.url).post('/api/orders').set('Authorization', `Bearer ${token}`);
+
+  it('answers 415 problem+json for a body that is not JSON', async () => {
+    const res = await post().set('Content-Type', 'text/plain').send('customer=ada');
+    expect(res.status).toBe(415);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    const form = await post().type('form').send({ customer: 'ada' });
+    expect(form.status).toBe(415);
+  });
+
+  it('answers 413 problem+json for a body over HTTP_BODY_LIMIT', async () => {
+    const res = await post().set('Content-Type', 'application/json').send({ ...validOrder(), padding: 'x'.repeat(8 * 1024) });
+    expect(res.status).toBe(413);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('sends security headers and no framework banner', async () => {
+    const res = await request(h.url).get('/api/inventory/products').set('Authorization', `Bearer ${token}`);
+    expect(res.status).toBe(200);
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['cache-control']).toBe('no-store');
+    const csp = res.headers['content-security-policy'] as string;
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain(`connect-src 'self' ${h.op.issuer}`);
+    const docs = await request(h.url).get('/docs/');
+    expect(docs.status).toBe(200);
+    expect(docs.headers['content-security-policy']).toContain("script-src 'self'");
+  });
+
+  it('allows CORS only for CORS_ORIGINS', async () => {
+    const allowed = await request(h.url).options('/api/orders').set('Origin', 'https://shop.example.com').set('Access-Control-Request-Method', 'POST').set('Access-Control-Request-Headers', 'authorization,content-type');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://shop.example.com');
+    expect(allowed.headers['access-control-allow-headers']).toMatch(/Authorization/);
+    const other = await request(h.url).options('/api/orders').set('Origin', 'https://evil.example.com').set('Access-Control-Request-Method', 'POST');
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('never shows a stack trace or internals in an error', async () => {
+    const auth = { Authorization: `Bearer ${token}` };
+    const answers = [
+      await post().set('Content-Type', 'application/json').send('{"customer": '),
+      await request(h.url).get('/api/orders/not-a-uuid').set(auth),
+      await request(h.url).get('/api/orders/00000000-0000-4000-8000-000000000000').set(auth),
+      await request(h.url).get('/api/nothing-here').set(auth),
+      await request(h.url).get('/api/orders/x').set('Authorization', 'Bearer eyJhbGciOiJSUzI1NiJ9.e30.AAAA'),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.stringify(res.body)).not.toMatch(/\bat .+:\d+:\d+|node_modules|\/work\/|Error:|SELECT|stack/i);
+    }
+  });
+
+  it('writes no token or secret to the logs', async () => {
+    const written: string[] = [];
+    const capture = (chunk: unknown): void => {
+      written.push(typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : String(chunk));
+    };
+    const writeSync = jest.spyOn(fs, 'writeSync').mockImplementation((_fd: number, data: unknown) => {
+      capture(data);
+      return typeof data === 'string' ? Buffer.byteLength(data) : (data as Buffer).length;
+    });
+    const write = jest.spyOn(fs, 'write').mockImplementation(((_fd: number, data: unknown, ...rest: unknown[]) => {
+      capture(data);
+      const cb = rest.find((a) => typeof a === 'function') as ((e: null, n: number) => void) | undefined;
+      cb?.(null, typeof data === 'string' ? Buffer.byteLength(data) : (data as Buffer).length);
+    }) as never);
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown) => {
+      capture(chunk);
+      return true;
+    }) as never);
+    try {
+      const forged = `${token.split('.').slice(0, 2).join('.')}.c2lnbmF0dXJl`;
+      await post().set('Content-Type', 'application/json').send({ ...validOrder(), password: 'hunter2' });
+      await request(h.url).get('/api/inventory/products').set('Authorization', `Bearer ${forged}`);
+      await request(h.url).get('/api/inventory/products').set('Authorization', `Bearer ${token}`).set('Cookie', 'session=s3cr3t');
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      writeSync.mockRestore();
+      write.mockRestore();
+      stdout.mockRestore();
+    }
+    const logs = written.join('');
+    expect(logs).toMatch(/"url":"\/api\/inventory\/products"/);
+    expect(logs).not.toContain(token.split('.')[2]);
+    expect(logs).not.toContain(token.split('.')[1]);
+    expect(logs).not.toContain('hunter2');
+    expect(logs).not.toContain('s3cr3t');
+    expect(logs).not.toMatch(/Bearer ey/);
+  });
+});
