@@ -25,7 +25,7 @@ export const LAYER_GROUPS: Record<AppLayer, ConsumerGroupName[]> = {
 
 /** Every route lives under /api except the probes (and the docs, which Swagger mounts itself). */
 export const API_PREFIX = 'api';
-export const API_PREFIX_OPTIONS = { exclude: [{ path: 'health/{*path}', method: RequestMethod.ALL }] };
+export const API_PREFIX_OPTIONS = { exclude: [{ path: 'health/{*path}', method: RequestMethod.ALL }, { path: 'metrics', method: RequestMethod.GET }] };
 
 export interface CreateAppOptions {
   layers?: AppLayer[];
@@ -98,18 +98,20 @@ export async function startConsumers(app: INestApplication): Promise<void> {
   const list = servers.get(app) ?? [];
   if (!list.length) return;
   await app.get(TopicAdminService).whenTopicsReady();
+  const registry = app.get(ConsumerRegistryService);
   await Promise.all(
     list.map(async ({ group, server }) => {
       let delay = 500;
-      for (;;) {
+      while (!registry.closing) {
         try {
           await new Promise<void>((resolve, reject) => {
             void server.listen((err?: unknown) => (err ? reject(err) : resolve()));
           });
-          app.get(ConsumerRegistryService).markRunning(group);
+          registry.markRunning(group);
           logger.log(`consumer group ${group} running`);
           return;
         } catch (err) {
+          registry.markFailed(group, (err as Error).message);
           logger.warn(`consumer group ${group} could not start (${(err as Error).message}); retrying in ${delay} ms`);
           await server.close().catch(() => undefined);
           await new Promise((r) => setTimeout(r, delay));

@@ -1,0 +1,26 @@
+import { Counter, type Metric } from 'prom-client';
+
+/*
+ * Counters incremented from deep inside the messaging and saga code. They are plain module-level
+ * objects (per process, like prom-client's default metrics) so those services need no new
+ * constructor dependency; each app's MetricsService registers them in its own registry
+ * (`registers: []`: they belong to no registry until then).
+ */
+
+/** Messages this process sent to the DLQ, by the consumer group that gave up and the topic it read. */
+export const deadLetteredMessages = new Counter({
+  name: 'order_flow_dlq_messages_total',
+  help: 'Messages dead-lettered by this process, by consumer group and origin topic',
+  labelNames: ['consumer_group', 'topic'] as const,
+  registers: [],
+});
+
+/** Saga commands sent again (attempt > 1) after a timeout or a transient rejection, by step. */
+export const sagaStepRetries = new Counter({
+  name: 'order_flow_saga_retries_total',
+  help: 'Saga step commands re-sent after a timeout or a transient failure, by step',
+  labelNames: ['step'] as const,
+  registers: [],
+});
+
+export const PROCESS_COUNTERS: ReadonlyArray<Metric<string>> = [deadLetteredMessages, sagaStepRetries];

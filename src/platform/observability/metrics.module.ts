@@ -1,0 +1,20 @@
+import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { MetricsController } from './metrics.controller.js';
+import { ConsumerLagService } from './metrics.consumer-lag.js';
+import { HttpMetricsMiddleware } from './metrics.http.middleware.js';
+import { MetricsService } from './metrics.service.js';
+
+/**
+ * `GET /metrics` for Prometheus (DESIGN §10). The DLQ and saga retry counters live in
+ * metrics.counters.ts so the code that increments them needs no dependency on this module.
+ */
+@Module({
+  controllers: [MetricsController],
+  providers: [MetricsService, ConsumerLagService],
+  exports: [MetricsService],
+})
+export class MetricsModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpMetricsMiddleware).forRoutes('{*path}');
+  }
+}
