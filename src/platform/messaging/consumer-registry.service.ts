@@ -1,28 +1,49 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { LayerKafkaServer } from './layer-kafka.server.js';
 
-/** Tracks the status of every consumer group this process runs, for readiness and shutdown. */
+/**
+ * Tracks every consumer group this process runs, for readiness. A group counts as running only
+ * after it has subscribed and started (`markRunning`): Nest reports a server "connected" as soon as
+ * its client connects, which is before a subscription that may still be refused.
+ */
 @Injectable()
-export class ConsumerRegistryService {
+export class ConsumerRegistryService implements OnApplicationShutdown {
+  /** Set when the application shuts down: consumer start-up retries stop. */
+  closing = false;
   private readonly statuses = new Map<string, string>();
-  private readonly servers = new Map<string, LayerKafkaServer>();
+  private readonly running = new Set<string>();
 
   register(group: string, server: LayerKafkaServer): void {
-    this.servers.set(group, server);
     this.statuses.set(group, 'starting');
-    server.status.subscribe((status) => this.statuses.set(group, String(status)));
+    server.status.subscribe((status) => {
+      const s = String(status);
+      if (s === 'connected' && !this.running.has(group)) return;
+      if (s !== 'connected') this.running.delete(group);
+      this.statuses.set(group, s);
+    });
   }
 
   markRunning(group: string): void {
+    this.running.add(group);
     this.statuses.set(group, 'connected');
+  }
+
+  /** A start attempt failed; readiness says why. */
+  markFailed(group: string, reason: string): void {
+    this.running.delete(group);
+    this.statuses.set(group, `failed: ${reason}`);
   }
 
   snapshot(): Record<string, string> {
     return Object.fromEntries(this.statuses);
   }
 
+  onApplicationShutdown(): void {
+    this.closing = true;
+  }
+
   /** Groups that are not consuming right now. */
   notRunning(): string[] {
-    return [...this.statuses].filter(([, s]) => s !== 'connected').map(([g]) => g);
+    return [...this.statuses].filter(([group]) => !this.running.has(group)).map(([group]) => group);
   }
 }

@@ -1,0 +1,255 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes, type AclEntry, type Admin, type KafkaConfig } from 'kafkajs';
+import request from 'supertest';
+import { startOidcProvider } from '../../../scripts/oidc-provider.mjs';
+import { startKafka, stopKafka, type KafkaOptions } from '../../../scripts/kafka.mjs';
+import { createProduct, placeOrder, waitForStatus } from '../../support/saga-fixtures.js';
+import { ConsumerRegistryService } from '../../../src/platform/messaging/consumer-registry.service.js';
+import { startTestApp, type TestApp } from '../../support/test-app.js';
+import { eventually } from '../../support/eventually.js';
+import { ALL_TOPICS, GROUP_PREFIX, serviceAcls, TOPIC_ENV } from './service-acls.js';
+
+/**
+ * DESIGN §9 / docs/kafka-acls.md: the service runs against a SASL/SCRAM-SHA-512 broker with an
+ * authorizer (allow.everyone.if.no.acl.found=false) holding only the documented ACLs, and a
+ * principal without them is refused. Its own broker on 29092/29093, fresh for every run.
+ */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const PORT = 29092;
+const BROKERS = `127.0.0.1:${PORT}`;
+const SVC = { username: 'order-flow-svc', password: 'svc-secret-acl-test' };
+const INTRUDER = { username: 'intruder', password: 'intruder-secret-acl-test' };
+const CREATOR = { username: 'order-flow-creator', password: 'creator-secret-acl-test' };
+const broker: KafkaOptions = {
+  security: 'scram',
+  port: PORT,
+  controllerPort: PORT + 1,
+  dataDir: path.join(ROOT, '.local', 'kafka-acl-test-data'),
+  scramUsers: [SVC, INTRUDER, CREATOR],
+  // scripts/test.mjs sets KAFKA_BROKERS for the normal test broker: without this startKafka would reuse it
+  env: { ...process.env, KAFKA_BROKERS: '' },
+  log: false,
+};
+
+const serviceEnv = (user: { username: string; password: string }): Record<string, string> => ({
+  KAFKA_BROKERS: BROKERS,
+  KAFKA_SASL_MECHANISM: 'scram-sha-512',
+  KAFKA_SASL_USERNAME: user.username,
+  KAFKA_SASL_PASSWORD: user.password,
+  KAFKA_CREATE_TOPICS: 'false',
+  KAFKA_GROUP_PREFIX: 'order-flow',
+  INVENTORY_FAILURE_RATE: '0',
+  PAYMENT_DECLINE_RATE: '0',
+  PAYMENT_TRANSIENT_RATE: '0',
+  PAYMENT_NO_ANSWER_RATE: '0',
+  SHIPPING_FAILURE_RATE: '0',
+  SHIPPING_DELIVERY_DELAY_MS: '200',
+  SHIPPING_DELIVERY_INTERVAL_MS: '100',
+});
+
+const client = (user: { username: string; password: string }, clientId: string): Kafka =>
+  new Kafka({
+    clientId,
+    brokers: [BROKERS],
+    sasl: { mechanism: 'scram-sha-512', ...user },
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    retry: { retries: 1, initialRetryTime: 100 },
+  } satisfies KafkaConfig);
+
+/** The kafkajs error type (e.g. TOPIC_AUTHORIZATION_FAILED) of a rejected promise, also when wrapped. */
+async function errorTypeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    let e = err as { type?: string; cause?: unknown; originalError?: unknown; message?: string } | undefined;
+    const seen: string[] = [];
+    while (e) {
+      if (e.type) return e.type;
+      seen.push(String(e.message));
+      e = (e.cause ?? e.originalError) as typeof e;
+    }
+    return `no kafkajs error type (${seen.join(' <- ')})`;
+  }
+  return 'resolved';
+}
+
+describe('Kafka SASL/SCRAM-SHA-512 with ACLs (DESIGN §9, docs/kafka-acls.md)', () => {
+  let admin: Admin;
+
+  beforeAll(async () => {
+    await stopKafka({ ...broker, graceMs: 5000 }); // left over from an interrupted run
+    fs.rmSync(broker.dataDir!, { recursive: true, force: true }); // SCRAM users are created when the data dir is formatted
+    await startKafka(broker);
+    admin = client({ username: 'admin', password: 'admin-secret' }, 'acl-test-admin').admin();
+    await admin.connect();
+    // Pre-created by the operator: the service runs with KAFKA_CREATE_TOPICS=false and has no CREATE.
+    await admin.createTopics({ waitForLeaders: true, topics: ALL_TOPICS.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })) });
+    await grant(SVC.username, serviceAcls(SVC.username));
+  }, 120_000);
+
+  /** Creates the ACLs and waits until the broker reports them all (they are applied through the metadata log). */
+  async function grant(principal: string, acl: AclEntry[]): Promise<void> {
+    await admin.createAcls({ acl });
+    await eventually(
+      () =>
+        admin.describeAcls({
+          resourceType: AclResourceTypes.ANY,
+          resourcePatternType: ResourcePatternTypes.ANY,
+          operation: AclOperationTypes.ANY,
+          permissionType: AclPermissionTypes.ANY,
+          principal: `User:${principal}`,
+        }),
+      (r) => r.resources.reduce((n, res) => n + res.acls.length, 0) === acl.length,
+      { what: `the ACLs of ${principal}` },
+    );
+  }
+
+  afterAll(async () => {
+    await admin?.disconnect();
+    await stopKafka({ ...broker, graceMs: 5000 }); // its data dir goes anyway: no need for a clean shutdown
+    fs.rmSync(broker.dataDir!, { recursive: true, force: true });
+  }, 60_000);
+
+  const messageCount = async (topic: string) => (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+
+  /** Every message of a topic, as text (read as admin). */
+  async function readAll(topic: string): Promise<string[]> {
+    const total = await messageCount(topic);
+    if (!total) return [];
+    const consumer = client({ username: 'admin', password: 'admin-secret' }, 'acl-test-reader').consumer({ groupId: `acl-test-reader-${Date.now()}` });
+    const seen: string[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void seen.push(`${message.key?.toString()} ${message.value?.toString()}`) });
+      await eventually(
+        () => seen.length,
+        (n) => n >= total,
+        { what: `${total} messages of ${topic}` },
+      );
+    } finally {
+      await consumer.disconnect();
+    }
+    return seen;
+  }
+
+  describe('the service principal with exactly the documented ACLs', () => {
+    let t: TestApp;
+
+    beforeAll(async () => {
+      t = await startTestApp({ env: serviceEnv(SVC) });
+    }, 60_000);
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    it('is ready, and an order goes all the way to SHIPPED and DELIVERED with no DLQ message', async () => {
+      const ready = await eventually(
+        () => t.get('/health/ready'),
+        (r) => r.status === 200,
+        { what: 'readiness' },
+      );
+      expect(ready.body.details.kafka).toMatchObject({
+        status: 'up',
+        consumers: {
+          [`${GROUP_PREFIX}process`]: 'connected',
+          [`${GROUP_PREFIX}inventory`]: 'connected',
+          [`${GROUP_PREFIX}payment`]: 'connected',
+          [`${GROUP_PREFIX}shipping`]: 'connected',
+        },
+      });
+
+      const productId = await createProduct(t, 5, 7);
+      const orderId = await placeOrder(t, [{ productId, quantity: 2 }]);
+      expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'SHIPPED' });
+      // the shipping group's status changes travel back on shipping-updates to the process group
+      await eventually(
+        async () => (await t.get(`/api/orders/${orderId}`)).body,
+        (o) => o.fulfillment?.shipmentStatus === 'DELIVERED',
+        { what: 'shipment DELIVERED' },
+      );
+
+      // every group committed its offsets (group READ), and nothing went to the DLQ
+      for (const group of ['process', 'inventory', 'payment', 'shipping']) {
+        const offsets = await admin.fetchOffsets({ groupId: `${GROUP_PREFIX}${group}` });
+        expect(offsets.some((o) => o.partitions.some((p) => Number(p.offset) > 0))).toBe(true);
+      }
+      // (under `npm test` the relay may also publish rows other suites left in the shared outbox: only this order counts)
+      const deadLetters = await readAll('dlq-orders');
+      expect(deadLetters.filter((m) => m.includes(orderId))).toEqual([]);
+    }, 45_000);
+  });
+
+  describe('the service creating its topics at start (KAFKA_CREATE_TOPICS=true)', () => {
+    it('needs CREATE on the topics in addition, and creates them all', async () => {
+      const prefix = 'created-';
+      await grant(CREATOR.username, serviceAcls(CREATOR.username, { topicPrefix: prefix, createTopics: true }));
+      const topicEnv = Object.fromEntries(Object.entries(TOPIC_ENV).map(([name, variable]) => [variable, `${prefix}${name}`]));
+      // startTestApp waits until the topics exist (TopicAdminService retries for ever when it may not create them)
+      const t = await startTestApp({ layers: ['experience'], groups: [], env: { ...serviceEnv(CREATOR), ...topicEnv, KAFKA_CREATE_TOPICS: 'true' } });
+      try {
+        const topics = await admin.listTopics();
+        expect(topics.filter((name) => name.startsWith(prefix)).sort()).toEqual(ALL_TOPICS.map((name) => `${prefix}${name}`).sort());
+        await t.get('/health/ready').expect(200);
+      } finally {
+        await t.close();
+      }
+    }, 30_000);
+  });
+
+  describe('a principal without ACLs (authenticated, not authorized)', () => {
+    const intruder = client(INTRUDER, 'acl-test-intruder');
+
+    it('cannot produce: the idempotent producer gets CLUSTER_AUTHORIZATION_FAILED, a plain one TOPIC_AUTHORIZATION_FAILED', async () => {
+      const ordersInBefore = await messageCount('orders-in');
+      const idempotent = intruder.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 1 } });
+      expect(await errorTypeOf(idempotent.connect())).toBe('CLUSTER_AUTHORIZATION_FAILED');
+      await idempotent.disconnect();
+
+      const plain = intruder.producer({ allowAutoTopicCreation: false });
+      await plain.connect();
+      try {
+        expect(await errorTypeOf(plain.send({ topic: 'orders-in', messages: [{ key: 'x', value: 'forged order' }] }))).toBe('TOPIC_AUTHORIZATION_FAILED');
+      } finally {
+        await plain.disconnect();
+      }
+      expect(await messageCount('orders-in')).toBe(ordersInBefore);
+    });
+
+    it('cannot consume orders-in, not even in the service consumer group', async () => {
+      const consumer = intruder.consumer({ groupId: `${GROUP_PREFIX}process`, retry: { retries: 0 } });
+      await consumer.connect();
+      try {
+        expect(await errorTypeOf(consumer.subscribe({ topics: ['orders-in'], fromBeginning: true }))).toBe('TOPIC_AUTHORIZATION_FAILED');
+      } finally {
+        await consumer.disconnect();
+      }
+    });
+
+    it('a service instance with those credentials does not become ready: its consumers are refused', async () => {
+      const op = await startOidcProvider({ port: 0 });
+      Object.assign(process.env, { AUTH_ISSUER_URL: op.issuer, AUTH_AUDIENCE: op.audience }, serviceEnv(INTRUDER));
+      const { createApp, startConsumers } = await import('../../../src/bootstrap.js');
+      const app = await createApp({ groups: ['inventory'], bufferLogs: true });
+      try {
+        await app.listen(0, '127.0.0.1');
+        const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+        // The real start-up path: it keeps retrying in the background while the broker refuses it.
+        void startConsumers(app);
+        const registry = app.get(ConsumerRegistryService);
+        const refused = await eventually(() => registry.snapshot()[`${GROUP_PREFIX}inventory`], (s) => typeof s === 'string' && s.startsWith('failed:'), { timeoutMs: 20000, what: 'the consumer group start to be refused' });
+        expect(refused).toMatch(/authoriz/i);
+
+        const ready = await request(url).get('/health/ready');
+        expect(ready.status).toBe(503);
+        expect(ready.body.details.kafka).toMatchObject({ status: 'down', message: expect.stringContaining(`${GROUP_PREFIX}inventory`) });
+      } finally {
+        await app.close();
+        await op.close();
+      }
+    }, 30_000);
+  });
+});
