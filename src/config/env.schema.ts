@@ -28,7 +28,7 @@ export const envSchema = Joi.object({
   DATABASE_URL: Joi.string()
     .uri({ scheme: ['mysql', 'mariadb'] })
     .default('mariadb://root@127.0.0.1:3306/order_flow'),
-  DATABASE_POOL_SIZE: Joi.number().integer().min(1).max(200).default(20),
+  DATABASE_POOL_SIZE: Joi.number().integer().min(1).max(200).default(30),
 
   KAFKA_BROKERS: Joi.string().default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: Joi.string().default('order-flow'),
@@ -36,7 +36,7 @@ export const envSchema = Joi.object({
   KAFKA_TOPIC_PARTITIONS: Joi.number().integer().min(1).default(6),
   KAFKA_REPLICATION_FACTOR: Joi.number().integer().min(1).default(1),
   KAFKA_CREATE_TOPICS: Joi.boolean().default(true),
-  KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: Joi.number().integer().min(1).default(6),
+  KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: Joi.number().integer().min(1).default(3),
   KAFKA_SSL: Joi.boolean().default(false),
   KAFKA_SSL_CA_FILE: Joi.string().optional(),
   KAFKA_SSL_REJECT_UNAUTHORIZED: Joi.boolean().default(true),

@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { KafkaContext } from '@nestjs/microservices';
+import type { Consumer } from 'kafkajs';
 import { DataSource, type EntityManager } from 'typeorm';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope } from '../../contracts/envelope.js';
@@ -39,10 +40,13 @@ export interface DeadLetter {
  * without ever skipping, and dead-letter a message that is invalid or keeps failing.
  */
 @Injectable()
-export class MessageProcessorService {
+export class MessageProcessorService implements OnApplicationShutdown {
   private readonly logger = new Logger(MessageProcessorService.name);
   /** Failed attempts per message (group/topic/partition/offset), for deterministic failures. */
   private readonly attempts = new Map<string, number>();
+  /** Offsets whose database work has committed, waiting for the next offset commit, per consumer. */
+  private readonly pendingOffsets = new Map<Consumer, Map<string, { topic: string; partition: number; offset: string }>>();
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -55,7 +59,12 @@ export class MessageProcessorService {
     return `${this.cfg.groupPrefix}-${name}`;
   }
 
-  async process<T extends EventType>(group: string, ctx: KafkaContext, accepts: readonly T[], handler: MessageHandler<T>): Promise<void> {
+  /**
+   * @param accepts the event types this group expects on the topic (anything else is dead-lettered)
+   * @param ignores accepted types this group has nothing to do with (they share a topic with its
+   *   own): validated, then passed over without touching the database
+   */
+  async process<T extends EventType>(group: string, ctx: KafkaContext, accepts: readonly T[], handler: MessageHandler<T>, ignores: readonly EventType[] = []): Promise<void> {
     const raw = ctx.getMessage();
     const topic = ctx.getTopic();
     const partition = ctx.getPartition();
@@ -68,7 +77,12 @@ export class MessageProcessorService {
       envelope = this.parse(raw.value, accepts);
     } catch (err) {
       await this.deadLetter(ctx, consumerGroup, err as Error, 1);
-      await this.commit(ctx);
+      this.commit(ctx);
+      return;
+    }
+
+    if (ignores.includes(envelope.eventType)) {
+      this.commit(ctx);
       return;
     }
 
@@ -99,7 +113,7 @@ export class MessageProcessorService {
         this.attempts.delete(attemptKey);
         await this.deadLetter(ctx, consumerGroup, err as Error, attempt);
       }
-      await this.commit(ctx);
+      this.commit(ctx);
     });
   }
 
@@ -155,16 +169,48 @@ export class MessageProcessorService {
     this.logger.error(`dead-lettered ${letter.originTopic}/${letter.partition}@${letter.offset} for ${consumerGroup} after ${attempts} attempt(s): ${err.message}`);
   }
 
-  private async commit(ctx: KafkaContext): Promise<void> {
-    const next = (BigInt(ctx.getMessage().offset) + 1n).toString();
-    try {
-      await ctx.getConsumer().commitOffsets([{ topic: ctx.getTopic(), partition: ctx.getPartition(), offset: next }]);
-    } catch (err) {
-      // The database work is committed; a redelivery is absorbed by the inbox.
-      this.logger.warn(`offset commit failed (${(err as Error).message}); a redelivery will be ignored by the inbox`);
+  /**
+   * Marks the message done. Offsets are committed manually, only for messages whose database work
+   * has committed, and batched per consumer every few milliseconds: one round trip to Kafka for many
+   * messages. A crash before the commit means a redelivery, which the inbox absorbs.
+   */
+  private commit(ctx: KafkaContext): void {
+    const consumer = ctx.getConsumer();
+    let pending = this.pendingOffsets.get(consumer);
+    if (!pending) {
+      pending = new Map();
+      this.pendingOffsets.set(consumer, pending);
+    }
+    const topic = ctx.getTopic();
+    const partition = ctx.getPartition();
+    pending.set(`${topic}|${partition}`, { topic, partition, offset: (BigInt(ctx.getMessage().offset) + 1n).toString() });
+    if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => void this.flushOffsets(), OFFSET_COMMIT_INTERVAL_MS);
+      this.flushTimer.unref();
     }
   }
+
+  async flushOffsets(): Promise<void> {
+    this.flushTimer = null;
+    const batches = [...this.pendingOffsets];
+    this.pendingOffsets.clear();
+    await Promise.all(
+      batches.map(([consumer, offsets]) =>
+        consumer.commitOffsets([...offsets.values()]).catch((err: Error) => {
+          // The database work is committed; a redelivery is absorbed by the inbox.
+          this.logger.warn(`offset commit failed (${err.message}); a redelivery will be ignored by the inbox`);
+        }),
+      ),
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    await this.flushOffsets();
+  }
 }
+
+const OFFSET_COMMIT_INTERVAL_MS = 20;
 
 function affectedRows(result: unknown): number {
   if (result && typeof result === 'object') {

@@ -19,8 +19,8 @@ export class OrderSagaConsumer {
     private readonly saga: OrderSagaService,
   ) {}
 
-  private run(ctx: KafkaContext, accepts: readonly SagaMessage['eventType'][]): Promise<void> {
-    return this.processor.process(GROUP, ctx, accepts, (m, tx) => this.saga.handle(m as SagaMessage, tx));
+  private run(ctx: KafkaContext, accepts: readonly SagaMessage['eventType'][], ignores: readonly SagaMessage['eventType'][] = []): Promise<void> {
+    return this.processor.process(GROUP, ctx, accepts, (m, tx) => this.saga.handle(m as SagaMessage, tx), ignores);
   }
 
   @EventPattern<string>(topicName('ordersIn'), CONSUMER_GROUPS.process)
@@ -50,6 +50,7 @@ export class OrderSagaConsumer {
 
   @EventPattern<string>(topicName('shippingUpdates'), CONSUMER_GROUPS.process)
   shippingUpdates(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
-    return this.run(ctx, ['ShipmentStatusChanged', 'ShipmentRequested']);
+    // ShipmentRequested is the saga's own command to the shipping system, on the same topic.
+    return this.run(ctx, ['ShipmentStatusChanged', 'ShipmentRequested'], ['ShipmentRequested']);
   }
 }

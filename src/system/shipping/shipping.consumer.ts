@@ -15,6 +15,6 @@ export class ShippingConsumer {
 
   @EventPattern<string>(topicName('shippingUpdates'), CONSUMER_GROUPS.shipping)
   handle(@Payload() _data: unknown, @Ctx() ctx: KafkaContext): Promise<void> {
-    return this.processor.process('shipping', ctx, ['ShipmentRequested', 'ShipmentStatusChanged'] as const, (m, tx) => this.shipping.handle(m, tx));
+    return this.processor.process('shipping', ctx, ['ShipmentRequested', 'ShipmentStatusChanged'] as const, (m, tx) => this.shipping.handle(m, tx), ['ShipmentStatusChanged']);
   }
 }
