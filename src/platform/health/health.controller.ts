@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../auth/scopes.decorator.js';
 import { ConsumerRegistryService } from '../messaging/consumer-registry.service.js';
@@ -19,14 +19,24 @@ export class HealthController {
   ) {}
 
   @Get('live')
-  @HealthCheck()
+  // Documented here rather than by terminus, whose generated schema depends on how it was loaded.
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOkResponse({ description: 'The process answers', schema: { example: { status: 'ok', info: {}, error: {}, details: {} } } })
   @ApiOperation({ summary: 'Liveness: the process answers' })
   live() {
     return this.health.check([]);
   }
 
   @Get('ready')
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOkResponse({
+    description: 'Ready for traffic',
+    schema: { example: { status: 'ok', info: { database: { status: 'up' }, kafka: { status: 'up', consumers: { 'order-flow-process': 'connected' } } }, error: {}, details: {} } },
+  })
+  @ApiServiceUnavailableResponse({
+    description: 'A dependency is down: the failing check says which and why',
+    schema: { example: { status: 'error', info: { database: { status: 'up' } }, error: { kafka: { status: 'down', message: 'no answer from Kafka within 2000 ms' } }, details: {} } },
+  })
   @ApiOperation({ summary: 'Readiness: the database answers, Kafka answers and every consumer group runs' })
   ready() {
     return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.kafka()]);
