@@ -2,7 +2,7 @@
 // `npm test`: the same set-up as `npm start`, in isolation (its own broker ports and data dir, its
 // own database), then the unit and e2e suites. Exit code is Jest's.
 //
-//   node scripts/test.mjs [--unit | --e2e] [jest args…]
+//   node scripts/test.mjs [--unit | --e2e] [jest args…]   e.g. --e2e test/e2e/saga
 //
 // Environment: TEST_DATABASE_URL (default mariadb://root@127.0.0.1:3306/order_flow_test),
 // TEST_KAFKA_PORT (19092), or KAFKA_BROKERS to use an existing cluster instead of the local broker.
@@ -58,7 +58,7 @@ try {
   if (only !== 'unit') await setUpInfrastructure();
   const projects = only ? ['--selectProjects', only] : [];
   const started = Date.now();
-  const result = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', '--forceExit', ...projects, ...jestArgs], {
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', '--forceExit', ...jestArgs, ...projects], {
     cwd: ROOT,
     env,
     stdio: 'inherit',

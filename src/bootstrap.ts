@@ -25,7 +25,12 @@ export const LAYER_GROUPS: Record<AppLayer, ConsumerGroupName[]> = {
 
 /** Every route lives under /api except the probes (and the docs, which Swagger mounts itself). */
 export const API_PREFIX = 'api';
-export const API_PREFIX_OPTIONS = { exclude: [{ path: 'health/{*path}', method: RequestMethod.ALL }, { path: 'metrics', method: RequestMethod.GET }] };
+export const API_PREFIX_OPTIONS = {
+  exclude: [
+    { path: 'health/{*path}', method: RequestMethod.ALL },
+    { path: 'metrics', method: RequestMethod.GET },
+  ],
+};
 
 export interface CreateAppOptions {
   layers?: AppLayer[];

@@ -7,6 +7,7 @@ import { kafkaConfig } from '../../config/kafka.config.js';
 import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope } from '../../contracts/envelope.js';
 import { isEventType, payloadSchemas, type EventType, type Payloads } from '../../contracts/messages.js';
 import { correlation } from '../observability/correlation.js';
+import { deadLetteredMessages } from '../observability/metrics.counters.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
 import { OutboxService } from './outbox.service.js';
 import { isTransient } from './transient-error.js';
@@ -166,6 +167,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
         },
       },
     ]);
+    deadLetteredMessages.inc({ consumer_group: consumerGroup, topic: letter.originTopic });
     this.logger.error(`dead-lettered ${letter.originTopic}/${letter.partition}@${letter.offset} for ${consumerGroup} after ${attempts} attempt(s): ${err.message}`);
   }
 

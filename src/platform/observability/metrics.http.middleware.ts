@@ -17,9 +17,17 @@ export class HttpMetricsMiddleware implements NestMiddleware {
   use(req: Request, res: Response, next: NextFunction): void {
     const end = this.metrics.httpDuration.startTimer();
     res.once('finish', () => {
-      const pattern: unknown = req.route?.path;
-      end({ method: req.method, route: typeof pattern === 'string' ? pattern : UNMATCHED_ROUTE, status_code: String(res.statusCode) });
+      end({ method: req.method, route: routePattern(req), status_code: String(res.statusCode) });
     });
     next();
   }
+}
+
+/**
+ * The pattern of the route that handled the request. Nest mounts middleware as wildcard routes
+ * (`*path`), so a wildcard left in `req.route` means no controller route matched.
+ */
+export function routePattern(req: Pick<Request, 'route'>): string {
+  const pattern: unknown = req.route?.path;
+  return typeof pattern === 'string' && !pattern.includes('*') ? pattern : UNMATCHED_ROUTE;
 }

@@ -6,6 +6,7 @@ import type { Address, OrderLine } from '../../contracts/messages.js';
 import type { OrderStatus } from '../../contracts/order-status.js';
 import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
+import { sagaStepRetries } from '../../platform/observability/metrics.counters.js';
 import { OrderStoreService, type OrderPatch } from '../../platform/order-store/order-store.service.js';
 import { decide, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep, type StepState } from './order-saga.js';
 
@@ -116,7 +117,10 @@ export class OrderSagaService {
            ON DUPLICATE KEY UPDATE state = 'WAITING', attempt = VALUES(attempt), due_at = VALUES(due_at), command_event_id = VALUES(command_event_id), updated_at = VALUES(updated_at)`,
           [order.id, action.step, action.attempt, new Date(now.getTime() + action.timeoutMs), trace.correlationId, command, now, now],
         );
-        if (action.attempt > 1) this.logger.warn(`order ${order.id}: ${STEP_COMMAND[action.step]} attempt ${action.attempt}`);
+        if (action.attempt > 1) {
+          sagaStepRetries.inc({ step: action.step });
+          this.logger.warn(`order ${order.id}: ${STEP_COMMAND[action.step]} attempt ${action.attempt}`);
+        }
         return;
       }
       case 'retryLater':

@@ -36,14 +36,17 @@ describe('GET /metrics (DESIGN §10)', () => {
   it('times HTTP requests by method, route pattern and status', async () => {
     await t.get('/api/orders/00000000-0000-4000-8000-000000000000').expect(404);
     await request(t.url).get('/api/orders/00000000-0000-4000-8000-000000000001').expect(401);
+    await request(t.url).get('/no/such/route/42').expect(404);
     const { text } = await scrape().expect(200);
     expect(text).toContain('# TYPE order_flow_http_request_duration_seconds histogram');
     const route = '/api/orders/:orderId';
     expect(sample(text, 'order_flow_http_request_duration_seconds_count', { method: 'GET', route, status_code: '404' })).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'order_flow_http_request_duration_seconds_count', { method: 'GET', route, status_code: '401' })).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'order_flow_http_request_duration_seconds_bucket', { method: 'GET', route, status_code: '404', le: '+Inf' })).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'order_flow_http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_code: '404' })).toBeGreaterThanOrEqual(1);
     // The raw URL never becomes a label: one series per route, not per order.
     expect(text).not.toContain('00000000-0000-4000-8000-000000000000');
+    expect(text).not.toContain('/no/such/route');
   });
 
   it('reads orders by status, the outbox backlog and waiting saga steps at scrape time', async () => {

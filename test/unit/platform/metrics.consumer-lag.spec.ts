@@ -26,7 +26,19 @@ describe('computeConsumerLag', () => {
   ]);
 
   it('is the high watermark minus the committed offset, per partition', () => {
-    const lag = computeConsumerLag('order-flow-process', [{ topic: 'orders-in', partitions: [{ partition: 0, offset: '100' }, { partition: 2, offset: '7' }] }], ends);
+    const lag = computeConsumerLag(
+      'order-flow-process',
+      [
+        {
+          topic: 'orders-in',
+          partitions: [
+            { partition: 0, offset: '100' },
+            { partition: 2, offset: '7' },
+          ],
+        },
+      ],
+      ends,
+    );
     expect(lag).toEqual([
       { group: 'order-flow-process', topic: 'orders-in', partition: 0, lag: 20 },
       { group: 'order-flow-process', topic: 'orders-in', partition: 2, lag: 0 },
@@ -42,7 +54,13 @@ describe('computeConsumerLag', () => {
     const lag = computeConsumerLag(
       'g',
       [
-        { topic: 'orders-in', partitions: [{ partition: 2, offset: '9' }, { partition: 5, offset: '1' }] },
+        {
+          topic: 'orders-in',
+          partitions: [
+            { partition: 2, offset: '9' },
+            { partition: 5, offset: '1' },
+          ],
+        },
         { topic: 'deleted-topic', partitions: [{ partition: 0, offset: '3' }] },
       ],
       ends,
