@@ -3,6 +3,8 @@ import type { ConfigType } from '@nestjs/config';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { appConfig } from '../../config/app.config.js';
+import { newEnvelope } from '../../contracts/envelope.js';
+import { SqlBatch } from '../../platform/database/sql-batch.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
 import { OrderStoreService, type OrderView, type StatusView } from '../../platform/order-store/order-store.service.js';
 import type { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
@@ -51,32 +53,35 @@ export class OrdersService {
     const orderId = randomUUID();
     const currency = dto.currency ?? this.app.defaultCurrency;
     try {
+      const at = new Date();
+      const items = dto.items.map((i) => ({ productId: i.productId, quantity: i.quantity }));
       await this.dataSource.transaction(async (tx) => {
+        // Two round trips: the customer (whose id the order needs), then everything else.
+        const first = new SqlBatch();
         if (idempotency) {
-          // Inserted first: a concurrent request with the same key fails here and replays below.
-          await tx.query('INSERT INTO idempotency_keys (client_id, idem_key, request_hash, order_id) VALUES (?, ?, ?, ?)', [idempotency.clientId, idempotency.key, requestHash, orderId]);
+          // First: a concurrent request with the same key fails here and replays below.
+          first.add('INSERT INTO idempotency_keys (client_id, idem_key, request_hash, order_id) VALUES (?, ?, ?, ?)', [idempotency.clientId, idempotency.key, requestHash, orderId]);
         }
-        const { customerId } = await this.store.insertReceived(tx, {
-          id: orderId,
-          customer: { externalId: dto.customer.id, name: dto.customer.name, email: dto.customer.email, phone: dto.customer.phone },
-          shippingAddress: dto.shippingAddress,
-          items: dto.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
-          currency,
-          correlationId,
-          at: new Date(),
-        });
-        await this.outbox.enqueue(
-          tx,
+        const customer = { externalId: dto.customer.id, name: dto.customer.name, email: dto.customer.email, phone: dto.customer.phone };
+        const customerRead = this.store.stageCustomer(first, customer, at);
+        const customerId = ((await first.run(tx))[customerRead] as Array<{ id: string }>)[0].id;
+
+        const second = new SqlBatch();
+        this.store.stageReceived(second, { id: orderId, customer, shippingAddress: dto.shippingAddress, items, currency, correlationId, at }, customerId);
+        const created = newEnvelope(
           'OrderCreated',
           orderId,
           {
             customer: { id: customerId, name: dto.customer.name, email: dto.customer.email, ...(dto.customer.phone ? { phone: dto.customer.phone } : {}) },
             shippingAddress: { ...dto.shippingAddress },
-            items: dto.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
+            items,
             currency,
           },
           { correlationId },
+          at,
         );
+        this.outbox.stage(second, [created]);
+        await second.run(tx);
       });
     } catch (err) {
       if (idempotency && (err as { driverError?: { code?: string }; code?: string }).driverError?.code === DUPLICATE_KEY) {

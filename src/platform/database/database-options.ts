@@ -22,6 +22,7 @@ export function buildDataSourceOptions(db: ParsedDatabaseUrl & { poolSize: numbe
     poolSize: db.poolSize,
     // Fail fast when the database is unreachable so requests answer 503 instead of hanging.
     connectTimeout: 5000,
-    extra: { connectionLimit: db.poolSize, maxIdle: db.poolSize, enableKeepAlive: true, decimalNumbers: true },
+    // multipleStatements: see SqlBatch (values are always bound through placeholders).
+    extra: { connectionLimit: db.poolSize, maxIdle: db.poolSize, enableKeepAlive: true, decimalNumbers: true, multipleStatements: true },
   } as DataSourceOptions;
 }

@@ -6,6 +6,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope } from '../../contracts/envelope.js';
 import { isEventType, payloadSchemas, type EventType, type Payloads } from '../../contracts/messages.js';
+import { affectedRows } from '../database/sql-batch.js';
 import { correlation } from '../observability/correlation.js';
 import { deadLetteredMessages } from '../observability/metrics.counters.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
@@ -213,13 +214,3 @@ export class MessageProcessorService implements OnApplicationShutdown {
 }
 
 const OFFSET_COMMIT_INTERVAL_MS = 20;
-
-function affectedRows(result: unknown): number {
-  if (result && typeof result === 'object') {
-    const r = result as { affectedRows?: number; affected?: number; records?: unknown };
-    if (typeof r.affectedRows === 'number') return r.affectedRows;
-    if (typeof r.affected === 'number') return r.affected;
-  }
-  if (Array.isArray(result) && result.length && typeof result[0] === 'object') return affectedRows(result[0]);
-  return 1;
-}

@@ -108,10 +108,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
 
   /** One claim-publish-delete transaction; returns how many messages it published. */
   private async pass(): Promise<number> {
+    // Which shards have due rows: read outside a transaction, so an idle relay opens none.
+    const now = new Date();
+    const pending: Array<{ shard: number }> = await this.dataSource.query('SELECT DISTINCT shard FROM outbox WHERE available_at <= ? ORDER BY shard', [now]);
+    if (!pending.length) return 0;
     return this.dataSource.transaction(async (tx) => {
-      const now = new Date();
-      const pending: Array<{ shard: number }> = await tx.query('SELECT DISTINCT shard FROM outbox WHERE available_at <= ? ORDER BY shard', [now]);
-      if (!pending.length) return 0;
       const claimed: Array<{ shard: number }> = await tx.query(
         `SELECT shard FROM outbox_shards WHERE shard IN (${pending.map(() => '?').join(',')}) FOR UPDATE SKIP LOCKED`,
         pending.map((p) => p.shard),

@@ -7,6 +7,7 @@ import { outboxConfig } from '../../config/outbox.config.js';
 import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { EventType, Payloads } from '../../contracts/messages.js';
 import { TOPIC_OF } from '../../contracts/topics.js';
+import { SqlBatch } from '../database/sql-batch.js';
 import { correlation } from '../observability/correlation.js';
 import { OutboxRelayService } from './outbox-relay.service.js';
 
@@ -47,16 +48,21 @@ export class OutboxService {
 
   async enqueueEnvelopes(tx: EntityManager, envelopes: Envelope[], options: EnqueueOptions = {}): Promise<void> {
     if (!envelopes.length) return;
+    const batch = new SqlBatch();
+    this.stage(batch, envelopes, options);
+    await batch.run(tx);
+  }
+
+  /** Adds the one INSERT that stages `envelopes` to `batch` (the caller runs it in its transaction). */
+  stage(batch: SqlBatch, envelopes: Envelope[], options: EnqueueOptions = {}): void {
+    if (!envelopes.length) return;
     const availableAt = new Date(Date.now() + Math.max(0, options.delayMs ?? 0));
     const rows = envelopes.map((e) => {
       const topic = this.kafka.topics[TOPIC_OF[e.eventType as EventType]];
       const headers = { [HEADER_CORRELATION_ID]: e.correlationId, [HEADER_EVENT_TYPE]: e.eventType };
       return [shardOf(e.orderId, this.cfg.shards), topic, e.orderId, e.eventId, e.eventType, JSON.stringify(headers), JSON.stringify(e), availableAt];
     });
-    await tx.query(
-      `INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`,
-      rows.flat(),
-    );
+    batch.add(`INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`, rows.flat());
     if (options.delayMs) this.relay.wakeAt(availableAt);
   }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { SqlBatch } from '../database/sql-batch.js';
 import type { Address, OrderLine } from '../../contracts/messages.js';
 import type { FailureReason, OrderStatus, ShipmentStatus } from '../../contracts/order-status.js';
 import { CustomerEntity } from './customer.entity.js';
@@ -55,10 +56,17 @@ const PATCH_COLUMNS: Record<keyof OrderPatch, string> = {
   shipmentStatus: 'shipment_status',
 };
 
-/** A shipment's final status is never overwritten by a late, earlier one (replies cross topics). */
-function patchSql(key: keyof OrderPatch): string {
-  if (key === 'shipmentStatus') return `shipment_status = IF(shipment_status IN ('DELIVERED', 'FAILED'), shipment_status, ?)`;
-  return `${PATCH_COLUMNS[key]} = ?`;
+/** `, col = ?…` for the defined fields of a patch, and their values. */
+function patchClause(patch: OrderPatch): { sets: string; params: unknown[] } {
+  let sets = '';
+  const params: unknown[] = [];
+  for (const [key, value] of Object.entries(patch) as Array<[keyof OrderPatch, unknown]>) {
+    if (value === undefined) continue;
+    // A shipment's final status is never overwritten by a late, earlier one (replies cross topics).
+    sets += key === 'shipmentStatus' ? `, shipment_status = IF(shipment_status IN ('DELIVERED', 'FAILED'), shipment_status, ?)` : `, ${PATCH_COLUMNS[key]} = ?`;
+    params.push(value);
+  }
+  return { sets, params };
 }
 
 /**
@@ -70,63 +78,56 @@ function patchSql(key: keyof OrderPatch): string {
 export class OrderStoreService {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Inserts the order as RECEIVED with its items, first history row and customer, in `tx`. */
-  async insertReceived(tx: EntityManager, o: NewOrder): Promise<{ customerId: string }> {
-    const customerKey = o.customer.externalId ? `id:${o.customer.externalId}` : `email:${o.customer.email.toLowerCase()}`;
-    await tx.query(
+  /**
+   * Adds the customer upsert (keyed by the client's customer id, else the email) and the read of its
+   * id to `batch`; returns the index of that read's result.
+   */
+  stageCustomer(batch: SqlBatch, c: NewOrder['customer'], at: Date): number {
+    const customerKey = c.externalId ? `id:${c.externalId}` : `email:${c.email.toLowerCase()}`;
+    batch.add(
       `INSERT INTO customers (id, customer_key, external_id, name, email, phone, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE name = VALUES(name), email = VALUES(email), phone = VALUES(phone), updated_at = VALUES(updated_at)`,
-      [randomUUID(), customerKey, o.customer.externalId ?? null, o.customer.name, o.customer.email, o.customer.phone ?? null, o.at, o.at],
+      [randomUUID(), customerKey, c.externalId ?? null, c.name, c.email, c.phone ?? null, at, at],
     );
-    const [customer] = await tx.query('SELECT id FROM customers WHERE customer_key = ?', [customerKey]);
+    return batch.add('SELECT id FROM customers WHERE customer_key = ?', [customerKey]);
+  }
+
+  /** Adds the order as RECEIVED with its items and first history row to `batch`. */
+  stageReceived(batch: SqlBatch, o: NewOrder, customerId: string): void {
     const a = o.shippingAddress;
-    await tx.query(
+    batch.add(
       `INSERT INTO orders (id, customer_id, status, version, currency, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, correlation_id, created_at, updated_at)
        VALUES (?, ?, 'RECEIVED', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [o.id, customer.id, o.currency, a.line1, a.line2 ?? null, a.city, a.postalCode, a.country, o.correlationId, o.at, o.at],
+      [o.id, customerId, o.currency, a.line1, a.line2 ?? null, a.city, a.postalCode, a.country, o.correlationId, o.at, o.at],
     );
-    await tx.query(
+    batch.add(
       `INSERT INTO order_items (order_id, line_no, product_id, quantity) VALUES ${o.items.map(() => '(?, ?, ?, ?)').join(', ')}`,
       o.items.flatMap((item, i) => [o.id, i + 1, item.productId, item.quantity]),
     );
-    await tx.query(`INSERT INTO order_status_history (order_id, from_status, to_status, occurred_at) VALUES (?, NULL, 'RECEIVED', ?)`, [o.id, o.at]);
-    return { customerId: customer.id as string };
+    batch.add(`INSERT INTO order_status_history (order_id, from_status, to_status, occurred_at) VALUES (?, NULL, 'RECEIVED', ?)`, [o.id, o.at]);
   }
 
   /**
-   * Moves an order from `from` to `to` only if it is still in `from` (DESIGN §4: a late or
-   * duplicate message changes nothing), appending the history row. Returns whether it moved.
+   * Adds the move of an order from `from` to `to`, applied only if it is still in `from` (DESIGN §4:
+   * a late or duplicate message changes nothing), and its history row, to `batch`. Returns the index
+   * of the UPDATE's result: one affected row means it moved.
    */
-  async transition(tx: EntityManager, orderId: string, from: OrderStatus, to: OrderStatus, at: Date, reason?: FailureReason, patch: OrderPatch = {}): Promise<boolean> {
-    const sets = ['status = ?', 'status_reason = ?', 'version = version + 1', 'updated_at = ?'];
-    const params: unknown[] = [to, reason ?? null, at];
-    for (const [key, value] of Object.entries(patch) as Array<[keyof OrderPatch, unknown]>) {
-      if (value === undefined) continue;
-      sets.push(patchSql(key));
-      params.push(value);
-    }
-    const result = await tx.query(`UPDATE orders SET ${sets.join(', ')} WHERE id = ? AND status = ?`, [...params, orderId, from]);
-    if (affected(result) !== 1) return false;
-    await tx.query('INSERT INTO order_status_history (order_id, from_status, to_status, reason, occurred_at) VALUES (?, ?, ?, ?, ?)', [orderId, from, to, reason ?? null, at]);
-    return true;
+  stageTransition(batch: SqlBatch, orderId: string, from: OrderStatus, to: OrderStatus, at: Date, reason?: FailureReason, patch: OrderPatch = {}): number {
+    const { sets, params } = patchClause(patch);
+    const index = batch.add(`UPDATE orders SET status = ?, status_reason = ?, version = version + 1, updated_at = ?${sets} WHERE id = ? AND status = ?`, [to, reason ?? null, at, ...params, orderId, from]);
+    // The caller checks the UPDATE moved exactly one row and otherwise rolls the whole batch back.
+    batch.add('INSERT INTO order_status_history (order_id, from_status, to_status, reason, occurred_at) VALUES (?, ?, ?, ?, ?)', [orderId, from, to, reason ?? null, at]);
+    return index;
   }
 
-  /** Sets columns that change without a status transition (e.g. the shipment status after SHIPPED). */
+  /** Columns that change without a status transition (e.g. the shipment status after SHIPPED). */
   async patch(tx: EntityManager, orderId: string, patch: OrderPatch, at: Date): Promise<void> {
-    const sets = ['updated_at = ?'];
-    const params: unknown[] = [at];
-    for (const [key, value] of Object.entries(patch) as Array<[keyof OrderPatch, unknown]>) {
-      if (value === undefined) continue;
-      sets.push(patchSql(key));
-      params.push(value);
-    }
-    await tx.query(`UPDATE orders SET ${sets.join(', ')} WHERE id = ?`, [...params, orderId]);
+    const { sets, params } = patchClause(patch);
+    await tx.query(`UPDATE orders SET updated_at = ?${sets} WHERE id = ?`, [at, ...params, orderId]);
   }
 
-  async setUnitPrices(tx: EntityManager, orderId: string, prices: Array<{ productId: string; unitPrice: number }>): Promise<void> {
-    for (const p of prices) {
-      await tx.query('UPDATE order_items SET unit_price = ? WHERE order_id = ? AND product_id = ?', [p.unitPrice, orderId, p.productId]);
-    }
+  stageUnitPrices(batch: SqlBatch, orderId: string, prices: Array<{ productId: string; unitPrice: number }>): void {
+    for (const p of prices) batch.add('UPDATE order_items SET unit_price = ? WHERE order_id = ? AND product_id = ?', [p.unitPrice, orderId, p.productId]);
   }
 
   async findOrder(orderId: string): Promise<OrderView | null> {
@@ -147,14 +148,4 @@ export class OrderStoreService {
     const r = rows[0];
     return { orderId: r.id, status: r.status, reason: r.status_reason, updatedAt: new Date(r.updated_at) };
   }
-}
-
-export function affected(result: unknown): number {
-  if (result && typeof result === 'object' && !Array.isArray(result)) {
-    const r = result as { affectedRows?: number; affected?: number };
-    return r.affectedRows ?? r.affected ?? 0;
-  }
-  if (Array.isArray(result) && result.length === 2 && typeof result[1] === 'number') return result[1];
-  if (Array.isArray(result) && result.length && typeof result[0] === 'object') return affected(result[0]);
-  return 0;
 }

@@ -2,8 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { EntityManager } from 'typeorm';
 import { sagaConfig } from '../../config/saga.config.js';
-import type { Address, OrderLine } from '../../contracts/messages.js';
+import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
+import type { Address } from '../../contracts/messages.js';
 import type { OrderStatus } from '../../contracts/order-status.js';
+import { affectedRows, SqlBatch } from '../../platform/database/sql-batch.js';
 import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
 import { sagaStepRetries } from '../../platform/observability/metrics.counters.js';
@@ -88,6 +90,10 @@ export class OrderSagaService {
     return true;
   }
 
+  /**
+   * Decides, reads what the decision needs, then writes everything it causes (transition, history,
+   * messages, step rows) in one round trip.
+   */
   private async apply(tx: EntityManager, order: LockedOrder, { event, step, patch, prices }: Interpreted, trace: Trace): Promise<void> {
     const current = step ? await this.loadStep(tx, order.id, step) : undefined;
     const actions = decide(order.status, event!, current, this.policy);
@@ -95,27 +101,39 @@ export class OrderSagaService {
       this.logger.debug(`${event!.type} ignored for order ${order.id} in ${order.status}`);
       return;
     }
-    if (prices) await this.store.setUnitPrices(tx, order.id, prices);
-    for (const action of actions) await this.execute(tx, order, action, trace, patch);
+    const needsItems = actions.some((a) => (a.kind === 'send' && (a.step === 'inventory' || a.step === 'shipping')) || (a.kind === 'notify' && a.command === 'OrderValidated'));
+    const items = needsItems ? await this.items(tx, order.id) : [];
+
+    const now = new Date();
+    const batch = new SqlBatch();
+    const messages: Envelope[] = [];
+    const guards: number[] = [];
+    if (prices) this.store.stageUnitPrices(batch, order.id, prices);
+    for (const action of actions) this.stage(batch, messages, guards, order, action, items, trace, now, patch);
+    this.outbox.stage(batch, messages);
+    const results = await batch.run(tx);
+    for (const index of guards) {
+      // We hold the order's row lock, so this cannot happen; if it does, the whole step rolls back.
+      if (affectedRows(results[index]) !== 1) throw new Error(`order ${order.id} left ${order.status} while locked`);
+    }
   }
 
-  private async execute(tx: EntityManager, order: LockedOrder, action: SagaAction, trace: Trace, patch?: OrderPatch): Promise<void> {
-    const now = new Date();
+  private stage(batch: SqlBatch, messages: Envelope[], guards: number[], order: LockedOrder, action: SagaAction, items: ItemRow[], trace: Trace, now: Date, patch?: OrderPatch): void {
     switch (action.kind) {
       case 'transition': {
-        const moved = await this.store.transition(tx, order.id, action.from, action.to, now, action.reason, patch);
-        if (!moved) throw new Error(`order ${order.id} left ${action.from} while locked`);
+        guards.push(this.store.stageTransition(batch, order.id, action.from, action.to, now, action.reason, patch));
         Object.assign(order, { status: action.to }, patch?.total !== undefined ? { total: patch.total } : {}, patch?.currency ? { currency: patch.currency } : {}, patch?.paymentId ? { payment_id: patch.paymentId } : {});
-        await this.outbox.enqueue(tx, 'OrderStatusChanged', order.id, { from: action.from, to: action.to, ...(action.reason ? { reason: action.reason } : {}), at: now.toISOString() }, trace);
+        messages.push(newEnvelope('OrderStatusChanged', order.id, { from: action.from, to: action.to, ...(action.reason ? { reason: action.reason } : {}), at: now.toISOString() }, trace, now));
         this.logger.log(`order ${order.id}: ${action.from} → ${action.to}${action.reason ? ` (${action.reason})` : ''}`);
         return;
       }
       case 'send': {
-        const command = await this.sendCommand(tx, order, action.step, action.attempt, trace);
-        await tx.query(
+        const command = this.command(order, action.step, action.attempt, items, trace, now);
+        messages.push(command);
+        batch.add(
           `INSERT INTO saga_steps (order_id, step, state, attempt, due_at, correlation_id, command_event_id, created_at, updated_at) VALUES (?, ?, 'WAITING', ?, ?, ?, ?, ?, ?)
            ON DUPLICATE KEY UPDATE state = 'WAITING', attempt = VALUES(attempt), due_at = VALUES(due_at), command_event_id = VALUES(command_event_id), updated_at = VALUES(updated_at)`,
-          [order.id, action.step, action.attempt, new Date(now.getTime() + action.timeoutMs), trace.correlationId, command, now, now],
+          [order.id, action.step, action.attempt, new Date(now.getTime() + action.timeoutMs), trace.correlationId, command.eventId, now, now],
         );
         if (action.attempt > 1) {
           sagaStepRetries.inc({ step: action.step });
@@ -124,34 +142,38 @@ export class OrderSagaService {
         return;
       }
       case 'retryLater':
-        await tx.query(`UPDATE saga_steps SET state = 'RETRY', due_at = ?, updated_at = ? WHERE order_id = ? AND step = ?`, [new Date(now.getTime() + action.delayMs), now, order.id, action.step]);
+        batch.add(`UPDATE saga_steps SET state = 'RETRY', due_at = ?, updated_at = ? WHERE order_id = ? AND step = ?`, [new Date(now.getTime() + action.delayMs), now, order.id, action.step]);
         this.logger.warn(`order ${order.id}: ${action.step} failed transiently (attempt ${action.attempt}); retrying in ${action.delayMs} ms`);
         return;
       case 'notify':
-        if (action.command === 'CommitStock') await this.outbox.enqueue(tx, 'CommitStock', order.id, {}, trace);
-        else await this.outbox.enqueue(tx, 'OrderValidated', order.id, { items: await this.pricedItems(tx, order.id), total: Number(order.total ?? 0), currency: order.currency, paymentId: order.payment_id ?? '' }, trace);
+        if (action.command === 'CommitStock') messages.push(newEnvelope('CommitStock', order.id, {}, trace, now));
+        else {
+          const priced = items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: Number(i.unitPrice ?? 0) }));
+          messages.push(newEnvelope('OrderValidated', order.id, { items: priced, total: Number(order.total ?? 0), currency: order.currency, paymentId: order.payment_id ?? '' }, trace, now));
+        }
         return;
       case 'finish':
-        await tx.query('DELETE FROM saga_steps WHERE order_id = ? AND step = ?', [order.id, action.step]);
+        batch.add('DELETE FROM saga_steps WHERE order_id = ? AND step = ?', [order.id, action.step]);
         return;
       default:
         assertUnreachable(action);
     }
   }
 
-  /** Stages the step's command; returns its eventId (the step waits on the reply to it). */
-  private async sendCommand(tx: EntityManager, order: LockedOrder, step: SagaStep, attempt: number, trace: Trace): Promise<string> {
+  /** The command a step sends (the step then waits on the reply to its eventId). */
+  private command(order: LockedOrder, step: SagaStep, attempt: number, items: ItemRow[], trace: Trace, now: Date): Envelope {
+    const lines = items.map((i) => ({ productId: i.productId, quantity: i.quantity }));
     switch (step) {
       case 'inventory':
-        return (await this.outbox.enqueue(tx, 'ReserveStock', order.id, { items: await this.items(tx, order.id), currency: order.currency, attempt }, trace)).eventId;
+        return newEnvelope('ReserveStock', order.id, { items: lines, currency: order.currency, attempt }, trace, now);
       case 'payment':
-        return (await this.outbox.enqueue(tx, 'ChargePayment', order.id, { amount: Number(order.total ?? 0), currency: order.currency, customerId: order.customer_id, attempt }, trace)).eventId;
+        return newEnvelope('ChargePayment', order.id, { amount: Number(order.total ?? 0), currency: order.currency, customerId: order.customer_id, attempt }, trace, now);
       case 'shipping':
-        return (await this.outbox.enqueue(tx, 'ShipmentRequested', order.id, { shippingAddress: addressOf(order), items: await this.items(tx, order.id), attempt }, trace)).eventId;
+        return newEnvelope('ShipmentRequested', order.id, { shippingAddress: addressOf(order), items: lines, attempt }, trace, now);
       case 'release':
-        return (await this.outbox.enqueue(tx, 'ReleaseStock', order.id, { reason: order.status }, trace)).eventId;
+        return newEnvelope('ReleaseStock', order.id, { reason: order.status }, trace, now);
       case 'refund':
-        return (await this.outbox.enqueue(tx, 'RefundPayment', order.id, { reason: order.status }, trace)).eventId;
+        return newEnvelope('RefundPayment', order.id, { reason: order.status }, trace, now);
       default:
         return assertUnreachable(step);
     }
@@ -172,15 +194,16 @@ export class OrderSagaService {
     return { step: rows[0].step, state: rows[0].state, attempt: rows[0].attempt, commandEventId: rows[0].command_event_id };
   }
 
-  private async items(tx: EntityManager, orderId: string): Promise<OrderLine[]> {
-    const rows = await tx.query('SELECT product_id, quantity FROM order_items WHERE order_id = ? ORDER BY line_no', [orderId]);
-    return rows.map((r: { product_id: string; quantity: number }) => ({ productId: r.product_id, quantity: r.quantity }));
-  }
-
-  private async pricedItems(tx: EntityManager, orderId: string) {
+  private async items(tx: EntityManager, orderId: string): Promise<ItemRow[]> {
     const rows = await tx.query('SELECT product_id, quantity, unit_price FROM order_items WHERE order_id = ? ORDER BY line_no', [orderId]);
-    return rows.map((r: { product_id: string; quantity: number; unit_price: string | number }) => ({ productId: r.product_id, quantity: r.quantity, unitPrice: Number(r.unit_price) }));
+    return rows.map((r: { product_id: string; quantity: number; unit_price: string | number | null }) => ({ productId: r.product_id, quantity: r.quantity, unitPrice: r.unit_price === null ? null : Number(r.unit_price) }));
   }
+}
+
+interface ItemRow {
+  productId: string;
+  quantity: number;
+  unitPrice: number | null;
 }
 
 function addressOf(o: LockedOrder): Address {

@@ -78,8 +78,15 @@ class FakeDb {
         this.active -= 1;
       }
     },
-    query: async (sql: string): Promise<unknown> => {
+    query: async (sql: string, params: unknown[] = []): Promise<unknown> => {
       if (/^SELECT COUNT\(\*\) AS n FROM outbox$/.test(sql)) return [{ n: String(this.rows.length) }];
+      // Which shards have due rows is read before (and outside) the pass's transaction.
+      if (sql.startsWith('SELECT DISTINCT shard FROM outbox WHERE available_at <= ?') && this.active === 0) {
+        this.log.push('SELECT pending shards');
+        const now = params[0] as Date;
+        const shards = [...new Set(this.available(now).map((r) => r.shard))].sort((a, b) => a - b);
+        return shards.map((shard) => ({ shard }));
+      }
       throw new Error(`unexpected SQL outside a transaction: ${sql}`);
     },
   }) as unknown as DataSource;
@@ -87,12 +94,6 @@ class FakeDb {
   private readonly manager = strict('EntityManager', {
     query: async (sql: string, params: unknown[] = []): Promise<unknown> => {
       const s = sql.replace(/\s+/g, ' ').trim();
-      if (s.startsWith('SELECT DISTINCT shard FROM outbox WHERE available_at <= ?')) {
-        this.log.push('SELECT pending shards');
-        const now = params[0] as Date;
-        const shards = [...new Set(this.available(now).map((r) => r.shard))].sort((a, b) => a - b);
-        return shards.map((shard) => ({ shard }));
-      }
       if (s.startsWith('SELECT shard FROM outbox_shards WHERE shard IN') && s.endsWith('FOR UPDATE SKIP LOCKED')) {
         this.log.push('LOCK shards');
         return (params as number[]).filter((shard) => !this.lockedElsewhere.has(shard)).map((shard) => ({ shard }));
@@ -222,7 +223,7 @@ describe('OutboxRelayService', () => {
     makeRelay().kick();
     await settle();
 
-    expect(db.log).toEqual(['BEGIN', 'SELECT pending shards', 'LOCK shards', 'SELECT rows', 'SEND {"n":2} {"n":3} {"n":5} {"n":9}', 'DELETE 2,3,5,9', 'COMMIT']);
+    expect(db.log).toEqual(['SELECT pending shards', 'BEGIN', 'LOCK shards', 'SELECT rows', 'SEND {"n":2} {"n":3} {"n":5} {"n":9}', 'DELETE 2,3,5,9', 'COMMIT']);
     expect(producer.batches).toHaveLength(1);
     expect(producer.batches[0].map((t) => [t.topic, t.messages.map((m) => m.key)])).toEqual([
       ['b', ['order-2']],
@@ -244,14 +245,15 @@ describe('OutboxRelayService', () => {
   it('does nothing more than look when no row is due, or every shard with work is held elsewhere', async () => {
     makeRelay().kick();
     await settle();
-    expect(db.log).toEqual(['BEGIN', 'SELECT pending shards', 'COMMIT']);
+    // An idle relay only looks: no transaction, no lock.
+    expect(db.log).toEqual(['SELECT pending shards']);
 
     db.log = [];
     db.rows = [row(1, 'a', 2)];
     db.lockedElsewhere.add(2);
     relay.kick();
     await settle();
-    expect(db.log).toEqual(['BEGIN', 'SELECT pending shards', 'LOCK shards', 'COMMIT']);
+    expect(db.log).toEqual(['SELECT pending shards', 'BEGIN', 'LOCK shards', 'COMMIT']);
     expect(producer.batches).toEqual([]);
   });
 
@@ -261,7 +263,7 @@ describe('OutboxRelayService', () => {
     makeRelay().kick();
     await settle();
 
-    expect(db.log).toEqual(['BEGIN', 'SELECT pending shards', 'LOCK shards', 'SELECT rows', 'SEND failed', 'ROLLBACK']);
+    expect(db.log).toEqual(['SELECT pending shards', 'BEGIN', 'LOCK shards', 'SELECT rows', 'SEND failed', 'ROLLBACK']);
     expect(db.rows.map((r) => r.id)).toEqual(['1', '2']);
     expect(relay.publishedCount).toBe(0);
 
@@ -363,17 +365,20 @@ describe('OutboxRelayService', () => {
 
   it('polls from bootstrap, then every pollIntervalMs, for work committed by other processes', async () => {
     makeRelay({ pollIntervalMs: 500 }).onApplicationBootstrap();
-    expect(db.transactions).toBe(0);
+    const looks = () => db.log.filter((l) => l === 'SELECT pending shards').length;
+    expect(looks()).toBe(0);
     await jest.advanceTimersByTimeAsync(0);
-    expect(db.transactions).toBe(1);
+    expect(looks()).toBe(1);
+    expect(db.transactions).toBe(0); // nothing due: no transaction opened
     db.rows = [row(1, 'a')];
     await jest.advanceTimersByTimeAsync(499);
-    expect(db.transactions).toBe(1);
+    expect(looks()).toBe(1);
     await jest.advanceTimersByTimeAsync(1);
-    expect(db.transactions).toBe(2);
+    expect(looks()).toBe(2);
+    expect(db.transactions).toBe(1);
     expect(producer.values).toEqual(['{"n":1}']);
     await jest.advanceTimersByTimeAsync(1000);
-    expect(db.transactions).toBe(4);
+    expect(looks()).toBe(4);
   });
 
   it('wakeAt runs a pass when a delayed message becomes due (one timer per 10 ms bucket)', async () => {
