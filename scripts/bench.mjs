@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// `npm run bench`: drives N orders through a running stack (start it with `npm start`) and prints
+//   accepted orders/s, POST latency p50/p95/p99, accepted→first step (pickup) p95,
+//   and orders/s completed end to end (to a terminal status).
+//
+// Settings: BENCH_URL (http://localhost:3000), BENCH_ORDERS (2000), BENCH_RATE (offered orders/s, 200),
+// BENCH_TIMEOUT_S (180), DATABASE_URL (the service's database, read for timings), AUTH_ISSUER_URL
+// (the local provider by default; a token is fetched with the demo client).
+import { randomUUID } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { issueTestToken } from './oidc-provider.mjs';
+
+const url = process.env.BENCH_URL ?? 'http://localhost:3000';
+const total = Number(process.env.BENCH_ORDERS ?? 2000);
+const rate = Number(process.env.BENCH_RATE ?? 200);
+const timeoutS = Number(process.env.BENCH_TIMEOUT_S ?? 180);
+const dbUrl = new URL(process.env.DATABASE_URL ?? 'mariadb://root@127.0.0.1:3306/order_flow');
+const TERMINAL = ['INVENTORY_FAILED', 'PAYMENT_FAILED', 'SHIPPED', 'SHIPPING_FAILED'];
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const ms = (v) => `${v.toFixed(1)} ms`;
+
+const db = await mysql.createConnection({ host: dbUrl.hostname, port: Number(dbUrl.port || 3306), user: decodeURIComponent(dbUrl.username || 'root'), password: decodeURIComponent(dbUrl.password), database: dbUrl.pathname.slice(1) });
+// Products of the benchmark's own with ample stock, so stock never limits the run.
+const products = Array.from({ length: 10 }, (_, i) => `BENCH-${i + 1}`);
+await db.query(`INSERT INTO products (product_id, name, unit_price, currency, stock_on_hand, stock_reserved) VALUES ${products.map(() => '(?, ?, 9.99, ?, 10000000, 0)').join(',')} ON DUPLICATE KEY UPDATE stock_on_hand = GREATEST(stock_on_hand, 10000000)`, products.flatMap((p) => [p, `Benchmark ${p}`, 'EUR']));
+
+const token = await issueTestToken({ issuer: process.env.AUTH_ISSUER_URL ?? 'http://127.0.0.1:4000' });
+const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+const body = (i) =>
+  JSON.stringify({
+    customer: { id: `bench-${i % 500}`, name: 'Bench Customer', email: `bench${i % 500}@example.com` },
+    shippingAddress: { line1: '1 Load Street', city: 'Amsterdam', postalCode: '1011AA', country: 'NL' },
+    items: [{ productId: products[i % products.length], quantity: 1 + (i % 3) }],
+  });
+
+console.log(`order-flow bench: ${total} orders offered at ${rate}/s to ${url}`);
+const latencies = [];
+const accepted = [];
+let failures = 0;
+const started = performance.now();
+const startedAt = new Date();
+const inflight = [];
+for (let i = 0; i < total; i++) {
+  // Open-loop: each request leaves at its scheduled time, whatever the earlier ones are doing.
+  const due = started + (i * 1000) / rate;
+  const wait = due - performance.now();
+  if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+  const t0 = performance.now();
+  inflight.push(
+    fetch(`${url}/api/orders`, { method: 'POST', headers: { ...headers, 'x-correlation-id': `bench-${randomUUID()}` }, body: body(i) })
+      .then(async (res) => {
+        const json = await res.json();
+        latencies.push(performance.now() - t0);
+        if (res.status === 202) accepted.push(json.orderId);
+        else failures += 1;
+      })
+      .catch(() => {
+        failures += 1;
+      }),
+  );
+}
+await Promise.all(inflight);
+const intakeSeconds = (performance.now() - started) / 1000;
+latencies.sort((a, b) => a - b);
+
+// Wait until every accepted order is terminal (or the timeout).
+const deadline = Date.now() + timeoutS * 1000;
+let done = 0;
+while (Date.now() < deadline) {
+  const [[row]] = await db.query(`SELECT COUNT(*) AS n FROM orders WHERE created_at >= ? AND status IN (${TERMINAL.map(() => '?').join(',')}) AND correlation_id LIKE 'bench-%'`, [startedAt, ...TERMINAL]);
+  done = Number(row.n);
+  if (done >= accepted.length) break;
+  await new Promise((r) => setTimeout(r, 500));
+}
+const [[span]] = await db.query(`SELECT MIN(created_at) AS first, MAX(updated_at) AS last FROM orders WHERE created_at >= ? AND correlation_id LIKE 'bench-%' AND status IN (${TERMINAL.map(() => '?').join(',')})`, [startedAt, ...TERMINAL]);
+const [pickups] = await db.query(
+  `SELECT TIMESTAMPDIFF(MICROSECOND, r.occurred_at, s.occurred_at) / 1000 AS ms FROM order_status_history r JOIN order_status_history s ON s.order_id = r.order_id AND s.to_status = 'INVENTORY_CHECK_STARTED'
+   JOIN orders o ON o.id = r.order_id WHERE r.to_status = 'RECEIVED' AND o.created_at >= ? AND o.correlation_id LIKE 'bench-%'`,
+  [startedAt],
+);
+const [byStatus] = await db.query(`SELECT status, COUNT(*) AS n FROM orders WHERE created_at >= ? AND correlation_id LIKE 'bench-%' GROUP BY status ORDER BY status`, [startedAt]);
+await db.end();
+
+const pick = pickups.map((r) => Number(r.ms)).sort((a, b) => a - b);
+const e2eSeconds = (new Date(span.last).getTime() - new Date(span.first).getTime()) / 1000;
+console.log(`accepted           ${accepted.length}/${total} (${failures} failed) in ${intakeSeconds.toFixed(1)} s = ${(accepted.length / intakeSeconds).toFixed(1)} orders/s`);
+console.log(`POST latency       p50 ${ms(pct(latencies, 50))}  p95 ${ms(pct(latencies, 95))}  p99 ${ms(pct(latencies, 99))}  max ${ms(latencies.at(-1))}`);
+console.log(`pickup             p50 ${ms(pct(pick, 50))}  p95 ${ms(pct(pick, 95))}  (RECEIVED → INVENTORY_CHECK_STARTED, ${pick.length} orders)`);
+console.log(`completed          ${done}/${accepted.length} terminal in ${e2eSeconds.toFixed(1)} s = ${(done / e2eSeconds).toFixed(1)} orders/s end to end`);
+console.log(`final statuses     ${byStatus.map((r) => `${r.status} ${r.n}`).join(', ')}`);
+if (done < accepted.length) process.exitCode = 1;
