@@ -20,10 +20,19 @@ const TERMINAL = ['INVENTORY_FAILED', 'PAYMENT_FAILED', 'SHIPPED', 'SHIPPING_FAI
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const ms = (v) => `${v.toFixed(1)} ms`;
 
-const db = await mysql.createConnection({ host: dbUrl.hostname, port: Number(dbUrl.port || 3306), user: decodeURIComponent(dbUrl.username || 'root'), password: decodeURIComponent(dbUrl.password), database: dbUrl.pathname.slice(1) });
+const db = await mysql.createConnection({
+  host: dbUrl.hostname,
+  port: Number(dbUrl.port || 3306),
+  user: decodeURIComponent(dbUrl.username || 'root'),
+  password: decodeURIComponent(dbUrl.password),
+  database: dbUrl.pathname.slice(1),
+});
 // Products of the benchmark's own with ample stock, so stock never limits the run.
 const products = Array.from({ length: 10 }, (_, i) => `BENCH-${i + 1}`);
-await db.query(`INSERT INTO products (product_id, name, unit_price, currency, stock_on_hand, stock_reserved) VALUES ${products.map(() => '(?, ?, 9.99, ?, 10000000, 0)').join(',')} ON DUPLICATE KEY UPDATE stock_on_hand = GREATEST(stock_on_hand, 10000000)`, products.flatMap((p) => [p, `Benchmark ${p}`, 'EUR']));
+await db.query(
+  `INSERT INTO products (product_id, name, unit_price, currency, stock_on_hand, stock_reserved) VALUES ${products.map(() => '(?, ?, 9.99, ?, 10000000, 0)').join(',')} ON DUPLICATE KEY UPDATE stock_on_hand = GREATEST(stock_on_hand, 10000000)`,
+  products.flatMap((p) => [p, `Benchmark ${p}`, 'EUR']),
+);
 
 const token = await issueTestToken({ issuer: process.env.AUTH_ISSUER_URL ?? 'http://127.0.0.1:4000' });
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
@@ -68,12 +77,18 @@ latencies.sort((a, b) => a - b);
 const deadline = Date.now() + timeoutS * 1000;
 let done = 0;
 while (Date.now() < deadline) {
-  const [[row]] = await db.query(`SELECT COUNT(*) AS n FROM orders WHERE created_at >= ? AND status IN (${TERMINAL.map(() => '?').join(',')}) AND correlation_id LIKE 'bench-%'`, [startedAt, ...TERMINAL]);
+  const [[row]] = await db.query(`SELECT COUNT(*) AS n FROM orders WHERE created_at >= ? AND status IN (${TERMINAL.map(() => '?').join(',')}) AND correlation_id LIKE 'bench-%'`, [
+    startedAt,
+    ...TERMINAL,
+  ]);
   done = Number(row.n);
   if (done >= accepted.length) break;
   await new Promise((r) => setTimeout(r, 500));
 }
-const [[span]] = await db.query(`SELECT MIN(created_at) AS first, MAX(updated_at) AS last FROM orders WHERE created_at >= ? AND correlation_id LIKE 'bench-%' AND status IN (${TERMINAL.map(() => '?').join(',')})`, [startedAt, ...TERMINAL]);
+const [[span]] = await db.query(
+  `SELECT MIN(created_at) AS first, MAX(updated_at) AS last FROM orders WHERE created_at >= ? AND correlation_id LIKE 'bench-%' AND status IN (${TERMINAL.map(() => '?').join(',')})`,
+  [startedAt, ...TERMINAL],
+);
 const [pickups] = await db.query(
   `SELECT TIMESTAMPDIFF(MICROSECOND, r.occurred_at, s.occurred_at) / 1000 AS ms FROM order_status_history r JOIN order_status_history s ON s.order_id = r.order_id AND s.to_status = 'INVENTORY_CHECK_STARTED'
    JOIN orders o ON o.id = r.order_id WHERE r.to_status = 'RECEIVED' AND o.created_at >= ? AND o.correlation_id LIKE 'bench-%'`,

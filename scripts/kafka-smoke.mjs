@@ -147,7 +147,11 @@ async function plainChecks(brokers) {
     const md = await admin.fetchTopicMetadata({ topics: [topic] });
     check('plain: admin.createTopics with 6 partitions', created && md.topics[0].partitions.length === 6);
     const res = await produce(kafka, topic, MESSAGES);
-    check('plain: idempotent producer, acks -1', res.every((r) => r.errorCode === 0), `${MESSAGES} messages`);
+    check(
+      'plain: idempotent producer, acks -1',
+      res.every((r) => r.errorCode === 0),
+      `${MESSAGES} messages`,
+    );
     const n = await consume(kafka, topic, groupId, MESSAGES);
     check('plain: consumer group, autoCommit false, commitOffsets', n === MESSAGES, `${n} messages`);
     const total = await committedTotal(admin, groupId, topic);
@@ -197,17 +201,16 @@ async function scramChecks(brokers) {
     check('scram: admin.createAcls', true, 'producer WRITE+DESCRIBE topic; consumer READ topic + READ group');
 
     const res = await produce(client(brokers, USERS.producer), topic, MESSAGES);
-    check('scram: producer user (WRITE+DESCRIBE) produces idempotently', res.every((r) => r.errorCode === 0));
+    check(
+      'scram: producer user (WRITE+DESCRIBE) produces idempotently',
+      res.every((r) => r.errorCode === 0),
+    );
     const n = await consume(client(brokers, USERS.consumer), topic, groupId, MESSAGES);
     check('scram: consumer user (READ topic + READ group) consumes and commits', n === MESSAGES, `${n} messages`);
     const total = await committedTotal(admin, groupId, topic);
     check('scram: admin.fetchOffsets', total === MESSAGES, `committed offsets sum ${total}`);
 
-    await expectFailure(
-      'scram: user without ACLs, idempotent producer refused',
-      () => produce(client(brokers, USERS.nobody), topic, 1),
-      /CLUSTER_AUTHORIZATION_FAILED/,
-    );
+    await expectFailure('scram: user without ACLs, idempotent producer refused', () => produce(client(brokers, USERS.nobody), topic, 1), /CLUSTER_AUTHORIZATION_FAILED/);
     await expectFailure(
       'scram: user without ACLs, plain producer refused',
       () => produce(client(brokers, USERS.nobody), topic, 1, { idempotent: false }),
@@ -236,11 +239,7 @@ async function scramChecks(brokers) {
       },
       /TOPIC_AUTHORIZATION_FAILED/,
     );
-    await expectFailure(
-      'scram: wrong password refused',
-      () => produce(client(brokers, { ...USERS.producer, password: 'wrong' }), topic, 1),
-      /SASLAuthentication/,
-    );
+    await expectFailure('scram: wrong password refused', () => produce(client(brokers, { ...USERS.producer, password: 'wrong' }), topic, 1), /SASLAuthentication/);
   } finally {
     await admin.disconnect();
   }

@@ -53,7 +53,10 @@ export const SIMULATION_PROFILES: Record<SimulationProfile, Omit<SimulationSetti
 };
 
 /** Problems of a behaviour that Joi cannot see field by field; empty when it is consistent. */
-export function behaviourProblems(module: 'inventory' | 'payment' | 'shipping', b: { latency: LatencyRange; declineRate?: number; transientRate?: number; noAnswerRate?: number }): string[] {
+export function behaviourProblems(
+  module: 'inventory' | 'payment' | 'shipping',
+  b: { latency: LatencyRange; declineRate?: number; transientRate?: number; noAnswerRate?: number },
+): string[] {
   const problems: string[] = [];
   const prefix = module.toUpperCase();
   if (!(b.latency.minMs >= 0)) problems.push(`${prefix}_LATENCY_MIN_MS must be 0 or more (got ${b.latency.minMs})`);

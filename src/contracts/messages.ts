@@ -82,9 +82,13 @@ export type EventType = keyof Payloads;
 const rejection = Joi.object({ reason: reason.required(), transient: Joi.boolean().required(), detail: Joi.string().optional() });
 const shipmentFields = {
   shipmentId: Joi.string().required(),
-  status: Joi.string().valid(...SHIPMENT_STATUSES).required(),
+  status: Joi.string()
+    .valid(...SHIPMENT_STATUSES)
+    .required(),
   carrier: Joi.string().required(),
-  trackingNumber: Joi.string().pattern(/^SHIP-/).required(),
+  trackingNumber: Joi.string()
+    .pattern(/^SHIP-/)
+    .required(),
   estimatedDelivery: Joi.string().isoDate().required(),
 };
 
@@ -95,10 +99,20 @@ export const payloadSchemas: { [K in EventType]: Joi.ObjectSchema } = {
     items: Joi.array().items(orderLine).min(1).max(100).required(),
     currency: currency.required(),
   }),
-  OrderValidated: Joi.object({ items: Joi.array().items(pricedLine).min(1).required(), total: money.required(), currency: currency.required(), paymentId: Joi.string().required() }),
+  OrderValidated: Joi.object({
+    items: Joi.array().items(pricedLine).min(1).required(),
+    total: money.required(),
+    currency: currency.required(),
+    paymentId: Joi.string().required(),
+  }),
   OrderStatusChanged: Joi.object({
-    from: Joi.string().valid(...ORDER_STATUSES).allow(null).required(),
-    to: Joi.string().valid(...ORDER_STATUSES).required(),
+    from: Joi.string()
+      .valid(...ORDER_STATUSES)
+      .allow(null)
+      .required(),
+    to: Joi.string()
+      .valid(...ORDER_STATUSES)
+      .required(),
     reason: reason.optional(),
     at: Joi.string().isoDate().required(),
   }),

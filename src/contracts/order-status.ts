@@ -12,12 +12,7 @@ export const ORDER_STATUSES = [
 ] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set([
-  'INVENTORY_FAILED',
-  'PAYMENT_FAILED',
-  'SHIPPED',
-  'SHIPPING_FAILED',
-]);
+export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(['INVENTORY_FAILED', 'PAYMENT_FAILED', 'SHIPPED', 'SHIPPING_FAILED']);
 
 /** Reason codes carried by failure statuses (and by business rejections from system modules). */
 export const FAILURE_REASONS = [

@@ -2,7 +2,11 @@
  * Polls `probe` until it returns a value that `accept` likes, or fails with the last value seen.
  * Asynchronous outcomes are awaited this way, never with fixed sleeps.
  */
-export async function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean = Boolean, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T> | T,
+  accept: (value: T) => boolean = Boolean,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
   const { timeoutMs = 20000, intervalMs = 100, what = 'condition' } = options;
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;

@@ -33,7 +33,12 @@ export function toOrderResponse({ order, customer, items, history }: OrderView):
     items: items.map((i) => ({ productId: i.productId, quantity: i.quantity, ...(i.unitPrice !== null ? { unitPrice: i.unitPrice } : {}) })),
     ...(order.total !== null ? { total: order.total } : {}),
     currency: order.currency,
-    history: history.map((h) => ({ status: h.toStatus, ...(h.fromStatus ? { from: h.fromStatus } : {}), ...(h.reason ? { reason: h.reason } : {}), at: h.occurredAt.toISOString() })),
+    history: history.map((h) => ({
+      status: h.toStatus,
+      ...(h.fromStatus ? { from: h.fromStatus } : {}),
+      ...(h.reason ? { reason: h.reason } : {}),
+      at: h.occurredAt.toISOString(),
+    })),
     ...(fulfillment ? { fulfillment } : {}),
     correlationId: order.correlationId,
     createdAt: order.createdAt.toISOString(),

@@ -1,5 +1,18 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBadRequestResponse, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiPayloadTooLargeResponse, ApiServiceUnavailableResponse, ApiTags, ApiUnsupportedMediaTypeResponse } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiPayloadTooLargeResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
 import { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
@@ -32,8 +45,16 @@ export class OrdersController {
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
   @RequireScopes(Scope.ORDERS_WRITE)
-  @ApiOperation({ summary: 'Submit an order', description: 'Persists the order as RECEIVED and hands it to the order saga. Prices come from the inventory catalogue, never from the client.' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key and body: the first answer again, nothing created. Same key, other body: 409.', example: 'checkout-8c1f2a' })
+  @ApiOperation({
+    summary: 'Submit an order',
+    description: 'Persists the order as RECEIVED and hands it to the order saga. Prices come from the inventory catalogue, never from the client.',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Same key and body: the first answer again, nothing created. Same key, other body: 409.',
+    example: 'checkout-8c1f2a',
+  })
   @ApiHeader({ name: 'X-Correlation-Id', required: false, description: 'Carried through every log line and Kafka message of this order', example: 'req-7f3a' })
   @ApiAcceptedResponse({ type: OrderAcceptedResponseDto, description: 'Accepted; `Location` points at the order' })
   @ApiConflictResponse({ type: ProblemDto, description: 'Idempotency-Key reused with a different body' })

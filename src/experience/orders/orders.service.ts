@@ -60,7 +60,12 @@ export class OrdersService {
         const first = new SqlBatch();
         if (idempotency) {
           // First: a concurrent request with the same key fails here and replays below.
-          first.add('INSERT INTO idempotency_keys (client_id, idem_key, request_hash, order_id) VALUES (?, ?, ?, ?)', [idempotency.clientId, idempotency.key, requestHash, orderId]);
+          first.add('INSERT INTO idempotency_keys (client_id, idem_key, request_hash, order_id) VALUES (?, ?, ?, ?)', [
+            idempotency.clientId,
+            idempotency.key,
+            requestHash,
+            orderId,
+          ]);
         }
         const customer = { externalId: dto.customer.id, name: dto.customer.name, email: dto.customer.email, phone: dto.customer.phone };
         const customerRead = this.store.stageCustomer(first, customer, at);

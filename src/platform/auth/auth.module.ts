@@ -15,10 +15,7 @@ import { SigningKeyResolver } from './signing-key.resolver.js';
  * Node 20 cannot load.)
  */
 @Module({
-  imports: [
-    ConfigModule.forFeature(authConfig),
-    PassportModule,
-  ],
+  imports: [ConfigModule.forFeature(authConfig), PassportModule],
   providers: [SigningKeyResolver, JwtStrategy, { provide: APP_GUARD, useClass: AccessTokenGuard }, { provide: APP_GUARD, useClass: ClientRateLimitGuard }],
 })
 export class AuthModule {}

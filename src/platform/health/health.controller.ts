@@ -35,7 +35,9 @@ export class HealthController {
   })
   @ApiServiceUnavailableResponse({
     description: 'A dependency is down: the failing check says which and why',
-    schema: { example: { status: 'error', info: { database: { status: 'up' } }, error: { kafka: { status: 'down', message: 'no answer from Kafka within 2000 ms' } }, details: {} } },
+    schema: {
+      example: { status: 'error', info: { database: { status: 'up' } }, error: { kafka: { status: 'down', message: 'no answer from Kafka within 2000 ms' } }, details: {} },
+    },
   })
   @ApiOperation({ summary: 'Readiness: the database answers, Kafka answers and every consumer group runs' })
   ready() {

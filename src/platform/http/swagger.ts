@@ -22,11 +22,19 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('inventory', "The inventory system's catalogue")
     .addTag('health', 'Kubernetes probes')
     .addOAuth2(
-      { type: 'oauth2', description: 'Client credentials (machine clients; the local provider\'s demo client is `order-flow-dev` / `dev-secret`)', flows: { clientCredentials: { tokenUrl: auth.tokenUrl, scopes } } },
+      {
+        type: 'oauth2',
+        description: "Client credentials (machine clients; the local provider's demo client is `order-flow-dev` / `dev-secret`)",
+        flows: { clientCredentials: { tokenUrl: auth.tokenUrl, scopes } },
+      },
       OAUTH_CLIENT_CREDENTIALS,
     )
     .addOAuth2(
-      { type: 'oauth2', description: 'Authorization code with PKCE (a person signing in at Okta through a SPA client; no secret)', flows: { authorizationCode: { authorizationUrl: auth.authorizationUrl, tokenUrl: auth.tokenUrl, scopes } } },
+      {
+        type: 'oauth2',
+        description: 'Authorization code with PKCE (a person signing in at Okta through a SPA client; no secret)',
+        flows: { authorizationCode: { authorizationUrl: auth.authorizationUrl, tokenUrl: auth.tokenUrl, scopes } },
+      },
       OAUTH_AUTHORIZATION_CODE,
     )
     .build();

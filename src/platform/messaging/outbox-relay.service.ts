@@ -61,10 +61,13 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     if (this.stopped) return;
     const bucket = Math.ceil(at.getTime() / 10) * 10;
     if (this.wakeTimers.has(bucket)) return;
-    const timer = setTimeout(() => {
-      this.wakeTimers.delete(bucket);
-      this.kick();
-    }, Math.max(0, bucket - Date.now()) + 2);
+    const timer = setTimeout(
+      () => {
+        this.wakeTimers.delete(bucket);
+        this.kick();
+      },
+      Math.max(0, bucket - Date.now()) + 2,
+    );
     timer.unref();
     this.wakeTimers.set(bucket, timer);
   }
@@ -125,7 +128,10 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       );
       if (!rows.length) return 0;
       await this.producer.sendBatch(toTopicMessages(rows));
-      await tx.query(`DELETE FROM outbox WHERE id IN (${rows.map(() => '?').join(',')})`, rows.map((r) => r.id));
+      await tx.query(
+        `DELETE FROM outbox WHERE id IN (${rows.map(() => '?').join(',')})`,
+        rows.map((r) => r.id),
+      );
       this.published += rows.length;
       return rows.length;
     });

@@ -8,7 +8,6 @@ import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope, type Envelope } 
 import type { EventType, Payloads } from '../../contracts/messages.js';
 import { TOPIC_OF } from '../../contracts/topics.js';
 import { SqlBatch } from '../database/sql-batch.js';
-import { correlation } from '../observability/correlation.js';
 import { OutboxRelayService } from './outbox-relay.service.js';
 
 export interface Trace {
@@ -40,7 +39,14 @@ export class OutboxService {
   ) {}
 
   /** Builds the envelope for `type` and stages it in the transaction `tx`. */
-  async enqueue<T extends EventType>(tx: EntityManager, type: T, orderId: string, payload: Payloads[T], trace: Trace, options: EnqueueOptions = {}): Promise<Envelope<T, Payloads[T]>> {
+  async enqueue<T extends EventType>(
+    tx: EntityManager,
+    type: T,
+    orderId: string,
+    payload: Payloads[T],
+    trace: Trace,
+    options: EnqueueOptions = {},
+  ): Promise<Envelope<T, Payloads[T]>> {
     const envelope = newEnvelope(type, orderId, payload, trace);
     await this.enqueueEnvelopes(tx, [envelope], options);
     return envelope;
@@ -62,18 +68,15 @@ export class OutboxService {
       const headers = { [HEADER_CORRELATION_ID]: e.correlationId, [HEADER_EVENT_TYPE]: e.eventType };
       return [shardOf(e.orderId, this.cfg.shards), topic, e.orderId, e.eventId, e.eventType, JSON.stringify(headers), JSON.stringify(e), availableAt];
     });
-    batch.add(`INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`, rows.flat());
+    batch.add(
+      `INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`,
+      rows.flat(),
+    );
     if (options.delayMs) this.relay.wakeAt(availableAt);
   }
 
   /** Call after the transaction committed: publishes now instead of at the next poll. */
   flush(): void {
     this.relay.kick();
-  }
-
-  /** The trace of the current request or message, for messages it causes. */
-  static currentTrace(fallbackCorrelationId: string): Trace {
-    const ctx = correlation.current();
-    return { correlationId: ctx?.correlationId ?? fallbackCorrelationId, causationId: ctx?.eventId };
   }
 }

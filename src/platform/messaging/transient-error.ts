@@ -34,6 +34,7 @@ export function isTransient(err: unknown, seen: Set<object> = new Set()): boolea
   if (typeof e.name === 'string' && e.name.startsWith('KafkaJS')) return true;
   if (e.driverError && isTransient(e.driverError, seen)) return true;
   if (e.cause && isTransient(e.cause, seen)) return true;
-  if (typeof e.message === 'string' && /connection (lost|closed|refused)|pool is closed|Can't add new command when connection is in closed state|ECONNREFUSED/i.test(e.message)) return true;
+  if (typeof e.message === 'string' && /connection (lost|closed|refused)|pool is closed|Can't add new command when connection is in closed state|ECONNREFUSED/i.test(e.message))
+    return true;
   return false;
 }

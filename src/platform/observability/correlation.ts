@@ -16,9 +16,4 @@ export const correlation = {
   current(): TraceContext | undefined {
     return storage.getStore();
   },
-  /** Adds fields to the current context (e.g. the orderId once it is assigned). */
-  assign(fields: Partial<TraceContext>): void {
-    const store = storage.getStore();
-    if (store) Object.assign(store, fields);
-  },
 };

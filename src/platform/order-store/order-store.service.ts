@@ -114,7 +114,14 @@ export class OrderStoreService {
    */
   stageTransition(batch: SqlBatch, orderId: string, from: OrderStatus, to: OrderStatus, at: Date, reason?: FailureReason, patch: OrderPatch = {}): number {
     const { sets, params } = patchClause(patch);
-    const index = batch.add(`UPDATE orders SET status = ?, status_reason = ?, version = version + 1, updated_at = ?${sets} WHERE id = ? AND status = ?`, [to, reason ?? null, at, ...params, orderId, from]);
+    const index = batch.add(`UPDATE orders SET status = ?, status_reason = ?, version = version + 1, updated_at = ?${sets} WHERE id = ? AND status = ?`, [
+      to,
+      reason ?? null,
+      at,
+      ...params,
+      orderId,
+      from,
+    ]);
     // The caller checks the UPDATE moved exactly one row and otherwise rolls the whole batch back.
     batch.add('INSERT INTO order_status_history (order_id, from_status, to_status, reason, occurred_at) VALUES (?, ?, ?, ?, ?)', [orderId, from, to, reason ?? null, at]);
     return index;

@@ -118,12 +118,30 @@ export class OrderSagaService {
     }
   }
 
-  private stage(batch: SqlBatch, messages: Envelope[], guards: number[], order: LockedOrder, action: SagaAction, items: ItemRow[], trace: Trace, now: Date, patch?: OrderPatch): void {
+  private stage(
+    batch: SqlBatch,
+    messages: Envelope[],
+    guards: number[],
+    order: LockedOrder,
+    action: SagaAction,
+    items: ItemRow[],
+    trace: Trace,
+    now: Date,
+    patch?: OrderPatch,
+  ): void {
     switch (action.kind) {
       case 'transition': {
         guards.push(this.store.stageTransition(batch, order.id, action.from, action.to, now, action.reason, patch));
-        Object.assign(order, { status: action.to }, patch?.total !== undefined ? { total: patch.total } : {}, patch?.currency ? { currency: patch.currency } : {}, patch?.paymentId ? { payment_id: patch.paymentId } : {});
-        messages.push(newEnvelope('OrderStatusChanged', order.id, { from: action.from, to: action.to, ...(action.reason ? { reason: action.reason } : {}), at: now.toISOString() }, trace, now));
+        Object.assign(
+          order,
+          { status: action.to },
+          patch?.total !== undefined ? { total: patch.total } : {},
+          patch?.currency ? { currency: patch.currency } : {},
+          patch?.paymentId ? { payment_id: patch.paymentId } : {},
+        );
+        messages.push(
+          newEnvelope('OrderStatusChanged', order.id, { from: action.from, to: action.to, ...(action.reason ? { reason: action.reason } : {}), at: now.toISOString() }, trace, now),
+        );
         this.logger.log(`order ${order.id}: ${action.from} → ${action.to}${action.reason ? ` (${action.reason})` : ''}`);
         return;
       }
@@ -142,14 +160,21 @@ export class OrderSagaService {
         return;
       }
       case 'retryLater':
-        batch.add(`UPDATE saga_steps SET state = 'RETRY', due_at = ?, updated_at = ? WHERE order_id = ? AND step = ?`, [new Date(now.getTime() + action.delayMs), now, order.id, action.step]);
+        batch.add(`UPDATE saga_steps SET state = 'RETRY', due_at = ?, updated_at = ? WHERE order_id = ? AND step = ?`, [
+          new Date(now.getTime() + action.delayMs),
+          now,
+          order.id,
+          action.step,
+        ]);
         this.logger.warn(`order ${order.id}: ${action.step} failed transiently (attempt ${action.attempt}); retrying in ${action.delayMs} ms`);
         return;
       case 'notify':
         if (action.command === 'CommitStock') messages.push(newEnvelope('CommitStock', order.id, {}, trace, now));
         else {
           const priced = items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: Number(i.unitPrice ?? 0) }));
-          messages.push(newEnvelope('OrderValidated', order.id, { items: priced, total: Number(order.total ?? 0), currency: order.currency, paymentId: order.payment_id ?? '' }, trace, now));
+          messages.push(
+            newEnvelope('OrderValidated', order.id, { items: priced, total: Number(order.total ?? 0), currency: order.currency, paymentId: order.payment_id ?? '' }, trace, now),
+          );
         }
         return;
       case 'finish':
@@ -196,7 +221,11 @@ export class OrderSagaService {
 
   private async items(tx: EntityManager, orderId: string): Promise<ItemRow[]> {
     const rows = await tx.query('SELECT product_id, quantity, unit_price FROM order_items WHERE order_id = ? ORDER BY line_no', [orderId]);
-    return rows.map((r: { product_id: string; quantity: number; unit_price: string | number | null }) => ({ productId: r.product_id, quantity: r.quantity, unitPrice: r.unit_price === null ? null : Number(r.unit_price) }));
+    return rows.map((r: { product_id: string; quantity: number; unit_price: string | number | null }) => ({
+      productId: r.product_id,
+      quantity: r.quantity,
+      unitPrice: r.unit_price === null ? null : Number(r.unit_price),
+    }));
   }
 }
 
@@ -236,7 +265,13 @@ export function interpret(m: SagaMessage): Interpreted {
     case 'ShipmentCreated':
       return {
         event: { type: 'ShipmentCreated' },
-        patch: { shipmentId: m.payload.shipmentId, carrier: m.payload.carrier, trackingNumber: m.payload.trackingNumber, estimatedDelivery: new Date(m.payload.estimatedDelivery), shipmentStatus: m.payload.status },
+        patch: {
+          shipmentId: m.payload.shipmentId,
+          carrier: m.payload.carrier,
+          trackingNumber: m.payload.trackingNumber,
+          estimatedDelivery: new Date(m.payload.estimatedDelivery),
+          shipmentStatus: m.payload.status,
+        },
       };
     case 'ShipmentRejected':
       return { event: { type: 'ShipmentRejected', reason: m.payload.reason, transient: m.payload.transient, causationId: m.causationId }, step: 'shipping' };

@@ -111,7 +111,13 @@ function start(step: ForwardStep, policy: SagaPolicy): SagaAction {
 }
 
 /** A business rejection fails at once; a transient one is retried with backoff until attempts run out. */
-function rejected(step: ForwardStep, e: { reason: FailureReason; transient: boolean; causationId?: string }, current: StepState | undefined, policy: SagaPolicy, random: () => number): SagaAction[] {
+function rejected(
+  step: ForwardStep,
+  e: { reason: FailureReason; transient: boolean; causationId?: string },
+  current: StepState | undefined,
+  policy: SagaPolicy,
+  random: () => number,
+): SagaAction[] {
   if (!e.transient) return fail(step, e.reason, policy);
   // A late answer to an attempt we already gave up on changes nothing.
   if (!current || current.state !== 'WAITING' || (current.commandEventId && e.causationId && current.commandEventId !== e.causationId)) return [];
@@ -136,7 +142,11 @@ export function decide(status: OrderStatus, event: SagaEvent, current: StepState
       return rejected('inventory', event, current, policy, random);
     case 'PaymentCharged':
       if (status !== 'INVENTORY_CONFIRMED') return [];
-      return [{ kind: 'transition', from: 'INVENTORY_CONFIRMED', to: 'PAYMENT_COMPLETED' }, { kind: 'finish', step: 'payment' }, { kind: 'notify', command: 'OrderValidated' }];
+      return [
+        { kind: 'transition', from: 'INVENTORY_CONFIRMED', to: 'PAYMENT_COMPLETED' },
+        { kind: 'finish', step: 'payment' },
+        { kind: 'notify', command: 'OrderValidated' },
+      ];
     case 'PaymentRejected':
       if (status !== 'INVENTORY_CONFIRMED') return [];
       return rejected('payment', event, current, policy, random);
@@ -145,7 +155,11 @@ export function decide(status: OrderStatus, event: SagaEvent, current: StepState
       return [{ kind: 'transition', from: 'PAYMENT_COMPLETED', to: 'SHIPPING_REQUESTED' }, start('shipping', policy)];
     case 'ShipmentCreated':
       if (status !== 'SHIPPING_REQUESTED') return [];
-      return [{ kind: 'transition', from: 'SHIPPING_REQUESTED', to: 'SHIPPED' }, { kind: 'finish', step: 'shipping' }, { kind: 'notify', command: 'CommitStock' }];
+      return [
+        { kind: 'transition', from: 'SHIPPING_REQUESTED', to: 'SHIPPED' },
+        { kind: 'finish', step: 'shipping' },
+        { kind: 'notify', command: 'CommitStock' },
+      ];
     case 'ShipmentRejected':
       if (status !== 'SHIPPING_REQUESTED') return [];
       return rejected('shipping', event, current, policy, random);

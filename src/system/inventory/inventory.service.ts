@@ -69,7 +69,10 @@ export class InventoryService {
       }
 
       const wanted = mergeLines(message.payload.items);
-      const products = await this.lockProducts(tx, wanted.map((l) => l.productId));
+      const products = await this.lockProducts(
+        tx,
+        wanted.map((l) => l.productId),
+      );
       const unknown = wanted.filter((l) => !products.has(l.productId)).map((l) => l.productId);
       if (unknown.length) throw new InventoryException(InventoryErrorCode.UNKNOWN_PRODUCT, `unknown product(s): ${unknown.join(', ')}`);
       const short = wanted.filter((l) => available(products.get(l.productId)!) < l.quantity);
@@ -109,12 +112,16 @@ export class InventoryService {
     const delay = { delayMs: this.simulator.latency() };
     const held = await tx.find(StockReservationEntity, { where: { orderId, status: 'RESERVED' satisfies ReservationStatus }, order: { productId: 'ASC' } });
     if (held.length) {
-      const products = await this.lockProducts(tx, held.map((r) => r.productId));
+      const products = await this.lockProducts(
+        tx,
+        held.map((r) => r.productId),
+      );
       const now = new Date();
       for (const r of held) {
         const p = products.get(r.productId);
         if (!p) throw new Error(`reservation ${r.id} of order ${orderId} names product ${r.productId}, which no longer exists`);
-        const change = to === 'COMMITTED' ? { stockReserved: p.stockReserved - r.quantity, stockOnHand: p.stockOnHand - r.quantity } : { stockReserved: p.stockReserved - r.quantity };
+        const change =
+          to === 'COMMITTED' ? { stockReserved: p.stockReserved - r.quantity, stockOnHand: p.stockOnHand - r.quantity } : { stockReserved: p.stockReserved - r.quantity };
         await tx.update(ProductEntity, { productId: r.productId }, change);
       }
       await tx.update(StockReservationEntity, { id: In(held.map((r) => r.id)), status: 'RESERVED' }, { status: to, updatedAt: now });

@@ -39,10 +39,10 @@ export class DeliveryScheduler implements OnApplicationBootstrap, OnApplicationS
     const [{ n }] = await this.dataSource.query(`SELECT COUNT(*) AS n FROM shipments WHERE status = 'IN_TRANSIT' AND deliver_after <= ?`, [now]);
     if (Number(n) === 0) return 0;
     const delivered = await this.dataSource.transaction(async (tx) => {
-      const due: DueRow[] = await tx.query(
-        `SELECT id FROM shipments WHERE status = 'IN_TRANSIT' AND deliver_after <= ? ORDER BY deliver_after LIMIT ? FOR UPDATE SKIP LOCKED`,
-        [now, this.cfg.shipping.deliveryBatchSize],
-      );
+      const due: DueRow[] = await tx.query(`SELECT id FROM shipments WHERE status = 'IN_TRANSIT' AND deliver_after <= ? ORDER BY deliver_after LIMIT ? FOR UPDATE SKIP LOCKED`, [
+        now,
+        this.cfg.shipping.deliveryBatchSize,
+      ]);
       const done: ShipmentEntity[] = [];
       for (const { id } of due) {
         const shipment = await tx.findOneByOrFail(ShipmentEntity, { id });

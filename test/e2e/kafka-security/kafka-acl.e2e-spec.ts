@@ -240,7 +240,11 @@ describe('Kafka SASL/SCRAM-SHA-512 with ACLs (DESIGN §9, docs/kafka-acls.md)', 
         // The real start-up path: it keeps retrying in the background while the broker refuses it.
         void startConsumers(app);
         const registry = app.get(ConsumerRegistryService);
-        const refused = await eventually(() => registry.snapshot()[`${GROUP_PREFIX}inventory`], (s) => typeof s === 'string' && s.startsWith('failed:'), { timeoutMs: 20000, what: 'the consumer group start to be refused' });
+        const refused = await eventually(
+          () => registry.snapshot()[`${GROUP_PREFIX}inventory`],
+          (s) => typeof s === 'string' && s.startsWith('failed:'),
+          { timeoutMs: 20000, what: 'the consumer group start to be refused' },
+        );
         expect(refused).toMatch(/authoriz/i);
 
         const ready = await request(url).get('/health/ready');

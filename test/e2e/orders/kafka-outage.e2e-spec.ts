@@ -34,20 +34,32 @@ describeWithLocalBroker('Kafka outage (DESIGN §7.2): intake and status reads ke
     // The relay cannot publish: the messages wait in the outbox, and readiness reports Kafka down.
     const [{ n: waiting }] = await t.dataSource.query(`SELECT COUNT(*) AS n FROM outbox WHERE message_key IN (${orderIds.map(() => '?').join(',')})`, orderIds);
     expect(Number(waiting)).toBe(5);
-    const ready = await eventually(() => t.get('/health/ready'), (r) => r.status === 503, { what: 'readiness to report Kafka down' });
+    const ready = await eventually(
+      () => t.get('/health/ready'),
+      (r) => r.status === 503,
+      { what: 'readiness to report Kafka down' },
+    );
     expect(ready.body.details?.kafka?.status).toBe('down');
 
     await startKafka(broker);
-    await eventually(async () => Number((await t.dataSource.query(`SELECT COUNT(*) AS n FROM outbox WHERE message_key IN (${orderIds.map(() => '?').join(',')})`, orderIds))[0].n), (n) => n === 0, {
-      timeoutMs: 60000,
-      what: 'the backlog to be published',
-    });
+    await eventually(
+      async () => Number((await t.dataSource.query(`SELECT COUNT(*) AS n FROM outbox WHERE message_key IN (${orderIds.map(() => '?').join(',')})`, orderIds))[0].n),
+      (n) => n === 0,
+      {
+        timeoutMs: 60000,
+        what: 'the backlog to be published',
+      },
+    );
 
     const reader = await new TopicReader(['orders-in']).start();
     try {
       await eventually(() => orderIds.every((id) => reader.forOrder(id).length > 0), Boolean, { what: 'every order on orders-in' });
       // Give any duplicate a chance to show up: read until the end of the topic.
-      await eventually(() => reader.messages.length, (n) => n > 0, { what: 'reader progress' });
+      await eventually(
+        () => reader.messages.length,
+        (n) => n > 0,
+        { what: 'reader progress' },
+      );
       for (const id of orderIds) {
         const messages = reader.forOrder(id);
         expect(messages).toHaveLength(1);
@@ -62,6 +74,10 @@ describeWithLocalBroker('Kafka outage (DESIGN §7.2): intake and status reads ke
     } finally {
       await reader.stop();
     }
-    await eventually(() => t.get('/health/ready'), (r) => r.status === 200, { timeoutMs: 30000, what: 'readiness back' });
+    await eventually(
+      () => t.get('/health/ready'),
+      (r) => r.status === 200,
+      { timeoutMs: 30000, what: 'readiness back' },
+    );
   });
 });

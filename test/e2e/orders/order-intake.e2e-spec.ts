@@ -65,7 +65,11 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
       currency: 'EUR',
     });
     // Published rows leave the outbox.
-    await eventually(async () => (await t.dataSource.query('SELECT COUNT(*) AS n FROM outbox WHERE message_key = ?', [orderId]))[0].n, (n) => Number(n) === 0, { what: 'outbox row to be published' });
+    await eventually(
+      async () => (await t.dataSource.query('SELECT COUNT(*) AS n FROM outbox WHERE message_key = ?', [orderId]))[0].n,
+      (n) => Number(n) === 0,
+      { what: 'outbox row to be published' },
+    );
   });
 
   it('makes a correlation id when the client sends none, and the default currency applies', async () => {
@@ -145,7 +149,12 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
     });
 
     it('400 lists every invalid field', async () => {
-      const res = await post({ customer: { name: '', email: 'nope' }, shippingAddress: { line1: 'x', city: 'y', postalCode: 'z', country: 'ZZ' }, items: [{ productId: 'SKU-1001', quantity: 0 }], extra: true }).expect(400);
+      const res = await post({
+        customer: { name: '', email: 'nope' },
+        shippingAddress: { line1: 'x', city: 'y', postalCode: 'z', country: 'ZZ' },
+        items: [{ productId: 'SKU-1001', quantity: 0 }],
+        extra: true,
+      }).expect(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', instance: '/api/orders' });
       expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['customer.email', 'customer.name', 'extra', 'items[0].quantity', 'shippingAddress.country']);
@@ -157,7 +166,12 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
       expect(JSON.stringify(res.body)).not.toMatch(/at .*\.js|SyntaxError|stack/);
     });
 
-    it.each([['null', 'null'], ['an array', '[]'], ['a number', '42'], ['a string', '"order"']])('400 for a body that is %s', async (_name, payload) => {
+    it.each([
+      ['null', 'null'],
+      ['an array', '[]'],
+      ['a number', '42'],
+      ['a string', '"order"'],
+    ])('400 for a body that is %s', async (_name, payload) => {
       const res = await raw().set('Content-Type', 'application/json').send(payload);
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -202,7 +216,11 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
 
   it('health: live answers without dependencies, ready checks database and Kafka', async () => {
     await t.get('/health/live').expect(200);
-    const ready = await eventually(() => t.get('/health/ready'), (r) => r.status === 200, { what: 'readiness' });
+    const ready = await eventually(
+      () => t.get('/health/ready'),
+      (r) => r.status === 200,
+      { what: 'readiness' },
+    );
     expect(ready.body.details).toMatchObject({ database: { status: 'up' }, kafka: { status: 'up' } });
   });
 });

@@ -8,7 +8,18 @@ import { createProduct, placeOrder, stockOf, TERMINAL, waitForGroupsCaughtUp, wa
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 import { TopicReader } from '../../support/topic-reader.js';
 
-const ALL_TOPICS = ['orders-in', 'orders-validated', 'order-status', 'inventory-updates', 'shipping-updates', 'inventory-requests', 'inventory-replies', 'payment-requests', 'payment-replies', 'shipping-replies'];
+const ALL_TOPICS = [
+  'orders-in',
+  'orders-validated',
+  'order-status',
+  'inventory-updates',
+  'shipping-updates',
+  'inventory-requests',
+  'inventory-replies',
+  'payment-requests',
+  'payment-replies',
+  'shipping-replies',
+];
 
 describe('order saga over Kafka (process + system layers, real broker and MariaDB)', () => {
   let t: TestApp;
@@ -62,30 +73,56 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     const a = await createProduct(t, 10, 12.5);
     const b = await createProduct(t, 5, 3);
     const correlationId = `saga-${randomUUID()}`;
-    const orderId = await placeOrder(t, [{ productId: a, quantity: 2 }, { productId: b, quantity: 1 }], { 'X-Correlation-Id': correlationId });
+    const orderId = await placeOrder(
+      t,
+      [
+        { productId: a, quantity: 2 },
+        { productId: b, quantity: 1 },
+      ],
+      { 'X-Correlation-Id': correlationId },
+    );
 
     expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'SHIPPED' });
     expect(await history(orderId)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED', 'PAYMENT_COMPLETED', 'SHIPPING_REQUESTED', 'SHIPPED']);
 
-    const order = await eventually(async () => (await t.get(`/api/orders/${orderId}`)).body, (o) => o.fulfillment?.shipmentStatus === 'DELIVERED', { what: 'shipment DELIVERED' });
+    const order = await eventually(
+      async () => (await t.get(`/api/orders/${orderId}`)).body,
+      (o) => o.fulfillment?.shipmentStatus === 'DELIVERED',
+      { what: 'shipment DELIVERED' },
+    );
     expect(order.total).toBe(28);
     expect(order.items).toEqual([
       { productId: a, quantity: 2, unitPrice: 12.5 },
       { productId: b, quantity: 1, unitPrice: 3 },
     ]);
-    expect(order.fulfillment).toMatchObject({ carrier: expect.any(String), trackingNumber: expect.stringMatching(/^SHIP-/), estimatedDelivery: expect.any(String), shipmentStatus: 'DELIVERED' });
+    expect(order.fulfillment).toMatchObject({
+      carrier: expect.any(String),
+      trackingNumber: expect.stringMatching(/^SHIP-/),
+      estimatedDelivery: expect.any(String),
+      shipmentStatus: 'DELIVERED',
+    });
     expect(order.status).toBe('SHIPPED');
 
-    await eventually(() => stockOf(t, a), (s) => s.onHand === 8 && s.reserved === 0, { what: 'stock committed' });
+    await eventually(
+      () => stockOf(t, a),
+      (s) => s.onHand === 8 && s.reserved === 0,
+      { what: 'stock committed' },
+    );
     expect(await stockOf(t, b)).toEqual({ onHand: 4, reserved: 0 });
-    expect(await reservations(orderId)).toEqual([
-      { product_id: a, quantity: 2, status: 'COMMITTED' },
-      { product_id: b, quantity: 1, status: 'COMMITTED' },
-    ].sort((x, y) => x.product_id.localeCompare(y.product_id)));
+    expect(await reservations(orderId)).toEqual(
+      [
+        { product_id: a, quantity: 2, status: 'COMMITTED' },
+        { product_id: b, quantity: 1, status: 'COMMITTED' },
+      ].sort((x, y) => x.product_id.localeCompare(y.product_id)),
+    );
     expect(await payments(orderId)).toEqual([{ status: 'CHARGED', amount: 28 }]);
 
     // Every transition is an OrderStatusChanged, and every step is a message, all with the request's correlation id.
-    const statusEvents = await eventually(() => reader.forOrder(orderId).filter((m) => m.topic === 'order-status'), (l) => l.length === 5, { what: 'five status events' });
+    const statusEvents = await eventually(
+      () => reader.forOrder(orderId).filter((m) => m.topic === 'order-status'),
+      (l) => l.length === 5,
+      { what: 'five status events' },
+    );
     expect(statusEvents.map((m) => [m.value.payload.from, m.value.payload.to])).toEqual([
       ['RECEIVED', 'INVENTORY_CHECK_STARTED'],
       ['INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED'],
@@ -93,7 +130,11 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
       ['PAYMENT_COMPLETED', 'SHIPPING_REQUESTED'],
       ['SHIPPING_REQUESTED', 'SHIPPED'],
     ]);
-    const types = await eventually(() => new Set(reader.forOrder(orderId).map((m) => `${m.topic}:${m.value.eventType}`)), (s) => s.has('shipping-updates:ShipmentStatusChanged') && s.has('inventory-updates:StockCommitted'), { what: 'all message types' });
+    const types = await eventually(
+      () => new Set(reader.forOrder(orderId).map((m) => `${m.topic}:${m.value.eventType}`)),
+      (s) => s.has('shipping-updates:ShipmentStatusChanged') && s.has('inventory-updates:StockCommitted'),
+      { what: 'all message types' },
+    );
     for (const expected of [
       'orders-in:OrderCreated',
       'inventory-requests:ReserveStock',
@@ -121,7 +162,10 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
 
   it('INVENTORY_FAILED with UNKNOWN_PRODUCT, nothing reserved', async () => {
     const a = await createProduct(t, 10);
-    const orderId = await placeOrder(t, [{ productId: a, quantity: 1 }, { productId: `NOPE-${randomUUID().slice(0, 8)}`, quantity: 1 }]);
+    const orderId = await placeOrder(t, [
+      { productId: a, quantity: 1 },
+      { productId: `NOPE-${randomUUID().slice(0, 8)}`, quantity: 1 },
+    ]);
     expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'INVENTORY_FAILED', reason: 'UNKNOWN_PRODUCT' });
     expect(await stockOf(t, a)).toEqual({ onHand: 10, reserved: 0 });
     expect(await payments(orderId)).toEqual([]);
@@ -139,7 +183,10 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     const a = await createProduct(t, 10);
     const orderId = await placeOrder(t, [{ productId: a, quantity: 1 }]);
     expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'INVENTORY_FAILED', reason: 'INVENTORY_UNAVAILABLE' });
-    const attempts = reader.forOrder(orderId).filter((m) => m.value.eventType === 'ReserveStock').map((m) => m.value.payload.attempt);
+    const attempts = reader
+      .forOrder(orderId)
+      .filter((m) => m.value.eventType === 'ReserveStock')
+      .map((m) => m.value.payload.attempt);
     expect(attempts).toEqual([1, 2, 3]);
     expect(await stockOf(t, a)).toEqual({ onHand: 10, reserved: 0 });
   });
@@ -149,10 +196,17 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     const a = await createProduct(t, 10);
     const orderId = await placeOrder(t, [{ productId: a, quantity: 1 }]);
     // The first attempt is rejected; the saga waits its backoff before the second.
-    await eventually(() => t.dataSource.query(`SELECT state FROM saga_steps WHERE order_id = ? AND step = 'inventory'`, [orderId]), (rows) => rows[0]?.state === 'RETRY', { intervalMs: 10, what: 'the inventory step to wait for a retry' });
+    await eventually(
+      () => t.dataSource.query(`SELECT state FROM saga_steps WHERE order_id = ? AND step = 'inventory'`, [orderId]),
+      (rows) => rows[0]?.state === 'RETRY',
+      { intervalMs: 10, what: 'the inventory step to wait for a retry' },
+    );
     inventory.configure({ failureRate: 0 });
     expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'SHIPPED' });
-    const attempts = reader.forOrder(orderId).filter((m) => m.value.eventType === 'ReserveStock').map((m) => m.value.payload.attempt);
+    const attempts = reader
+      .forOrder(orderId)
+      .filter((m) => m.value.eventType === 'ReserveStock')
+      .map((m) => m.value.payload.attempt);
     expect(attempts).toEqual([1, 2]);
   });
 
@@ -161,10 +215,18 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     const a = await createProduct(t, 10);
     const orderId = await placeOrder(t, [{ productId: a, quantity: 4 }]);
     expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'PAYMENT_FAILED', reason: 'PAYMENT_DECLINED' });
-    await eventually(() => stockOf(t, a), (s) => s.reserved === 0, { what: 'reservation released' });
+    await eventually(
+      () => stockOf(t, a),
+      (s) => s.reserved === 0,
+      { what: 'reservation released' },
+    );
     expect(await stockOf(t, a)).toEqual({ onHand: 10, reserved: 0 });
     expect(await reservations(orderId)).toEqual([{ product_id: a, quantity: 4, status: 'RELEASED' }]);
-    await eventually(() => t.dataSource.query('SELECT COUNT(*) AS n FROM saga_steps WHERE order_id = ?', [orderId]), (r) => Number(r[0].n) === 0, { what: 'compensation steps done' });
+    await eventually(
+      () => t.dataSource.query('SELECT COUNT(*) AS n FROM saga_steps WHERE order_id = ?', [orderId]),
+      (r) => Number(r[0].n) === 0,
+      { what: 'compensation steps done' },
+    );
   });
 
   it('SHIPPING_FAILED refunds the charge and releases the stock', async () => {
@@ -172,8 +234,16 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     const a = await createProduct(t, 10, 7);
     const orderId = await placeOrder(t, [{ productId: a, quantity: 2 }]);
     expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'SHIPPING_FAILED', reason: 'CARRIER_REJECTED' });
-    await eventually(() => payments(orderId), (p) => p[0]?.status === 'REFUNDED', { what: 'refund' });
-    await eventually(() => stockOf(t, a), (s) => s.reserved === 0, { what: 'release' });
+    await eventually(
+      () => payments(orderId),
+      (p) => p[0]?.status === 'REFUNDED',
+      { what: 'refund' },
+    );
+    await eventually(
+      () => stockOf(t, a),
+      (s) => s.reserved === 0,
+      { what: 'release' },
+    );
     expect(await stockOf(t, a)).toEqual({ onHand: 10, reserved: 0 });
     expect(await history(orderId)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED', 'PAYMENT_COMPLETED', 'SHIPPING_REQUESTED', 'SHIPPING_FAILED']);
   });
@@ -183,16 +253,27 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     const a = await createProduct(t, 10);
     const orderId = await placeOrder(t, [{ productId: a, quantity: 1 }]);
     expect(await waitForStatus(t, orderId, TERMINAL, 20000)).toMatchObject({ status: 'PAYMENT_FAILED', reason: 'STEP_TIMED_OUT' });
-    const attempts = reader.forOrder(orderId).filter((m) => m.value.eventType === 'ChargePayment').map((m) => m.value.payload.attempt);
+    const attempts = reader
+      .forOrder(orderId)
+      .filter((m) => m.value.eventType === 'ChargePayment')
+      .map((m) => m.value.payload.attempt);
     expect(attempts).toEqual([1, 2, 3]);
-    await eventually(() => stockOf(t, a), (s) => s.reserved === 0, { what: 'reservation released after the timeout' });
+    await eventually(
+      () => stockOf(t, a),
+      (s) => s.reserved === 0,
+      { what: 'reservation released after the timeout' },
+    );
   });
 
   it('redelivery of every message of an order changes nothing (one reservation, one charge, one shipment)', async () => {
     const a = await createProduct(t, 10);
     const orderId = await placeOrder(t, [{ productId: a, quantity: 3 }]);
     await waitForStatus(t, orderId, ['SHIPPED']);
-    await eventually(() => t.get(`/api/orders/${orderId}`), (r) => r.body.fulfillment?.shipmentStatus === 'DELIVERED', { what: 'delivery' });
+    await eventually(
+      () => t.get(`/api/orders/${orderId}`),
+      (r) => r.body.fulfillment?.shipmentStatus === 'DELIVERED',
+      { what: 'delivery' },
+    );
     await waitForGroupsCaughtUp();
     const before = { history: await history(orderId), stock: await stockOf(t, a), reservations: await reservations(orderId), payments: await payments(orderId) };
     const shipments = async () => t.dataSource.query('SELECT tracking_number, status FROM shipments WHERE order_id = ?', [orderId]);
@@ -218,11 +299,24 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     const marker = `poison-${randomUUID()}`;
     // One poison message on every partition of orders-in, so the next order lands behind one.
     for (let partition = 0; partition < 6; partition++) {
-      await producer.send({ topic: 'orders-in', messages: [{ partition, key: marker, value: `{"not":"an envelope","marker":"${marker}"}`, headers: { 'x-correlation-id': marker } }] });
+      await producer.send({
+        topic: 'orders-in',
+        messages: [{ partition, key: marker, value: `{"not":"an envelope","marker":"${marker}"}`, headers: { 'x-correlation-id': marker } }],
+      });
     }
-    const letters = await eventually(() => dlq.messages.filter((m) => m.value?.value?.includes(marker)), (l) => l.length === 6, { what: 'six dead letters' });
+    const letters = await eventually(
+      () => dlq.messages.filter((m) => m.value?.value?.includes(marker)),
+      (l) => l.length === 6,
+      { what: 'six dead letters' },
+    );
     for (const letter of letters) {
-      expect(letter.value).toMatchObject({ originTopic: 'orders-in', consumerGroup: 'order-flow-process', attempts: 1, key: marker, error: expect.stringContaining('invalid envelope') });
+      expect(letter.value).toMatchObject({
+        originTopic: 'orders-in',
+        consumerGroup: 'order-flow-process',
+        attempts: 1,
+        key: marker,
+        error: expect.stringContaining('invalid envelope'),
+      });
       expect(typeof letter.value.offset).toBe('string');
       expect(letter.value.partition).toBeGreaterThanOrEqual(0);
       expect(letter.headers['x-correlation-id']).toBe(marker);
@@ -238,7 +332,10 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     shipping.configure({ failureRate: 0.1 });
     const products = await Promise.all([createProduct(t, 60), createProduct(t, 60), createProduct(t, 60), createProduct(t, 60)]);
     const before = await Promise.all(products.map((p) => stockOf(t, p)));
-    const lines = Array.from({ length: 200 }, (_, i) => [{ productId: products[i % 4], quantity: 1 + (i % 3) }, ...(i % 5 === 0 ? [{ productId: products[(i + 1) % 4], quantity: 1 }] : [])]);
+    const lines = Array.from({ length: 200 }, (_, i) => [
+      { productId: products[i % 4], quantity: 1 + (i % 3) },
+      ...(i % 5 === 0 ? [{ productId: products[(i + 1) % 4], quantity: 1 }] : []),
+    ]);
     const orderIds: string[] = [];
     for (let i = 0; i < lines.length; i += 50) orderIds.push(...(await Promise.all(lines.slice(i, i + 50).map((l) => placeOrder(t, l)))));
 
@@ -252,13 +349,24 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     expect(Object.keys(byStatus).length).toBeGreaterThanOrEqual(3);
 
     // Compensations finish; then nothing is left reserved and on-hand dropped by exactly what shipped.
-    await eventually(() => t.dataSource.query(`SELECT COUNT(*) AS n FROM saga_steps WHERE order_id IN (${orderIds.map(() => '?').join(',')})`, orderIds), (r) => Number(r[0].n) === 0, { timeoutMs: 60000, what: 'all saga steps done' });
+    await eventually(
+      () => t.dataSource.query(`SELECT COUNT(*) AS n FROM saga_steps WHERE order_id IN (${orderIds.map(() => '?').join(',')})`, orderIds),
+      (r) => Number(r[0].n) === 0,
+      { timeoutMs: 60000, what: 'all saga steps done' },
+    );
     const shipped = new Set(finals.filter((r) => r.status === 'SHIPPED').map((r) => r.id));
     for (const [i, productId] of products.entries()) {
       const expectedShipped = lines.reduce((sum, l, k) => sum + (shipped.has(orderIds[k]) ? l.filter((x) => x.productId === productId).reduce((s, x) => s + x.quantity, 0) : 0), 0);
-      await eventually(() => stockOf(t, productId), (s) => s.reserved === 0 && before[i].onHand - s.onHand === expectedShipped, { timeoutMs: 30000, what: `stock of ${productId} conserved` });
+      await eventually(
+        () => stockOf(t, productId),
+        (s) => s.reserved === 0 && before[i].onHand - s.onHand === expectedShipped,
+        { timeoutMs: 30000, what: `stock of ${productId} conserved` },
+      );
     }
-    const [{ n: charges }] = await t.dataSource.query(`SELECT COUNT(*) AS n FROM payments WHERE status = 'CHARGED' AND order_id IN (${orderIds.map(() => '?').join(',')})`, orderIds);
+    const [{ n: charges }] = await t.dataSource.query(
+      `SELECT COUNT(*) AS n FROM payments WHERE status = 'CHARGED' AND order_id IN (${orderIds.map(() => '?').join(',')})`,
+      orderIds,
+    );
     expect(Number(charges)).toBe(shipped.size);
   });
 });

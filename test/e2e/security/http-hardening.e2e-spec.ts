@@ -28,7 +28,9 @@ describe('hardened HTTP', () => {
   });
 
   it('answers 413 problem+json for a body over HTTP_BODY_LIMIT', async () => {
-    const res = await post().set('Content-Type', 'application/json').send({ ...validOrder(), padding: 'x'.repeat(8 * 1024) });
+    const res = await post()
+      .set('Content-Type', 'application/json')
+      .send({ ...validOrder(), padding: 'x'.repeat(8 * 1024) });
     expect(res.status).toBe(413);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
@@ -50,7 +52,11 @@ describe('hardened HTTP', () => {
   });
 
   it('allows CORS only for CORS_ORIGINS', async () => {
-    const allowed = await request(h.url).options('/api/orders').set('Origin', 'https://shop.example.com').set('Access-Control-Request-Method', 'POST').set('Access-Control-Request-Headers', 'authorization,content-type');
+    const allowed = await request(h.url)
+      .options('/api/orders')
+      .set('Origin', 'https://shop.example.com')
+      .set('Access-Control-Request-Method', 'POST')
+      .set('Access-Control-Request-Headers', 'authorization,content-type');
     expect(allowed.status).toBe(204);
     expect(allowed.headers['access-control-allow-origin']).toBe('https://shop.example.com');
     expect(allowed.headers['access-control-allow-headers']).toMatch(/Authorization/);
@@ -95,7 +101,9 @@ describe('hardened HTTP', () => {
     }) as never);
     try {
       const forged = `${token.split('.').slice(0, 2).join('.')}.c2lnbmF0dXJl`;
-      await post().set('Content-Type', 'application/json').send({ ...validOrder(), password: 'hunter2' });
+      await post()
+        .set('Content-Type', 'application/json')
+        .send({ ...validOrder(), password: 'hunter2' });
       await request(h.url).get('/api/inventory/products').set('Authorization', `Bearer ${forged}`);
       await request(h.url).get('/api/inventory/products').set('Authorization', `Bearer ${token}`).set('Cookie', 'session=s3cr3t');
       await new Promise((r) => setTimeout(r, 200));

@@ -88,7 +88,9 @@ describe('access tokens', () => {
   });
 
   it('accepts a token that expired within the clock skew (30 s)', async () => {
-    const res = await request(h.url).get('/api/inventory/products').set('Authorization', `Bearer ${h.op.signToken(claims({ exp: nowSeconds() - 5 }))}`);
+    const res = await request(h.url)
+      .get('/api/inventory/products')
+      .set('Authorization', `Bearer ${h.op.signToken(claims({ exp: nowSeconds() - 5 }))}`);
     expect(res.status).toBe(200);
   });
 
@@ -149,7 +151,20 @@ describe('access tokens', () => {
   });
 
   it('accepts an Okta-style token with an `scp` array and `cid`', async () => {
-    const okta = h.op.signToken({ ver: 1, jti: 'AT.x', iss: h.op.issuer, aud: h.op.audience, iat: nowSeconds(), exp: nowSeconds() + 300, cid: '0oa1okta', sub: '0oa1okta', scp: ['orders.write', 'orders.read'] }, { typ: undefined });
+    const okta = h.op.signToken(
+      {
+        ver: 1,
+        jti: 'AT.x',
+        iss: h.op.issuer,
+        aud: h.op.audience,
+        iat: nowSeconds(),
+        exp: nowSeconds() + 300,
+        cid: '0oa1okta',
+        sub: '0oa1okta',
+        scp: ['orders.write', 'orders.read'],
+      },
+      { typ: undefined },
+    );
     expect((await post(okta)).status).toBe(202);
   });
 

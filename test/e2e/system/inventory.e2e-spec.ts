@@ -42,7 +42,11 @@ describe('inventory system (real MariaDB)', () => {
     const b = await h.product(5, 3.1);
     const orderId = randomUUID();
     // The same product on two lines is held as one reservation line.
-    const m = await reserve(orderId, [{ productId: a, quantity: 2 }, { productId: b, quantity: 1 }, { productId: a, quantity: 1 }]);
+    const m = await reserve(orderId, [
+      { productId: a, quantity: 2 },
+      { productId: b, quantity: 1 },
+      { productId: a, quantity: 1 },
+    ]);
 
     expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 3 });
     expect(await h.stock(b)).toEqual({ onHand: 5, reserved: 1 });
@@ -67,7 +71,12 @@ describe('inventory system (real MariaDB)', () => {
       total: 33.85,
       currency: 'EUR',
     });
-    expect(staged[1].envelope.payload).toEqual({ items: [{ productId: a, quantity: 3 }, { productId: b, quantity: 1 }] });
+    expect(staged[1].envelope.payload).toEqual({
+      items: [
+        { productId: a, quantity: 3 },
+        { productId: b, quantity: 1 },
+      ],
+    });
   });
 
   it('answers after the simulated latency without holding the handler', async () => {
@@ -88,7 +97,10 @@ describe('inventory system (real MariaDB)', () => {
   it('rejects an unknown product for good and reserves nothing, not even the known lines', async () => {
     const a = await h.product(10, 1);
     const orderId = randomUUID();
-    await reserve(orderId, [{ productId: a, quantity: 1 }, { productId: 'NO-SUCH-SKU', quantity: 1 }]);
+    await reserve(orderId, [
+      { productId: a, quantity: 1 },
+      { productId: 'NO-SUCH-SKU', quantity: 1 },
+    ]);
     expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 0 });
     expect(await reservations(orderId)).toEqual([]);
     const staged = await h.staged(orderId);
@@ -147,7 +159,10 @@ describe('inventory system (real MariaDB)', () => {
     const [o1, o2] = [randomUUID(), randomUUID()];
     await Promise.all([reserve(o1, [{ productId: a, quantity: 1 }]), reserve(o2, [{ productId: a, quantity: 1 }])]);
     expect(await h.stock(a)).toEqual({ onHand: 1, reserved: 1 });
-    const outcomes = [...(await h.staged(o1)), ...(await h.staged(o2))].filter((s) => s.topic === 'inventory-replies').map((s) => s.eventType).sort();
+    const outcomes = [...(await h.staged(o1)), ...(await h.staged(o2))]
+      .filter((s) => s.topic === 'inventory-replies')
+      .map((s) => s.eventType)
+      .sort();
     expect(outcomes).toEqual(['StockReservationConfirmed', 'StockReservationRejected']);
   });
 
@@ -155,7 +170,10 @@ describe('inventory system (real MariaDB)', () => {
     const a = await h.product(10, 1);
     const b = await h.product(10, 1);
     const orderId = randomUUID();
-    await reserve(orderId, [{ productId: a, quantity: 4 }, { productId: b, quantity: 1 }]);
+    await reserve(orderId, [
+      { productId: a, quantity: 4 },
+      { productId: b, quantity: 1 },
+    ]);
     const m = await release(orderId);
     expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 0 });
     expect(await h.stock(b)).toEqual({ onHand: 10, reserved: 0 });
@@ -170,7 +188,12 @@ describe('inventory system (real MariaDB)', () => {
       ['inventory-replies', 'StockReleaseConfirmed'],
     ]);
     expect(staged[0].envelope).toMatchObject({ causationId: m.eventId, payload: { released: true } });
-    expect(staged[1].envelope.payload.items).toEqual(expect.arrayContaining([{ productId: a, quantity: 4 }, { productId: b, quantity: 1 }]));
+    expect(staged[1].envelope.payload.items).toEqual(
+      expect.arrayContaining([
+        { productId: a, quantity: 4 },
+        { productId: b, quantity: 1 },
+      ]),
+    );
     expect(staged[2].envelope.payload).toEqual({ released: false });
   });
 

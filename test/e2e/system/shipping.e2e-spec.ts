@@ -26,7 +26,12 @@ describe('shipping system (real MariaDB)', () => {
   afterEach(() => simulator.reset());
 
   const request = (orderId: string, attempt = 1) => {
-    const m = newEnvelope('ShipmentRequested', orderId, { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt }, { correlationId: `corr-${orderId}` });
+    const m = newEnvelope(
+      'ShipmentRequested',
+      orderId,
+      { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt },
+      { correlationId: `corr-${orderId}` },
+    );
     return h.inTx((tx) => shipping.handle(m, tx)).then(() => m);
   };
   const rows = (orderId: string) =>
@@ -55,7 +60,13 @@ describe('shipping system (real MariaDB)', () => {
       ['shipping-replies', 'ShipmentCreated'],
       ['shipping-updates', 'ShipmentStatusChanged'],
     ]);
-    const view = { shipmentId: row.id, carrier: row.carrier, trackingNumber: row.tracking_number, estimatedDelivery: new Date(row.estimated_delivery).toISOString(), status: 'IN_TRANSIT' };
+    const view = {
+      shipmentId: row.id,
+      carrier: row.carrier,
+      trackingNumber: row.tracking_number,
+      estimatedDelivery: new Date(row.estimated_delivery).toISOString(),
+      status: 'IN_TRANSIT',
+    };
     expect(staged[0].envelope).toMatchObject({ correlationId: m.correlationId, causationId: m.eventId, payload: view });
     expect(staged[1].envelope.payload).toEqual(view);
   });
@@ -111,7 +122,11 @@ describe('shipping system (real MariaDB)', () => {
     const orderId = randomUUID();
     const m = await request(orderId);
     expect((await rows(orderId))[0].status).toBe('IN_TRANSIT');
-    await eventually(() => rows(orderId), ([r]) => r.status === 'DELIVERED', { timeoutMs: 10000, what: 'shipment delivered' });
+    await eventually(
+      () => rows(orderId),
+      ([r]) => r.status === 'DELIVERED',
+      { timeoutMs: 10000, what: 'shipment delivered' },
+    );
     expect(await scheduler.deliverDue(new Date(Date.now() + DAY))).toBeGreaterThanOrEqual(0);
     const delivered = (await h.staged(orderId)).filter((s) => s.eventType === 'ShipmentStatusChanged' && s.envelope.payload.status === 'DELIVERED');
     expect(delivered).toHaveLength(1);

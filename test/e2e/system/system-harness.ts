@@ -82,7 +82,13 @@ export async function startSystemHarness(feature: Type): Promise<SystemHarness> 
     },
     async product(stock, unitPrice, currency = 'EUR') {
       const id = `SYS-${randomUUID().slice(0, 13)}`;
-      await dataSource.query('INSERT INTO products (product_id, name, unit_price, currency, stock_on_hand, stock_reserved) VALUES (?, ?, ?, ?, ?, 0)', [id, `Test ${id}`, unitPrice, currency, stock]);
+      await dataSource.query('INSERT INTO products (product_id, name, unit_price, currency, stock_on_hand, stock_reserved) VALUES (?, ?, ?, ?, ?, 0)', [
+        id,
+        `Test ${id}`,
+        unitPrice,
+        currency,
+        stock,
+      ]);
       return id;
     },
     async stock(productId) {

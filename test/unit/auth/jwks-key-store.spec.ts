@@ -37,7 +37,9 @@ describe('JwksKeyStore', () => {
   });
 
   it('skips keys that cannot verify RS256 tokens', async () => {
-    const issuer = fakeIssuer(() => json({ keys: [rsaJwk('enc', { use: 'enc' }), rsaJwk('ps', { alg: 'PS256' }), { kty: 'EC', kid: 'ec', crv: 'P-256', x: 'a', y: 'b' }, rsaJwk('good')] }));
+    const issuer = fakeIssuer(() =>
+      json({ keys: [rsaJwk('enc', { use: 'enc' }), rsaJwk('ps', { alg: 'PS256' }), { kty: 'EC', kid: 'ec', crv: 'P-256', x: 'a', y: 'b' }, rsaJwk('good')] }),
+    );
     const store = new JwksKeyStore('https://issuer/v1/keys', options, issuer.fetchFn);
     await expect(store.publicKeyPem('good')).resolves.toMatch(/PUBLIC KEY/);
     for (const kid of ['enc', 'ps', 'ec']) await expect(store.publicKeyPem(kid)).rejects.toBeInstanceOf(InvalidTokenError);

@@ -62,10 +62,14 @@ describe('access token checks (JwtStrategy)', () => {
     ['not valid yet beyond the skew', () => sign(good({ nbf: now() + 60 })), /not valid yet/],
     ['no expiry', () => sign({ ...good(), exp: undefined }), /no expiry/],
     ['a tampered payload', () => sign(good()).replace(/\.[^.]+\./, `.${b64(good({ scp: ['orders.admin'] }))}.`), /signature/],
-    ['HS256 with the public key', () => {
-      const input = `${b64({ alg: 'HS256', kid: 'k1' })}.${b64(good())}`;
-      return `${input}.${createHmac('sha256', publicPem).update(input).digest('base64url')}`;
-    }, /RS256/],
+    [
+      'HS256 with the public key',
+      () => {
+        const input = `${b64({ alg: 'HS256', kid: 'k1' })}.${b64(good())}`;
+        return `${input}.${createHmac('sha256', publicPem).update(input).digest('base64url')}`;
+      },
+      /RS256/,
+    ],
     ['no subject', () => sign(good({ sub: undefined, cid: undefined })), /no subject/],
   ])('refuses %s', async (_name, token, reason) => {
     const outcome = await verify(token());

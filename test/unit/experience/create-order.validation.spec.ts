@@ -49,7 +49,10 @@ describe('CreateOrderRequestDto validation', () => {
     const body = validOrder();
     body.customer.email = 'not-an-email';
     body.shippingAddress.country = 'XX';
-    body.items = [{ productId: 'SKU-1001', quantity: 0 }, { productId: 'bad id!', quantity: 1.5 }];
+    body.items = [
+      { productId: 'SKU-1001', quantity: 0 },
+      { productId: 'bad id!', quantity: 1.5 },
+    ];
     body.currency = 'EURO';
     const fields = (await violations(body)).map((v) => v.field).sort();
     expect(fields).toEqual(expect.arrayContaining(['currency', 'customer.email', 'items[0].quantity', 'items[1].productId', 'items[1].quantity', 'shippingAddress.country']));

@@ -19,7 +19,14 @@ describe('openapi/openapi.yaml', () => {
 
   it('documents every route with examples for its request and responses', async () => {
     const doc = load(readFileSync('openapi/openapi.yaml', 'utf8')) as any;
-    expect(Object.keys(doc.paths).sort()).toEqual(['/api/inventory/products', '/api/orders', '/api/orders/{orderId}', '/api/orders/{orderId}/status', '/health/live', '/health/ready']);
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/inventory/products',
+      '/api/orders',
+      '/api/orders/{orderId}',
+      '/api/orders/{orderId}/status',
+      '/health/live',
+      '/health/ready',
+    ]);
     const post = doc.paths['/api/orders'].post;
     expect(Object.keys(post.responses)).toEqual(expect.arrayContaining(['202', '400', '409', '413', '415', '503']));
     expect(doc.components.schemas.CreateOrderRequestDto.properties.items).toBeDefined();

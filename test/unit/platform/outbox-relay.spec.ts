@@ -39,7 +39,15 @@ interface Row {
 }
 
 function row(id: number, topic: string, shard = id % 4, availableInMs = 0): Row {
-  return { id: String(id), shard, topic, message_key: `order-${id}`, headers: JSON.stringify({ [HEADER_EVENT_TYPE]: `E${id}` }), payload: `{"n":${id}}`, available_at: new Date(T0 + availableInMs) };
+  return {
+    id: String(id),
+    shard,
+    topic,
+    message_key: `order-${id}`,
+    headers: JSON.stringify({ [HEADER_EVENT_TYPE]: `E${id}` }),
+    payload: `{"n":${id}}`,
+    available_at: new Date(T0 + availableInMs),
+  };
 }
 
 /**
@@ -469,7 +477,12 @@ describe('OutboxService.enqueueEnvelopes', () => {
   });
 
   it('stages every envelope in one multi-row INSERT with shard, topic, key, headers and availability', async () => {
-    const reserve = newEnvelope('ReserveStock', ORDER_A, { items: [{ productId: 'p1', quantity: 2 }], currency: 'EUR', attempt: 1 }, { correlationId: 'corr-a', causationId: 'evt-0' });
+    const reserve = newEnvelope(
+      'ReserveStock',
+      ORDER_A,
+      { items: [{ productId: 'p1', quantity: 2 }], currency: 'EUR', attempt: 1 },
+      { correlationId: 'corr-a', causationId: 'evt-0' },
+    );
     const status = newEnvelope('OrderStatusChanged', ORDER_B, { from: 'RECEIVED', to: 'INVENTORY_CHECK_STARTED', at: new Date(T0).toISOString() }, { correlationId: 'corr-b' });
     await outbox.enqueueEnvelopes(tx, [reserve, status]);
 

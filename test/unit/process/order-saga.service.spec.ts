@@ -24,7 +24,12 @@ const shipment = { shipmentId: 'shp-1', carrier: 'DHL', trackingNumber: 'SHIP-12
 
 describe('interpret (message → saga event and order columns)', () => {
   it('OrderCreated and OrderValidated start their steps, with nothing to store', () => {
-    const created = message('OrderCreated', { customer: { id: 'c1', name: 'Ann', email: 'ann@example.com' }, shippingAddress: address, items: [{ productId: 'p1', quantity: 1 }], currency: 'EUR' });
+    const created = message('OrderCreated', {
+      customer: { id: 'c1', name: 'Ann', email: 'ann@example.com' },
+      shippingAddress: address,
+      items: [{ productId: 'p1', quantity: 1 }],
+      currency: 'EUR',
+    });
     expect(interpret(created)).toEqual({ event: { type: 'OrderCreated' } });
     const validated = message('OrderValidated', { items: [{ productId: 'p1', quantity: 1, unitPrice: 5 }], total: 5, currency: 'EUR', paymentId: 'pay-1' });
     expect(interpret(validated)).toEqual({ event: { type: 'OrderValidated' } });

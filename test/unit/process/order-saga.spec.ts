@@ -144,7 +144,12 @@ describe('order saga state machine (decide)', () => {
       { step: 'shipping', type: 'ShipmentRejected', status: 'SHIPPING_REQUESTED', failed: 'SHIPPING_FAILED', reason: 'CARRIER_UNAVAILABLE', compensations: ['refund', 'release'] },
     ] as const;
 
-    const rejection = (type: (typeof steps)[number]['type'], reason: FailureReason, causationId?: string): SagaEvent => ({ type, reason, transient: true, ...(causationId ? { causationId } : {}) });
+    const rejection = (type: (typeof steps)[number]['type'], reason: FailureReason, causationId?: string): SagaEvent => ({
+      type,
+      reason,
+      transient: true,
+      ...(causationId ? { causationId } : {}),
+    });
 
     it.each([
       { attempt: 1, delayMs: 375 }, // ceiling 500: 250 + 0.5 × 250
@@ -253,9 +258,7 @@ describe('order saga state machine (decide)', () => {
       { step: 'refund', status: 'PAYMENT_FAILED', attempt: 7 },
       { step: 'release', status: 'SHIPPING_FAILED', attempt: 1000 },
     ] as const)('compensation $step due in $status at attempt $attempt: resent, never given up', ({ step, status, attempt }) => {
-      expect(decide(status, { type: 'StepDue', step }, waiting(step, attempt), policy, noRandom)).toEqual([
-        { kind: 'send', step, attempt: attempt + 1, timeoutMs: 9000 },
-      ]);
+      expect(decide(status, { type: 'StepDue', step }, waiting(step, attempt), policy, noRandom)).toEqual([{ kind: 'send', step, attempt: attempt + 1, timeoutMs: 9000 }]);
     });
   });
 

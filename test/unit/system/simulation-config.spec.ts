@@ -51,6 +51,8 @@ describe('simulation settings', () => {
   it('rejects inconsistent combinations at boot: payment shares over 1, min latency over max', () => {
     expect(() => settings({ NODE_ENV: 'development', PAYMENT_DECLINE_RATE: '0.9' })).toThrow(/PAYMENT_DECLINE_RATE \+ PAYMENT_TRANSIENT_RATE \+ PAYMENT_NO_ANSWER_RATE/);
     // dev default max is 2000: a min of 3000 alone is inconsistent.
-    expect(() => settings({ NODE_ENV: 'development', INVENTORY_LATENCY_MIN_MS: '3000' })).toThrow(/INVENTORY_LATENCY_MIN_MS \(3000\) must not exceed INVENTORY_LATENCY_MAX_MS \(2000\)/);
+    expect(() => settings({ NODE_ENV: 'development', INVENTORY_LATENCY_MIN_MS: '3000' })).toThrow(
+      /INVENTORY_LATENCY_MIN_MS \(3000\) must not exceed INVENTORY_LATENCY_MAX_MS \(2000\)/,
+    );
   });
 });
