@@ -730,7 +730,10 @@ async function withLock(o, fn) {
 function formatStorage(o, java, cp) {
   const logDirs = path.join(o.dataDir, 'kraft-logs');
   if (fs.existsSync(path.join(logDirs, 'meta.properties'))) return;
-  const clusterId = crypto.randomBytes(16).toString('base64url');
+  // Like Kafka's own Uuid.randomUuid(): never starting with '-', which the storage tool would read as an option.
+  let clusterId;
+  do clusterId = crypto.randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-'));
   const args = [
     '-Xmx256m',
     `-Dlog4j2.configurationFile=${path.join(o.dataDir, 'log4j2.properties')}`,
