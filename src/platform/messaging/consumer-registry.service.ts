@@ -19,6 +19,9 @@ export class ConsumerRegistryService implements OnApplicationShutdown {
       const s = String(status);
       if (s === 'connected' && !this.running.has(group)) return;
       if (s !== 'connected') this.running.delete(group);
+      // Why the last start failed stays visible until a start succeeds (closing the server after a
+      // failure reports "disconnected").
+      if (this.statuses.get(group)?.startsWith('failed:') && !this.running.has(group)) return;
       this.statuses.set(group, s);
     });
   }
