@@ -3,6 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { TestApp } from './test-app.js';
 import { TERMINAL_STATUSES } from '../../src/contracts/order-status.js';
 import { eventually } from './eventually.js';
+import { GROUP_TOPICS } from './topics.js';
 
 export const TERMINAL: string[] = [...TERMINAL_STATUSES];
 
@@ -58,14 +59,6 @@ export async function waitForStatus(t: TestApp, orderId: string, statuses: strin
   );
   return res.body;
 }
-
-/** The topics each consumer group of the service reads. */
-export const GROUP_TOPICS: Record<string, string[]> = {
-  'order-flow-process': ['orders-in', 'inventory-replies', 'payment-replies', 'orders-validated', 'shipping-replies', 'shipping-updates'],
-  'order-flow-inventory': ['inventory-requests'],
-  'order-flow-payment': ['payment-requests'],
-  'order-flow-shipping': ['shipping-updates'],
-};
 
 /** Waits until every consumer group of the service has committed every message of its topics. */
 export async function waitForGroupsCaughtUp(timeoutMs = 30000): Promise<void> {

@@ -32,41 +32,53 @@ export class TopicAdminService implements OnApplicationBootstrap, OnModuleDestro
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
-  /** A metadata round trip to the cluster, bounded in time; used by the readiness probe. */
-  async ping(timeoutMs = 2000): Promise<void> {
-    const admin = await this.connectedAdmin();
-    let timer: NodeJS.Timeout | undefined;
+  /**
+   * Runs `work` with this process's one admin client (connected on first use). After a failure the
+   * client is dropped, so the next call starts from a fresh connection.
+   */
+  async withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
     try {
-      await Promise.race([
-        admin.describeCluster(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer from Kafka within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
+      return await work(await this.connectedAdmin());
     } catch (err) {
       await this.resetAdmin();
       throw err;
+    }
+  }
+
+  /** A metadata round trip to the cluster, bounded in time; used by the readiness probe. */
+  async ping(timeoutMs = 2000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await this.withAdmin((admin) =>
+        Promise.race([
+          admin.describeCluster(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer from Kafka within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]),
+      );
     } finally {
       clearTimeout(timer);
     }
   }
 
   async ensureTopics(): Promise<void> {
-    const admin = await this.connectedAdmin();
-    const wanted = [...new Set(Object.values(this.cfg.topics))];
-    const existing = new Set(await admin.listTopics());
-    const missing = wanted.filter((t) => !existing.has(t));
-    if (missing.length) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({
-          topic,
-          numPartitions: this.cfg.partitions,
-          replicationFactor: this.cfg.replicationFactor,
-        })),
-      });
-      this.logger.log(`created topics ${missing.join(', ')} with ${this.cfg.partitions} partitions`);
-    }
+    await this.withAdmin(async (admin) => {
+      const wanted = [...new Set(Object.values(this.cfg.topics))];
+      const existing = new Set(await admin.listTopics());
+      const missing = wanted.filter((t) => !existing.has(t));
+      if (missing.length) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: this.cfg.partitions,
+            replicationFactor: this.cfg.replicationFactor,
+          })),
+        });
+        this.logger.log(`created topics ${missing.join(', ')} with ${this.cfg.partitions} partitions`);
+      }
+    });
   }
 
   private async ensureTopicsWithRetry(): Promise<void> {
@@ -77,7 +89,6 @@ export class TopicAdminService implements OnApplicationBootstrap, OnModuleDestro
         break;
       } catch (err) {
         this.logger.warn(`topics not ready yet (${(err as Error).message}); retrying in ${delay} ms`);
-        await this.resetAdmin();
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 10000);
       }

@@ -1,7 +1,6 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { Admin, Kafka } from 'kafkajs';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { ConsumerRegistryService } from '../messaging/consumer-registry.service.js';
-import { KAFKA } from '../messaging/messaging.tokens.js';
+import { TopicAdminService } from '../messaging/topic-admin.service.js';
 import { withTimeout } from './metrics.timeout.js';
 
 export interface ConsumerLag {
@@ -46,12 +45,11 @@ export const LAG_CACHE_MS = 5000;
  */
 @Injectable()
 export class ConsumerLagService implements OnModuleDestroy {
-  private admin: Admin | null = null;
   private reading: { at: number; lag: ConsumerLag[] } | null = null;
   private inFlight: Promise<void> | null = null;
 
   constructor(
-    @Inject(KAFKA) private readonly kafka: Kafka,
+    private readonly topics: TopicAdminService,
     private readonly consumers: ConsumerRegistryService,
   ) {}
 
@@ -66,7 +64,6 @@ export class ConsumerLagService implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.inFlight?.catch(() => undefined);
-    await this.resetAdmin();
   }
 
   private async refresh(): Promise<void> {
@@ -77,32 +74,17 @@ export class ConsumerLagService implements OnModuleDestroy {
     } catch (err) {
       // Remember the failure too, so a broker that is down is asked once per LAG_CACHE_MS at most.
       this.reading = { at: Date.now(), lag: [] };
-      await this.resetAdmin();
       throw err;
     }
   }
 
-  private async read(groups: string[]): Promise<ConsumerLag[]> {
-    const admin = await this.connectedAdmin();
-    // No topic list: the coordinator answers with every topic the group has committed on.
-    const committed = await Promise.all(groups.map(async (groupId) => ({ groupId, offsets: (await admin.fetchOffsets({ groupId })) as CommittedOffsets })));
-    const topics = [...new Set(committed.flatMap((c) => c.offsets.map((o) => o.topic)))];
-    const ends: TopicEnds = new Map(await Promise.all(topics.map(async (topic) => [topic, await admin.fetchTopicOffsets(topic)] as const)));
-    return committed.flatMap(({ groupId, offsets }) => computeConsumerLag(groupId, offsets, ends));
-  }
-
-  private async connectedAdmin(): Promise<Admin> {
-    if (!this.admin) {
-      const admin = this.kafka.admin();
-      await admin.connect();
-      this.admin = admin;
-    }
-    return this.admin;
-  }
-
-  private async resetAdmin(): Promise<void> {
-    const admin = this.admin;
-    this.admin = null;
-    await admin?.disconnect().catch(() => undefined);
+  private read(groups: string[]): Promise<ConsumerLag[]> {
+    return this.topics.withAdmin(async (admin) => {
+      // No topic list: the coordinator answers with every topic the group has committed on.
+      const committed = await Promise.all(groups.map(async (groupId) => ({ groupId, offsets: (await admin.fetchOffsets({ groupId })) as CommittedOffsets })));
+      const topics = [...new Set(committed.flatMap((c) => c.offsets.map((o) => o.topic)))];
+      const ends: TopicEnds = new Map(await Promise.all(topics.map(async (topic) => [topic, await admin.fetchTopicOffsets(topic)] as const)));
+      return committed.flatMap(({ groupId, offsets }) => computeConsumerLag(groupId, offsets, ends));
+    });
   }
 }

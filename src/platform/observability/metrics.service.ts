@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { OutboxRelayService } from '../messaging/outbox-relay.service.js';
 import { ConsumerLagService } from './metrics.consumer-lag.js';
 import { PROCESS_COUNTERS } from './metrics.counters.js';
 import { withTimeout } from './metrics.timeout.js';
@@ -39,6 +40,7 @@ export class MetricsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly lag: ConsumerLagService,
+    private readonly relay: OutboxRelayService,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: METRICS_PREFIX });
     for (const counter of PROCESS_COUNTERS) this.registry.registerMetric(counter);
@@ -56,8 +58,7 @@ export class MetricsService {
       return rows.map((r) => [{ status: r.status }, Number(r.n)]);
     });
     this.gauge('outbox_backlog_messages', 'Messages in the transactional outbox not yet published to Kafka', [], async () => {
-      const rows: Array<{ n: string | number }> = await this.query('SELECT COUNT(*) AS n FROM outbox');
-      return [[{}, Number(rows[0]?.n ?? 0)]];
+      return [[{}, await this.relay.backlog()]];
     });
     this.gauge('saga_steps_waiting', 'Saga steps waiting on a reply or a retry, by step and state', ['step', 'state'], async () => {
       const rows: Array<{ step: string; state: string; n: string | number }> = await this.query('SELECT step, state, COUNT(*) AS n FROM saga_steps GROUP BY step, state');

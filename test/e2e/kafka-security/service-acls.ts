@@ -1,4 +1,5 @@
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type AclEntry } from 'kafkajs';
+import { DLQ_TOPIC, GROUP_TOPICS, OUTBOX_TOPICS } from '../../support/topics.js';
 
 /**
  * The ACLs of one principal running every layer of the service (docs/kafka-acls.md, "all-in-one"),
@@ -7,31 +8,10 @@ import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatter
  */
 
 /** Topics the consumer groups read (process: 6, inventory/payment/shipping: 1 each). */
-export const CONSUMED_TOPICS = [
-  'orders-in',
-  'orders-validated',
-  'inventory-requests',
-  'inventory-replies',
-  'payment-requests',
-  'payment-replies',
-  'shipping-replies',
-  'shipping-updates',
-];
+export const CONSUMED_TOPICS = [...new Set(Object.values(GROUP_TOPICS).flat())];
 
 /** Topics the service writes: the outbox relay publishes every message type, every consumer may write the DLQ. */
-export const PRODUCED_TOPICS = [
-  'orders-in',
-  'orders-validated',
-  'order-status',
-  'inventory-updates',
-  'shipping-updates',
-  'inventory-requests',
-  'inventory-replies',
-  'payment-requests',
-  'payment-replies',
-  'shipping-replies',
-  'dlq-orders',
-];
+export const PRODUCED_TOPICS = [...OUTBOX_TOPICS, DLQ_TOPIC];
 
 export const ALL_TOPICS = [...new Set([...PRODUCED_TOPICS, ...CONSUMED_TOPICS])];
 

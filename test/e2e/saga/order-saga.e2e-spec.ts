@@ -7,19 +7,9 @@ import { eventually } from '../../support/eventually.js';
 import { createProduct, placeOrder, stockOf, TERMINAL, waitForGroupsCaughtUp, waitForStatus } from '../../support/saga-fixtures.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 import { TopicReader } from '../../support/topic-reader.js';
+import { OUTBOX_TOPICS } from '../../support/topics.js';
 
-const ALL_TOPICS = [
-  'orders-in',
-  'orders-validated',
-  'order-status',
-  'inventory-updates',
-  'shipping-updates',
-  'inventory-requests',
-  'inventory-replies',
-  'payment-requests',
-  'payment-replies',
-  'shipping-replies',
-];
+const ALL_TOPICS = OUTBOX_TOPICS;
 
 describe('order saga over Kafka (process + system layers, real broker and MariaDB)', () => {
   let t: TestApp;

@@ -1,5 +1,6 @@
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import type { ConsumerRegistryService } from '../../../src/platform/messaging/consumer-registry.service.js';
+import type { TopicAdminService } from '../../../src/platform/messaging/topic-admin.service.js';
 import { computeConsumerLag, ConsumerLagService, LAG_CACHE_MS, type TopicEnds } from '../../../src/platform/observability/metrics.consumer-lag.js';
 
 /** A double that fails on any member it does not define (STYLE #8). */
@@ -72,14 +73,14 @@ describe('computeConsumerLag', () => {
 describe('ConsumerLagService', () => {
   function setUp(groups: string[], admin: Partial<Admin>) {
     const calls = { admins: 0 };
-    const kafka = strict<Kafka>('kafka', {
-      admin: () => {
+    const topics = strict<TopicAdminService>('topics', {
+      withAdmin: async <T>(work: (a: Admin) => Promise<T>): Promise<T> => {
         calls.admins++;
-        return strict<Admin>('admin', { connect: async () => undefined, disconnect: async () => undefined, ...admin });
+        return work(strict<Admin>('admin', admin));
       },
     });
     const registry = strict<ConsumerRegistryService>('registry', { snapshot: () => Object.fromEntries(groups.map((g) => [g, 'connected'])) });
-    return { service: new ConsumerLagService(kafka, registry), calls };
+    return { service: new ConsumerLagService(topics, registry), calls };
   }
 
   it('asks Kafka nothing when this process runs no consumer group', async () => {
@@ -118,7 +119,7 @@ describe('ConsumerLagService', () => {
     await expect(service.current(20)).rejects.toThrow('consumer lag: no answer within 20 ms');
     release();
     await new Promise((r) => setImmediate(r));
-    // The failed reading is cached: no new admin client, no new request until it expires.
+    // The failed reading is cached: no new admin use, no new request until it expires.
     await expect(service.current(20)).resolves.toEqual([]);
     expect(calls.admins).toBe(1);
   });

@@ -1,0 +1,25 @@
+/** The service's default topic names, as tests see them (DESIGN §5). */
+
+/** Topics the outbox relay publishes to (every message type's topic). */
+export const OUTBOX_TOPICS = [
+  'orders-in',
+  'orders-validated',
+  'order-status',
+  'inventory-updates',
+  'shipping-updates',
+  'inventory-requests',
+  'inventory-replies',
+  'payment-requests',
+  'payment-replies',
+  'shipping-replies',
+];
+
+export const DLQ_TOPIC = 'dlq-orders';
+
+/** The topics each consumer group of the service reads (its @EventPatterns). */
+export const GROUP_TOPICS: Record<string, string[]> = {
+  'order-flow-process': ['orders-in', 'inventory-replies', 'payment-replies', 'orders-validated', 'shipping-replies', 'shipping-updates'],
+  'order-flow-inventory': ['inventory-requests'],
+  'order-flow-payment': ['payment-requests'],
+  'order-flow-shipping': ['shipping-updates'],
+};
