@@ -46,8 +46,10 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
 
   /** One pass: every due step, each in its own short transaction. Returns how many it advanced. */
   async tick(): Promise<number> {
+    // Every step row is WAITING or RETRY (finished steps are deleted); naming both lets the
+    // (state, due_at) index serve this poll.
     const due: Array<{ order_id: string; step: SagaStep; correlation_id: string }> = await this.dataSource.query(
-      'SELECT order_id, step, correlation_id FROM saga_steps WHERE due_at <= ? ORDER BY due_at LIMIT ?',
+      `SELECT order_id, step, correlation_id FROM saga_steps WHERE state IN ('WAITING', 'RETRY') AND due_at <= ? ORDER BY due_at LIMIT ?`,
       [new Date(), this.cfg.schedulerBatchSize],
     );
     let advanced = 0;
