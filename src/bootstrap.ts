@@ -72,21 +72,26 @@ function attachConsumers(app: INestApplication, groups: ConsumerGroupName[]): vo
   const list: Array<{ group: string; server: LayerKafkaServer }> = [];
   for (const name of groups) {
     const groupId = processor.groupId(name);
-    const server = new LayerKafkaServer(CONSUMER_GROUPS[name], {
-      client: kafkaClientOptions(cfg, name),
-      consumer: {
-        groupId,
-        allowAutoTopicCreation: false,
-        sessionTimeout: 30000,
-        heartbeatInterval: 3000,
-        // A transient fault is retried (the offset is not committed); after the retries the
-        // consumer restarts and the message comes again. Nothing is skipped.
-        retry: { initialRetryTime: 300, maxRetryTime: 10000, retries: 8, restartOnFailure: async () => true },
+    const server = new LayerKafkaServer(
+      CONSUMER_GROUPS[name],
+      {
+        client: kafkaClientOptions(cfg, name),
+        consumer: {
+          groupId,
+          allowAutoTopicCreation: false,
+          sessionTimeout: 30000,
+          heartbeatInterval: 3000,
+          // A transient fault is retried (the offset is not committed); after the retries the
+          // consumer restarts and the message comes again. Nothing is skipped.
+          retry: { initialRetryTime: 300, maxRetryTime: 10000, retries: 8, restartOnFailure: async () => true },
+        },
+        run: { autoCommit: false, partitionsConsumedConcurrently: cfg.partitionsConsumedConcurrently },
+        subscribe: { fromBeginning: true },
+        postfixId: '',
       },
-      run: { autoCommit: false, partitionsConsumedConcurrently: cfg.partitionsConsumedConcurrently },
-      subscribe: { fromBeginning: true },
-      postfixId: '',
-    });
+      processor,
+      cfg.consumerBatchSize,
+    );
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
     registry.register(groupId, server);
     list.push({ group: groupId, server });

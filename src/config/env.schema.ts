@@ -37,6 +37,7 @@ export const envSchema = Joi.object({
   KAFKA_REPLICATION_FACTOR: Joi.number().integer().min(1).default(1),
   KAFKA_CREATE_TOPICS: Joi.boolean().default(true),
   KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: Joi.number().integer().min(1).default(3),
+  KAFKA_CONSUMER_BATCH_SIZE: Joi.number().integer().min(1).max(1000).default(100),
   KAFKA_SSL: Joi.boolean().default(false),
   KAFKA_SSL_CA_FILE: Joi.string().optional(),
   KAFKA_SSL_REJECT_UNAUTHORIZED: Joi.boolean().default(true),

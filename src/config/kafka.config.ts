@@ -28,6 +28,7 @@ export const kafkaConfig = registerAs('kafka', () => {
     replicationFactor: e.KAFKA_REPLICATION_FACTOR as number,
     createTopics: e.KAFKA_CREATE_TOPICS as boolean,
     partitionsConsumedConcurrently: e.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY as number,
+    consumerBatchSize: e.KAFKA_CONSUMER_BATCH_SIZE as number,
     consumerMaxAttempts: e.CONSUMER_MAX_ATTEMPTS as number,
     sasl,
     ssl,

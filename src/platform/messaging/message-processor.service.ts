@@ -2,16 +2,17 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import type { ConfigType } from '@nestjs/config';
 import type { KafkaContext } from '@nestjs/microservices';
 import type { Consumer } from 'kafkajs';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource, type EntityManager } from 'typeorm';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope } from '../../contracts/envelope.js';
 import { isEventType, payloadSchemas, type EventType, type Payloads } from '../../contracts/messages.js';
-import { affectedRows } from '../database/sql-batch.js';
+import { affectedRows, SqlBatch } from '../database/sql-batch.js';
 import { correlation } from '../observability/correlation.js';
 import { deadLetteredMessages } from '../observability/metrics.counters.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
 import { OutboxService } from './outbox.service.js';
-import { isTransient } from './transient-error.js';
+import { isLockConflict, isTransient } from './transient-error.js';
 
 export type TypedEnvelope<T extends EventType = EventType> = { [K in T]: Envelope<K, Payloads[K]> }[T];
 
@@ -35,11 +36,45 @@ export interface DeadLetter {
   value: string | null;
 }
 
+/** Where a fetched Kafka batch is (for offsets and for the per-message fallback). */
+export interface BatchOfMessages {
+  consumer: Consumer;
+  topic: string;
+  partition: number;
+  /** Offset of the batch's last message. */
+  lastOffset: string;
+  /** Hands each message of the batch, in order, to its Nest handler (which calls `process`). */
+  dispatch(): Promise<void>;
+  /** Tells kafkajs a message is done, so it is not fetched again (the commit is separate). */
+  resolveOffset(offset: string): void;
+}
+
+/** A message of a batch that `process` has validated and that has work to do. */
+interface BatchWork {
+  ctx: KafkaContext;
+  consumerGroup: string;
+  attemptKey: string;
+  envelope: TypedEnvelope;
+  handler: MessageHandler<EventType>;
+}
+
+/** Collects what `process` is asked to do while a batch is dispatched. */
+interface BatchScope {
+  /** One entry per dispatched message, in offset order: its work, or null if it needed none. */
+  entries: Array<{ offset: string; ctx: KafkaContext; work: BatchWork | null }>;
+}
+
 /**
- * Runs one Kafka message through the rules of DESIGN §5 and §7.3 for a consumer group:
+ * Runs Kafka messages through the rules of DESIGN §5 and §7.3 for a consumer group:
  * validate (envelope and payload), de-duplicate through the inbox table in the same transaction as
  * the handler's work, commit the offset only after the database commit, retry transient faults
  * without ever skipping, and dead-letter a message that is invalid or keeps failing.
+ *
+ * Messages normally arrive as a batch per partition (`processBatch`): the whole batch is handled in
+ * one transaction (one inbox round trip, one commit, one fsync), since per-message transactions
+ * made the database round trips, not the work, the limit. If the batch fails for any reason but
+ * an unreachable dependency, it is rolled back and its messages are run again one by one, each in its
+ * own transaction, so one bad message is retried, counted and dead-lettered exactly as alone.
  */
 @Injectable()
 export class MessageProcessorService implements OnApplicationShutdown {
@@ -49,6 +84,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
   /** Offsets whose database work has committed, waiting for the next offset commit, per consumer. */
   private readonly pendingOffsets = new Map<Consumer, Map<string, { topic: string; partition: number; offset: string }>>();
   private flushTimer: NodeJS.Timeout | null = null;
+  private readonly batchScope = new AsyncLocalStorage<BatchScope>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -68,28 +104,82 @@ export class MessageProcessorService implements OnApplicationShutdown {
    */
   async process<T extends EventType>(group: string, ctx: KafkaContext, accepts: readonly T[], handler: MessageHandler<T>, ignores: readonly EventType[] = []): Promise<void> {
     const raw = ctx.getMessage();
-    const topic = ctx.getTopic();
-    const partition = ctx.getPartition();
-    const offset = raw.offset;
     const consumerGroup = this.groupId(group);
-    const attemptKey = `${consumerGroup}/${topic}/${partition}/${offset}`;
+    const attemptKey = `${consumerGroup}/${ctx.getTopic()}/${ctx.getPartition()}/${raw.offset}`;
+    const batch = this.batchScope.getStore();
 
     let envelope: TypedEnvelope<T>;
     try {
       envelope = this.parse(raw.value, accepts);
     } catch (err) {
+      // Dead-lettered at once. If the rest of its batch is then rolled back and fetched again, it is
+      // dead-lettered again: the DLQ is at-least-once, like every topic.
       await this.deadLetter(ctx, consumerGroup, err as Error, 1);
-      this.commit(ctx);
+      if (batch) batch.entries.push({ offset: raw.offset, ctx, work: null });
+      else this.commit(ctx);
       return;
     }
 
     if (ignores.includes(envelope.eventType)) {
-      this.commit(ctx);
+      if (batch) batch.entries.push({ offset: raw.offset, ctx, work: null });
+      else this.commit(ctx);
       return;
     }
 
-    const trace = { correlationId: envelope.correlationId, orderId: envelope.orderId, eventId: envelope.eventId };
-    await correlation.run(trace, async () => {
+    const work: BatchWork = { ctx, consumerGroup, attemptKey, envelope: envelope as TypedEnvelope, handler: handler as MessageHandler<EventType> };
+    if (batch) batch.entries.push({ offset: raw.offset, ctx, work });
+    else await this.processOne(work);
+  }
+
+  /**
+   * Handles a batch of one partition: dispatches every message (each `process` call only validates
+   * and records its work), then does all the work in one transaction and marks the batch done.
+   */
+  async processBatch(batch: BatchOfMessages): Promise<void> {
+    const scope: BatchScope = { entries: [] };
+    await this.batchScope.run(scope, () => batch.dispatch());
+    const work = scope.entries.flatMap((e) => (e.work ? [e.work] : []));
+    if (work.length) {
+      try {
+        await this.dataSource.transaction(async (tx) => {
+          const inbox = new SqlBatch();
+          for (const w of work) inbox.add('INSERT IGNORE INTO processed_messages (consumer_group, event_id) VALUES (?, ?)', [w.consumerGroup, w.envelope.eventId]);
+          const inserted = await inbox.run(tx);
+          for (const [i, w] of work.entries()) {
+            // Seen before (or twice in this batch): the inbox makes redelivery a no-op.
+            if (affectedRows(inserted[i]) === 0) {
+              this.logger.debug(`duplicate ${w.envelope.eventType} ${w.envelope.eventId} ignored`);
+              continue;
+            }
+            await correlation.run(traceOf(w.envelope), () => w.handler(w.envelope, tx));
+          }
+        });
+      } catch (err) {
+        // Database or broker unreachable: nothing is resolved, kafkajs fetches the batch again after its backoff.
+        if (isTransient(err) && !isLockConflict(err)) {
+          this.logger.warn(`transient failure on a batch of ${work.length} from ${batch.topic}/${batch.partition}, will retry: ${(err as Error).message}`);
+          throw err;
+        }
+        this.logger.warn(`a batch of ${work.length} from ${batch.topic}/${batch.partition} failed (${(err as Error).message}); running its messages one by one`);
+        for (const entry of scope.entries) {
+          if (entry.work)
+            await this.processOne(entry.work); // throws to have the rest fetched again
+          else this.commit(entry.ctx);
+          batch.resolveOffset(entry.offset);
+        }
+        batch.resolveOffset(batch.lastOffset);
+        return;
+      }
+      for (const w of work) this.attempts.delete(w.attemptKey);
+      this.outbox.flush();
+    }
+    this.markDone(batch.consumer, batch.topic, batch.partition, batch.lastOffset);
+    batch.resolveOffset(batch.lastOffset);
+  }
+
+  /** One message in its own transaction, with the attempt counting and dead-lettering of §7.3. */
+  private async processOne({ ctx, consumerGroup, attemptKey, envelope, handler }: BatchWork): Promise<void> {
+    await correlation.run(traceOf(envelope), async () => {
       try {
         const handled = await this.dataSource.transaction(async (tx) => {
           const result = await tx.query('INSERT IGNORE INTO processed_messages (consumer_group, event_id) VALUES (?, ?)', [consumerGroup, envelope.eventId]);
@@ -144,7 +234,14 @@ export class MessageProcessorService implements OnApplicationShutdown {
     const raw = ctx.getMessage();
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(raw.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-    const value = raw.value === null || raw.value === undefined ? null : typeof raw.value === 'string' ? raw.value : JSON.stringify(raw.value);
+    const value =
+      raw.value === null || raw.value === undefined
+        ? null
+        : Buffer.isBuffer(raw.value)
+          ? raw.value.toString('utf8')
+          : typeof raw.value === 'string'
+            ? raw.value
+            : JSON.stringify(raw.value);
     const letter: DeadLetter = {
       originTopic: ctx.getTopic(),
       partition: ctx.getPartition(),
@@ -178,15 +275,16 @@ export class MessageProcessorService implements OnApplicationShutdown {
    * messages. A crash before the commit means a redelivery, which the inbox absorbs.
    */
   private commit(ctx: KafkaContext): void {
-    const consumer = ctx.getConsumer();
+    this.markDone(ctx.getConsumer(), ctx.getTopic(), ctx.getPartition(), ctx.getMessage().offset);
+  }
+
+  private markDone(consumer: Consumer, topic: string, partition: number, offset: string): void {
     let pending = this.pendingOffsets.get(consumer);
     if (!pending) {
       pending = new Map();
       this.pendingOffsets.set(consumer, pending);
     }
-    const topic = ctx.getTopic();
-    const partition = ctx.getPartition();
-    pending.set(`${topic}|${partition}`, { topic, partition, offset: (BigInt(ctx.getMessage().offset) + 1n).toString() });
+    pending.set(`${topic}|${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
     if (!this.flushTimer) {
       this.flushTimer = setTimeout(() => void this.flushOffsets(), OFFSET_COMMIT_INTERVAL_MS);
       this.flushTimer.unref();
@@ -214,3 +312,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
 }
 
 const OFFSET_COMMIT_INTERVAL_MS = 20;
+
+function traceOf(envelope: Envelope) {
+  return { correlationId: envelope.correlationId, orderId: envelope.orderId, eventId: envelope.eventId };
+}

@@ -38,3 +38,14 @@ export function isTransient(err: unknown, seen: Set<object> = new Set()): boolea
     return true;
   return false;
 }
+
+const LOCK_CONFLICT_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
+/** A deadlock or lock wait timeout: transient, but a sign that smaller transactions would get through. */
+export function isLockConflict(err: unknown, seen: Set<object> = new Set()): boolean {
+  if (!err || typeof err !== 'object' || seen.has(err)) return false;
+  seen.add(err);
+  const e = err as { code?: string; driverError?: unknown; cause?: unknown };
+  if (e.code && LOCK_CONFLICT_CODES.has(e.code)) return true;
+  return isLockConflict(e.driverError, seen) || isLockConflict(e.cause, seen);
+}

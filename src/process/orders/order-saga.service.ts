@@ -70,46 +70,43 @@ export class OrderSagaService {
 
   /** A message from Kafka (the message processor has opened `tx` and recorded the inbox row). */
   async handle(message: SagaMessage, tx: EntityManager): Promise<void> {
-    const order = await this.lockOrder(tx, message.orderId);
-    if (!order) throw new PoisonMessageError(`no order ${message.orderId}`);
     const interpreted = interpret(message);
+    const { order, step, items } = await this.load(tx, message.orderId, interpreted.step);
+    if (!order) throw new PoisonMessageError(`no order ${message.orderId}`);
     if (!interpreted.event) {
       if (interpreted.patch) await this.store.patch(tx, order.id, interpreted.patch, new Date());
       return;
     }
-    await this.apply(tx, order, interpreted, { correlationId: message.correlationId, causationId: message.eventId });
+    await this.apply(tx, order, interpreted, { correlationId: message.correlationId, causationId: message.eventId }, step, items);
   }
 
   /** A step's deadline or backoff has passed (called by the scheduler, in its transaction). */
   async stepDue(tx: EntityManager, orderId: string, step: SagaStep): Promise<boolean> {
-    const order = await this.lockOrder(tx, orderId, true);
-    if (!order) return false; // another instance holds this order right now
-    const rows = await tx.query('SELECT due_at FROM saga_steps WHERE order_id = ? AND step = ? FOR UPDATE', [orderId, step]);
-    if (!rows.length || new Date(rows[0].due_at).getTime() > Date.now()) return false;
-    await this.apply(tx, order, { event: { type: 'StepDue', step }, step }, { correlationId: order.correlation_id });
+    const loaded = await this.load(tx, orderId, step, true);
+    if (!loaded.order) return false; // another instance holds this order right now
+    // Step rows only change under their order's lock, which we hold: this read is current.
+    if (!loaded.step || loaded.step.dueAt.getTime() > Date.now()) return false;
+    await this.apply(tx, loaded.order, { event: { type: 'StepDue', step }, step }, { correlationId: loaded.order.correlation_id }, loaded.step, loaded.items);
     return true;
   }
 
   /**
-   * Decides, reads what the decision needs, then writes everything it causes (transition, history,
-   * messages, step rows) in one round trip.
+   * Decides, then writes everything the decision causes (transition, history, messages, step rows)
+   * in one round trip.
    */
-  private async apply(tx: EntityManager, order: LockedOrder, { event, step, patch, prices }: Interpreted, trace: Trace): Promise<void> {
-    const current = step ? await this.loadStep(tx, order.id, step) : undefined;
+  private async apply(tx: EntityManager, order: LockedOrder, { event, patch, prices }: Interpreted, trace: Trace, current: StepState | undefined, items: ItemRow[]): Promise<void> {
     const actions = decide(order.status, event!, current, this.policy);
     if (!actions.length) {
       this.logger.debug(`${event!.type} ignored for order ${order.id} in ${order.status}`);
       return;
     }
-    const needsItems = actions.some((a) => (a.kind === 'send' && (a.step === 'inventory' || a.step === 'shipping')) || (a.kind === 'notify' && a.command === 'OrderValidated'));
-    const items = needsItems ? await this.items(tx, order.id) : [];
 
     const now = new Date();
     const batch = new SqlBatch();
     const messages: Envelope[] = [];
     const guards: number[] = [];
     if (prices) this.store.stageUnitPrices(batch, order.id, prices);
-    for (const action of actions) this.stage(batch, messages, guards, order, action, items, trace, now, patch);
+    for (const action of actions) this.stage(batch, messages, guards, order, action, withPrices(items, prices), trace, now, patch);
     this.outbox.stage(batch, messages);
     const results = await batch.run(tx);
     for (const index of guards) {
@@ -204,29 +201,54 @@ export class OrderSagaService {
     }
   }
 
-  private async lockOrder(tx: EntityManager, orderId: string, skipLocked = false): Promise<LockedOrder | null> {
-    const rows = await tx.query(
+  /**
+   * Everything a saga step reads, in one round trip: the order (locked, so one step of an order runs
+   * at a time across consumers, the scheduler and replicas), the step's row and the order's lines.
+   */
+  private async load(tx: EntityManager, orderId: string, step: SagaStep | undefined, skipLocked = false): Promise<Loaded> {
+    const batch = new SqlBatch();
+    batch.add(
       `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country
        FROM orders WHERE id = ? FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
       [orderId],
     );
-    return rows[0] ?? null;
+    batch.add('SELECT product_id, quantity, unit_price FROM order_items WHERE order_id = ? ORDER BY line_no', [orderId]);
+    if (step) batch.add('SELECT step, state, attempt, command_event_id, due_at FROM saga_steps WHERE order_id = ? AND step = ?', [orderId, step]);
+    const [orders, itemRows, stepRows] = (await batch.run(tx)) as [LockedOrder[], RawItemRow[], RawStepRow[] | undefined];
+    const s = stepRows?.[0];
+    return {
+      order: orders[0] ?? null,
+      items: itemRows.map((r) => ({ productId: r.product_id, quantity: r.quantity, unitPrice: r.unit_price === null ? null : Number(r.unit_price) })),
+      step: s ? { step: s.step, state: s.state, attempt: s.attempt, commandEventId: s.command_event_id, dueAt: new Date(s.due_at) } : undefined,
+    };
   }
+}
 
-  private async loadStep(tx: EntityManager, orderId: string, step: SagaStep): Promise<StepState | undefined> {
-    const rows = await tx.query('SELECT step, state, attempt, command_event_id FROM saga_steps WHERE order_id = ? AND step = ?', [orderId, step]);
-    if (!rows.length) return undefined;
-    return { step: rows[0].step, state: rows[0].state, attempt: rows[0].attempt, commandEventId: rows[0].command_event_id };
-  }
+interface Loaded {
+  order: LockedOrder | null;
+  step: (StepState & { dueAt: Date }) | undefined;
+  items: ItemRow[];
+}
 
-  private async items(tx: EntityManager, orderId: string): Promise<ItemRow[]> {
-    const rows = await tx.query('SELECT product_id, quantity, unit_price FROM order_items WHERE order_id = ? ORDER BY line_no', [orderId]);
-    return rows.map((r: { product_id: string; quantity: number; unit_price: string | number | null }) => ({
-      productId: r.product_id,
-      quantity: r.quantity,
-      unitPrice: r.unit_price === null ? null : Number(r.unit_price),
-    }));
-  }
+interface RawItemRow {
+  product_id: string;
+  quantity: number;
+  unit_price: string | number | null;
+}
+
+interface RawStepRow {
+  step: SagaStep;
+  state: StepState['state'];
+  attempt: number;
+  command_event_id: string | null;
+  due_at: Date | string;
+}
+
+/** The order's lines with the unit prices a reservation reply just brought (staged in this same step). */
+function withPrices(items: ItemRow[], prices: Interpreted['prices']): ItemRow[] {
+  if (!prices) return items;
+  const priceOf = new Map(prices.map((p) => [p.productId, p.unitPrice]));
+  return items.map((i) => (priceOf.has(i.productId) ? { ...i, unitPrice: priceOf.get(i.productId)! } : i));
 }
 
 interface ItemRow {
