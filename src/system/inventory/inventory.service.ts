@@ -1,14 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { In, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { OrderLine, PricedLine } from '../../contracts/messages.js';
+import { affectedRows, SqlBatch } from '../../platform/database/sql-batch.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
 import { assertUnreachable } from '../shared/assert-unreachable.js';
 import { lineTotal } from '../shared/decimal.transformer.js';
 import { InventoryErrorCode, InventoryException } from './inventory.exception.js';
 import { InventorySimulator } from './inventory.simulator.js';
-import { ProductEntity } from './product.entity.js';
-import { StockReservationEntity, type ReservationStatus } from './stock-reservation.entity.js';
+import type { ReservationStatus } from './stock-reservation.entity.js';
 
 export type InventoryCommand = TypedEnvelope<'ReserveStock' | 'ReleaseStock' | 'CommitStock'>;
 
@@ -19,12 +20,33 @@ export function mergeLines(items: readonly OrderLine[]): OrderLine[] {
   return [...merged].map(([productId, quantity]) => ({ productId, quantity }));
 }
 
+/** A product row as locked for a reservation (DECIMAL columns come back as numbers). */
+interface ProductRow {
+  product_id: string;
+  unit_price: number;
+  currency: string;
+  stock_on_hand: number;
+  stock_reserved: number;
+}
+
+/** One of the order's reservation lines, with the catalogue currency of its product (null if gone). */
+interface ReservationRow {
+  id: number | string;
+  product_id: string;
+  quantity: number;
+  unit_price: number;
+  status: ReservationStatus;
+  currency: string | null;
+}
+
 /**
  * The inventory system: real stock in `products`, one reservation row per order and product.
  * Every method works in the caller's transaction (the message processor's, with its inbox row) and
  * stages its messages in the outbox, delayed by the simulated latency; it never waits.
+ * Each command costs one read and at most one write round trip (SqlBatch).
  * Product rows are always locked in productId order, before any reservation row, so that
- * concurrent orders cannot deadlock.
+ * concurrent orders cannot deadlock: reservation rows are only read without locks, and written
+ * after the product rows in the same batch.
  */
 @Injectable()
 export class InventoryService {
@@ -54,55 +76,72 @@ export class InventoryService {
     // Drawn first and always, so a seeded run makes the same choices for the same commands.
     const decision = this.simulator.decide();
     const delay = { delayMs: decision.delayMs };
+    const wanted = mergeLines(message.payload.items);
+
+    // Read round trip: the order's reservations (a plain read, no locks) and the wanted products,
+    // locked in productId order. A retry locks its products too, which costs nothing but a wait.
+    const read = new SqlBatch();
+    const existingAt = read.add(
+      `SELECT r.id, r.product_id, r.quantity, r.unit_price, r.status, p.currency
+         FROM stock_reservations r LEFT JOIN products p ON p.product_id = r.product_id
+        WHERE r.order_id = ? ORDER BY r.id`,
+      [orderId],
+    );
+    const productIds = [...new Set(wanted.map((l) => l.productId))];
+    const productsAt = read.add(
+      `SELECT product_id, unit_price, currency, stock_on_hand, stock_reserved FROM products WHERE product_id IN (${productIds.map(() => '?').join(',')}) ORDER BY product_id FOR UPDATE`,
+      productIds,
+    );
+    const results = await read.run(tx);
+    const existing = results[existingAt] as ReservationRow[];
+    const products = new Map((results[productsAt] as ProductRow[]).map((p) => [p.product_id, p]));
+
+    const write = new SqlBatch();
+    const messages: Envelope[] = [];
     try {
-      const existing = await tx.find(StockReservationEntity, { where: { orderId }, order: { id: 'ASC' } });
       if (existing.length) {
         if (existing.some((r) => r.status === 'RELEASED')) {
           throw new InventoryException(InventoryErrorCode.ORDER_CLOSED, 'the reservation of this order was released; it cannot be reserved again');
         }
         // A retry of a reservation that went through: same answer, nothing more reserved.
-        const lines: PricedLine[] = existing.map((r) => ({ productId: r.productId, quantity: r.quantity, unitPrice: r.unitPrice }));
-        const currency = await this.catalogueCurrency(tx, lines, message.payload.currency);
+        const lines: PricedLine[] = existing.map((r) => ({ productId: r.product_id, quantity: r.quantity, unitPrice: Number(r.unit_price) }));
+        const currency = existing[0].currency ?? message.payload.currency;
         this.logger.log(`order ${orderId} already holds its reservation; confirming again`);
-        await this.outbox.enqueue(tx, 'StockReservationConfirmed', orderId, { items: lines, total: lineTotal(lines), currency }, trace, delay);
-        return;
-      }
+        messages.push(newEnvelope('StockReservationConfirmed', orderId, { items: lines, total: lineTotal(lines), currency }, trace));
+      } else {
+        const unknown = wanted.filter((l) => !products.has(l.productId)).map((l) => l.productId);
+        if (unknown.length) throw new InventoryException(InventoryErrorCode.UNKNOWN_PRODUCT, `unknown product(s): ${unknown.join(', ')}`);
+        const short = wanted.filter((l) => available(products.get(l.productId)!) < l.quantity);
+        if (short.length) {
+          const detail = short.map((l) => `${l.productId} wanted ${l.quantity}, available ${available(products.get(l.productId)!)}`).join('; ');
+          throw new InventoryException(InventoryErrorCode.OUT_OF_STOCK, detail);
+        }
+        if (decision.outcome === 'unavailable') throw new InventoryException(InventoryErrorCode.UNAVAILABLE, 'simulated inventory outage');
 
-      const wanted = mergeLines(message.payload.items);
-      const products = await this.lockProducts(
-        tx,
-        wanted.map((l) => l.productId),
-      );
-      const unknown = wanted.filter((l) => !products.has(l.productId)).map((l) => l.productId);
-      if (unknown.length) throw new InventoryException(InventoryErrorCode.UNKNOWN_PRODUCT, `unknown product(s): ${unknown.join(', ')}`);
-      const short = wanted.filter((l) => available(products.get(l.productId)!) < l.quantity);
-      if (short.length) {
-        const detail = short.map((l) => `${l.productId} wanted ${l.quantity}, available ${available(products.get(l.productId)!)}`).join('; ');
-        throw new InventoryException(InventoryErrorCode.OUT_OF_STOCK, detail);
+        const now = new Date();
+        // The rows are locked already; updated in productId order all the same.
+        for (const line of [...wanted].sort(byProductId)) {
+          write.add('UPDATE products SET stock_reserved = stock_reserved + ? WHERE product_id = ?', [line.quantity, line.productId]);
+        }
+        const lines: PricedLine[] = wanted.map((l) => ({ ...l, unitPrice: Number(products.get(l.productId)!.unit_price) }));
+        // One row per line, in the order of the command (the ids give a retry the same order).
+        write.add(
+          `INSERT INTO stock_reservations (order_id, product_id, quantity, unit_price, status, created_at, updated_at) VALUES ${lines.map(() => `(?, ?, ?, ?, 'RESERVED', ?, ?)`).join(', ')}`,
+          lines.flatMap((l) => [orderId, l.productId, l.quantity, l.unitPrice, now, now]),
+        );
+        const currency = products.get(wanted[0].productId)!.currency;
+        const total = lineTotal(lines);
+        this.logger.log(`order ${orderId}: reserved ${lines.length} line(s), total ${total} ${currency}, answering in ${decision.delayMs} ms`);
+        messages.push(newEnvelope('StockReservationConfirmed', orderId, { items: lines, total, currency }, trace), newEnvelope('StockReserved', orderId, { items: wanted }, trace));
       }
-      if (decision.outcome === 'unavailable') throw new InventoryException(InventoryErrorCode.UNAVAILABLE, 'simulated inventory outage');
-
-      const now = new Date();
-      for (const line of [...wanted].sort(byProductId)) {
-        const product = products.get(line.productId)!;
-        await tx.update(ProductEntity, { productId: line.productId }, { stockReserved: product.stockReserved + line.quantity });
-      }
-      const lines: PricedLine[] = wanted.map((l) => ({ ...l, unitPrice: products.get(l.productId)!.unitPrice }));
-      await tx.insert(
-        StockReservationEntity,
-        lines.map((l) => ({ orderId, productId: l.productId, quantity: l.quantity, unitPrice: l.unitPrice, status: 'RESERVED' as const, createdAt: now, updatedAt: now })),
-      );
-      const currency = products.get(wanted[0].productId)!.currency;
-      const total = lineTotal(lines);
-      this.logger.log(`order ${orderId}: reserved ${lines.length} line(s), total ${total} ${currency}, answering in ${decision.delayMs} ms`);
-      await this.outbox.enqueue(tx, 'StockReservationConfirmed', orderId, { items: lines, total, currency }, trace, delay);
-      await this.outbox.enqueue(tx, 'StockReserved', orderId, { items: wanted }, trace, delay);
     } catch (err) {
       if (!(err instanceof InventoryException)) throw err;
-      // Nothing was written before a rejection: the reply is the only effect.
+      // Nothing is written before a rejection: the reply is the only effect.
       this.logger.log(`order ${orderId}: reservation rejected (${err.message})`);
-      await this.outbox.enqueue(tx, 'StockReservationRejected', orderId, err.toRejection(), trace, delay);
+      messages.push(newEnvelope('StockReservationRejected', orderId, err.toRejection(), trace));
     }
+    this.outbox.stage(write, messages, delay);
+    await write.run(tx);
   }
 
   /** Release (saga compensation, replies) or commit (the order shipped, no reply) what the order holds. */
@@ -110,49 +149,62 @@ export class InventoryService {
     const { orderId } = message;
     const trace = traceOf(message);
     const delay = { delayMs: this.simulator.latency() };
-    const held = await tx.find(StockReservationEntity, { where: { orderId, status: 'RESERVED' satisfies ReservationStatus }, order: { productId: 'ASC' } });
+    // Read round trip: a plain read (no locks), so that the product rows are locked first below, in
+    // the database's productId order, the order in which reserve locks them.
+    const held: Array<Pick<ReservationRow, 'id' | 'product_id' | 'quantity'>> = await tx.query(
+      `SELECT id, product_id, quantity FROM stock_reservations WHERE order_id = ? AND status = 'RESERVED' ORDER BY product_id`,
+      [orderId],
+    );
+
+    // Write round trip: relative stock updates in productId order (each locks its product row),
+    // then the reservation rows, guarded by their status (a change since the read rolls back below).
+    const write = new SqlBatch();
+    const productUpdates: number[] = [];
+    let guarded = -1;
     if (held.length) {
-      const products = await this.lockProducts(
-        tx,
-        held.map((r) => r.productId),
-      );
       const now = new Date();
       for (const r of held) {
-        const p = products.get(r.productId);
-        if (!p) throw new Error(`reservation ${r.id} of order ${orderId} names product ${r.productId}, which no longer exists`);
-        const change =
-          to === 'COMMITTED' ? { stockReserved: p.stockReserved - r.quantity, stockOnHand: p.stockOnHand - r.quantity } : { stockReserved: p.stockReserved - r.quantity };
-        await tx.update(ProductEntity, { productId: r.productId }, change);
+        productUpdates.push(
+          to === 'COMMITTED'
+            ? write.add('UPDATE products SET stock_reserved = stock_reserved - ?, stock_on_hand = stock_on_hand - ? WHERE product_id = ?', [r.quantity, r.quantity, r.product_id])
+            : write.add('UPDATE products SET stock_reserved = stock_reserved - ? WHERE product_id = ?', [r.quantity, r.product_id]),
+        );
       }
-      await tx.update(StockReservationEntity, { id: In(held.map((r) => r.id)), status: 'RESERVED' }, { status: to, updatedAt: now });
+      guarded = write.add(`UPDATE stock_reservations SET status = ?, updated_at = ? WHERE id IN (${held.map(() => '?').join(',')}) AND status = 'RESERVED'`, [
+        to,
+        now,
+        ...held.map((r) => r.id),
+      ]);
     }
-    const items = held.map((r) => ({ productId: r.productId, quantity: r.quantity }));
+    const items = held.map((r) => ({ productId: r.product_id, quantity: r.quantity }));
+    const messages: Envelope[] = [];
     if (to === 'RELEASED') {
       this.logger.log(held.length ? `order ${orderId}: released ${held.length} line(s)` : `order ${orderId}: nothing to release`);
-      await this.outbox.enqueue(tx, 'StockReleaseConfirmed', orderId, { released: held.length > 0 }, trace, delay);
-      if (held.length) await this.outbox.enqueue(tx, 'StockReleased', orderId, { items }, trace, delay);
+      messages.push(newEnvelope('StockReleaseConfirmed', orderId, { released: held.length > 0 }, trace));
+      if (held.length) messages.push(newEnvelope('StockReleased', orderId, { items }, trace));
     } else if (held.length) {
       this.logger.log(`order ${orderId}: committed ${held.length} line(s)`);
-      await this.outbox.enqueue(tx, 'StockCommitted', orderId, { items }, trace, delay);
+      messages.push(newEnvelope('StockCommitted', orderId, { items }, trace));
     } else {
       this.logger.warn(`order ${orderId}: CommitStock found no reservation to commit`);
     }
-  }
+    this.outbox.stage(write, messages, delay);
+    const results = await write.run(tx);
 
-  /** `SELECT … FOR UPDATE` in productId order (the one lock order everywhere in this module). */
-  private async lockProducts(tx: EntityManager, productIds: string[]): Promise<Map<string, ProductEntity>> {
-    const rows = await tx.find(ProductEntity, { where: { productId: In([...new Set(productIds)]) }, order: { productId: 'ASC' }, lock: { mode: 'pessimistic_write' } });
-    return new Map(rows.map((p) => [p.productId, p]));
-  }
-
-  private async catalogueCurrency(tx: EntityManager, lines: readonly OrderLine[], fallback: string): Promise<string> {
-    const product = await tx.findOne(ProductEntity, { where: { productId: lines[0].productId } });
-    return product?.currency ?? fallback;
+    // Any surprise rolls the whole transaction back (the message is retried, then dead-lettered).
+    held.forEach((r, i) => {
+      if (affectedRows(results[productUpdates[i]]) !== 1) {
+        throw new Error(`reservation ${r.id} of order ${orderId} names product ${r.product_id}, which no longer exists`);
+      }
+    });
+    if (held.length && affectedRows(results[guarded]) !== held.length) {
+      throw new Error(`order ${orderId}: ${held.length} reservation line(s) were RESERVED when read, but only ${affectedRows(results[guarded])} when ${to}; rolling back`);
+    }
   }
 }
 
-function available(p: ProductEntity): number {
-  return p.stockOnHand - p.stockReserved;
+function available(p: ProductRow): number {
+  return p.stock_on_hand - p.stock_reserved;
 }
 
 function byProductId(a: OrderLine, b: OrderLine): number {

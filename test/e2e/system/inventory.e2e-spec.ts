@@ -197,6 +197,46 @@ describe('inventory system (real MariaDB)', () => {
     expect(staged[2].envelope.payload).toEqual({ released: false });
   });
 
+  it('rolls a release back when a line left RESERVED between its read and its update (status-guarded update)', async () => {
+    const a = await h.product(10, 1);
+    const b = await h.product(10, 1);
+    const orderId = randomUUID();
+    await reserve(orderId, [
+      { productId: a, quantity: 2 },
+      { productId: b, quantity: 1 },
+    ]);
+    const m = newEnvelope('ReleaseStock', orderId, { reason: 'PAYMENT_FAILED' }, trace(orderId));
+    await expect(
+      h.inTx(async (tx) => {
+        // The transaction's snapshot starts here, so the handler still reads both lines as RESERVED…
+        await tx.query('SELECT COUNT(*) AS n FROM stock_reservations WHERE order_id = ?', [orderId]);
+        // …while another transaction has meanwhile committed one of them.
+        await h.dataSource.query(`UPDATE stock_reservations SET status = 'COMMITTED' WHERE order_id = ? AND product_id = ?`, [orderId, b]);
+        await inventory.handle(m, tx);
+      }),
+    ).rejects.toThrow(/were RESERVED when read, but only 1 when RELEASED/);
+    // Everything the release wrote rolled back: stock, lines and messages.
+    expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 2 });
+    expect(await h.stock(b)).toEqual({ onHand: 10, reserved: 1 });
+    expect((await reservations(orderId)).map((r) => [r.product_id, r.status])).toEqual(
+      [
+        [a, 'RESERVED'],
+        [b, 'COMMITTED'],
+      ].sort((x, y) => x[0].localeCompare(y[0])),
+    );
+    expect((await h.staged(orderId)).map((s) => s.eventType)).toEqual(['StockReservationConfirmed', 'StockReserved']);
+  });
+
+  it('refuses to release a line whose product no longer exists, and rolls back', async () => {
+    const a = await h.product(10, 1);
+    const orderId = randomUUID();
+    await reserve(orderId, [{ productId: a, quantity: 2 }]);
+    await h.dataSource.query('DELETE FROM products WHERE product_id = ?', [a]);
+    await expect(release(orderId)).rejects.toThrow(/no longer exists/);
+    expect((await reservations(orderId)).map((r) => r.status)).toEqual(['RESERVED']);
+    expect((await h.staged(orderId)).map((s) => s.eventType)).toEqual(['StockReservationConfirmed', 'StockReserved']);
+  });
+
   it('answers a release for an order that holds nothing with released=false', async () => {
     const orderId = randomUUID();
     await release(orderId);
@@ -215,6 +255,30 @@ describe('inventory system (real MariaDB)', () => {
     const last = (await h.staged(orderId)).at(-1)!;
     expect(last.eventType).toBe('StockReservationRejected');
     expect(last.envelope.payload).toMatchObject({ reason: 'INVENTORY_UNAVAILABLE', transient: false });
+  });
+
+  it('costs one read and at most one write round trip per command', async () => {
+    const a = await h.product(10, 1);
+    const b = await h.product(10, 1);
+    const orderId = randomUUID();
+    const run = (m: Parameters<InventoryService['handle']>[0]) => h.roundTrips((tx) => inventory.handle(m, tx));
+    const reserveStock = (items: OrderLine[]) => newEnvelope('ReserveStock', orderId, { items, currency: 'EUR', attempt: 1 }, trace(orderId));
+    const items = [
+      { productId: b, quantity: 1 },
+      { productId: a, quantity: 2 },
+    ];
+    expect(await run(reserveStock([{ productId: 'NO-SUCH-SKU', quantity: 1 }]))).toBe(2);
+    expect(await run(reserveStock(items))).toBe(2);
+    expect(await run(reserveStock(items))).toBe(2); // a retry, confirmed again
+    expect(await run(newEnvelope('CommitStock', orderId, {}, trace(orderId)))).toBe(2);
+    expect(await run(newEnvelope('CommitStock', orderId, {}, trace(orderId)))).toBe(1); // nothing to commit, nothing sent
+    expect(await run(newEnvelope('ReleaseStock', orderId, { reason: 'PAYMENT_FAILED' }, trace(orderId)))).toBe(2);
+    expect(await h.stock(a)).toEqual({ onHand: 8, reserved: 0 });
+
+    const other = randomUUID();
+    await reserve(other, [{ productId: a, quantity: 1 }]);
+    expect(await run(newEnvelope('ReleaseStock', other, { reason: 'PAYMENT_FAILED' }, trace(other)))).toBe(2);
+    expect(await h.stock(a)).toEqual({ onHand: 8, reserved: 0 });
   });
 
   it('commits a reservation when the order ships: stock leaves on hand and reserved, no reply', async () => {

@@ -125,6 +125,23 @@ describe('payment system (real MariaDB)', () => {
     expect(last.envelope.payload).toMatchObject({ reason: 'PAYMENT_DECLINED', transient: false });
   });
 
+  it('costs one read and at most one write round trip per command', async () => {
+    const run = (m: Parameters<PaymentService['handle']>[0]) => h.roundTrips((tx) => payments.handle(m, tx));
+    const chargePayment = (orderId: string) =>
+      newEnvelope('ChargePayment', orderId, { amount: 10, currency: 'EUR', customerId: 'cust-42', attempt: 1 }, { correlationId: `corr-${orderId}` });
+    const refundPayment = (orderId: string) => newEnvelope('RefundPayment', orderId, { reason: 'SHIPPING_FAILED' }, { correlationId: `corr-${orderId}` });
+    const charged = randomUUID();
+    expect(await run(chargePayment(charged))).toBe(2);
+    expect(await run(chargePayment(charged))).toBe(2); // a retry, answered the same
+    expect(await run(refundPayment(charged))).toBe(2);
+    expect(await run(refundPayment(charged))).toBe(2);
+    expect((await rows(charged))[0]).toMatchObject({ status: 'REFUNDED', refunded_amount: 10 });
+    simulator.configure({ declineRate: 1 });
+    expect(await run(chargePayment(randomUUID()))).toBe(2);
+    simulator.configure({ declineRate: 0, noAnswerRate: 1 });
+    expect(await run(chargePayment(randomUUID()))).toBe(1); // no answer: nothing recorded, nothing sent
+  });
+
   it('answers a refund with nothing to refund (no charge, or a declined one) with paymentId null, amount 0', async () => {
     const none = randomUUID();
     await refund(none);

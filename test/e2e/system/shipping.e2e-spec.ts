@@ -1,6 +1,10 @@
+import { KafkaContext } from '@nestjs/microservices';
+import type { Consumer, KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { newEnvelope } from '../../../src/contracts/envelope.js';
+import { newEnvelope, type Envelope } from '../../../src/contracts/envelope.js';
+import { MessageProcessorService } from '../../../src/platform/messaging/message-processor.service.js';
 import { DeliveryScheduler } from '../../../src/system/shipping/delivery.scheduler.js';
+import { ShippingConsumer } from '../../../src/system/shipping/shipping.consumer.js';
 import { ShippingModule } from '../../../src/system/shipping/shipping.module.js';
 import { ShippingService } from '../../../src/system/shipping/shipping.service.js';
 import { CARRIERS, ShippingSimulator, TRACKING_NUMBER_PATTERN } from '../../../src/system/shipping/shipping.simulator.js';
@@ -15,12 +19,16 @@ describe('shipping system (real MariaDB)', () => {
   let shipping: ShippingService;
   let simulator: ShippingSimulator;
   let scheduler: DeliveryScheduler;
+  let consumerCtrl: ShippingConsumer;
+  let processor: MessageProcessorService;
 
   beforeAll(async () => {
     h = await startSystemHarness(ShippingModule);
     shipping = h.moduleRef.get(ShippingService);
     simulator = h.moduleRef.get(ShippingSimulator);
     scheduler = h.moduleRef.get(DeliveryScheduler);
+    consumerCtrl = h.moduleRef.get(ShippingConsumer);
+    processor = h.moduleRef.get(MessageProcessorService);
   });
   afterAll(() => h?.close());
   afterEach(() => simulator.reset());
@@ -34,6 +42,19 @@ describe('shipping system (real MariaDB)', () => {
     );
     return h.inTx((tx) => shipping.handle(m, tx)).then(() => m);
   };
+  /** Feeds `m` to the shipping consumer as Kafka would; returns the offsets it then commits. */
+  const consume = async (m: Envelope, offset: string) => {
+    const commits: unknown[] = [];
+    const consumer = { commitOffsets: (offsets: unknown[]) => Promise.resolve(void commits.push(...offsets)) } as unknown as Consumer;
+    const message = { key: Buffer.from(m.orderId), value: Buffer.from(JSON.stringify(m)), offset, timestamp: String(Date.now()), attributes: 0, headers: {} } as KafkaMessage;
+    const args = [message, 0, 'shipping-updates', consumer, () => Promise.resolve(), undefined];
+    await consumerCtrl.handle(undefined, new KafkaContext(args as unknown as ConstructorParameters<typeof KafkaContext>[0]));
+    await processor.flushOffsets();
+    return commits;
+  };
+  const inboxed = async (eventId: string) =>
+    ((await h.dataSource.query('SELECT event_id FROM processed_messages WHERE consumer_group = ? AND event_id = ?', [processor.groupId('shipping'), eventId])) as unknown[])
+      .length > 0;
   const rows = (orderId: string) =>
     h.dataSource.query('SELECT id, carrier, tracking_number, status, estimated_delivery, deliver_after, correlation_id FROM shipments WHERE order_id = ?', [orderId]) as Promise<
       Array<{ id: string; carrier: string; tracking_number: string; status: string; estimated_delivery: Date; deliver_after: Date; correlation_id: string }>
@@ -94,6 +115,16 @@ describe('shipping system (real MariaDB)', () => {
     expect(staged[0].envelope.payload).toMatchObject({ reason: 'CARRIER_REJECTED', transient: false });
   });
 
+  it('costs one read and one write round trip per request', async () => {
+    const orderId = randomUUID();
+    const m = () => newEnvelope('ShipmentRequested', orderId, { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt: 1 }, { correlationId: 'c' });
+    expect(await h.roundTrips((tx) => shipping.handle(m(), tx))).toBe(2);
+    expect(await h.roundTrips((tx) => shipping.handle(m(), tx))).toBe(2); // a retry, answered the same
+    simulator.configure({ failureRate: 1 });
+    expect(await h.roundTrips((tx) => shipping.handle({ ...m(), orderId: randomUUID() }, tx))).toBe(2);
+    expect((await h.staged(orderId)).map((s) => s.eventType)).toEqual(['ShipmentCreated', 'ShipmentStatusChanged', 'ShipmentCreated']);
+  });
+
   it('delays the reply and the status event by the simulated latency', async () => {
     const orderId = randomUUID();
     simulator.configure({ latency: { minMs: 1200, maxMs: 1200 } });
@@ -105,7 +136,7 @@ describe('shipping system (real MariaDB)', () => {
     for (const s of staged) expectDelay(s, started, finished, 1200);
   });
 
-  it('ignores its own ShipmentStatusChanged events read back from the shared topic', async () => {
+  it('ignores its own ShipmentStatusChanged events read back from the shared topic: no transaction, no inbox row, offset committed', async () => {
     const orderId = randomUUID();
     const m = newEnvelope(
       'ShipmentStatusChanged',
@@ -113,9 +144,26 @@ describe('shipping system (real MariaDB)', () => {
       { shipmentId: randomUUID(), status: 'IN_TRANSIT' as const, carrier: 'DHL', trackingNumber: 'SHIP-ABCDEFGHIJ', estimatedDelivery: new Date().toISOString() },
       { correlationId: 'c' },
     );
-    await h.inTx((tx) => shipping.handle(m, tx));
+    const commits = await consume(m, '41');
+    expect(commits).toEqual([{ topic: 'shipping-updates', partition: 0, offset: '42' }]);
     expect(await rows(orderId)).toEqual([]);
     expect(await h.staged(orderId)).toEqual([]);
+    expect(await inboxed(m.eventId)).toBe(false);
+  });
+
+  it('handles a ShipmentRequested arriving through the consumer in one inbox transaction', async () => {
+    const orderId = randomUUID();
+    const m = newEnvelope(
+      'ShipmentRequested',
+      orderId,
+      { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt: 1 },
+      { correlationId: `corr-${orderId}` },
+    );
+    const commits = await consume(m, '7');
+    expect(commits).toEqual([{ topic: 'shipping-updates', partition: 0, offset: '8' }]);
+    expect(await rows(orderId)).toHaveLength(1);
+    expect((await h.staged(orderId)).map((s) => s.eventType)).toEqual(['ShipmentCreated', 'ShipmentStatusChanged']);
+    expect(await inboxed(m.eventId)).toBe(true);
   });
 
   it('the running scheduler marks a due shipment DELIVERED once and stages the status event', async () => {

@@ -20,6 +20,11 @@ export interface SystemHarness {
   dataSource: DataSource;
   /** Runs `work` in one transaction, as the message processor does, and returns when it committed. */
   inTx<T>(work: (tx: EntityManager) => Promise<T>): Promise<T>;
+  /**
+   * Like `inTx`, but the manager allows nothing but `query` (one round trip per call, multi-statement
+   * batches included): returns how many round trips `work` made.
+   */
+  roundTrips(work: (tx: EntityManager) => Promise<unknown>): Promise<number>;
   staged(orderId: string): Promise<StagedMessage[]>;
   /** A fresh product of its own, so suites never share stock. */
   product(stock: number, unitPrice: number, currency?: string): Promise<string>;
@@ -73,6 +78,21 @@ export async function startSystemHarness(feature: Type): Promise<SystemHarness> 
     moduleRef,
     dataSource,
     inTx: (work) => dataSource.transaction(work),
+    async roundTrips(work) {
+      let count = 0;
+      await dataSource.transaction(async (tx) => {
+        const counted = new Proxy(tx, {
+          get(target, prop) {
+            if (prop === 'query') return (...args: Parameters<EntityManager['query']>) => (count++, target.query(...args));
+            const value: unknown = Reflect.get(target, prop);
+            if (typeof value === 'function') throw new Error(`EntityManager.${String(prop)} used: only query() is counted`);
+            return value;
+          },
+        });
+        await work(counted);
+      });
+      return count;
+    },
     async staged(orderId) {
       const rows: Array<{ topic: string; event_type: string; payload: string; available_at: Date }> = await dataSource.query(
         'SELECT topic, event_type, payload, available_at FROM outbox WHERE message_key = ? ORDER BY id',
