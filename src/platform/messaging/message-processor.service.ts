@@ -18,6 +18,15 @@ export type TypedEnvelope<T extends EventType = EventType> = { [K in T]: Envelop
 
 export type MessageHandler<T extends EventType> = (message: TypedEnvelope<T>, tx: EntityManager) => Promise<void>;
 
+/**
+ * A handler that can also take the fresh messages of a batch at once (in offset order, in the
+ * batch's transaction), to read and write for all of them in a few round trips.
+ */
+export interface BatchingHandler<T extends EventType> {
+  one: MessageHandler<T>;
+  many: (messages: Array<TypedEnvelope<T>>, tx: EntityManager) => Promise<void>;
+}
+
 /** A message that can never be processed as it is: dead-lettered at once. */
 export class PoisonMessageError extends Error {
   override name = 'PoisonMessageError';
@@ -56,6 +65,7 @@ interface BatchWork {
   attemptKey: string;
   envelope: TypedEnvelope;
   handler: MessageHandler<EventType>;
+  many?: BatchingHandler<EventType>['many'];
 }
 
 /** Collects what `process` is asked to do while a batch is dispatched. */
@@ -102,7 +112,13 @@ export class MessageProcessorService implements OnApplicationShutdown {
    * @param ignores accepted types this group has nothing to do with (they share a topic with its
    *   own): validated, then passed over without touching the database
    */
-  async process<T extends EventType>(group: string, ctx: KafkaContext, accepts: readonly T[], handler: MessageHandler<T>, ignores: readonly EventType[] = []): Promise<void> {
+  async process<T extends EventType>(
+    group: string,
+    ctx: KafkaContext,
+    accepts: readonly T[],
+    handler: MessageHandler<T> | BatchingHandler<T>,
+    ignores: readonly EventType[] = [],
+  ): Promise<void> {
     const raw = ctx.getMessage();
     const consumerGroup = this.groupId(group);
     const attemptKey = `${consumerGroup}/${ctx.getTopic()}/${ctx.getPartition()}/${raw.offset}`;
@@ -126,7 +142,15 @@ export class MessageProcessorService implements OnApplicationShutdown {
       return;
     }
 
-    const work: BatchWork = { ctx, consumerGroup, attemptKey, envelope: envelope as TypedEnvelope, handler: handler as MessageHandler<EventType> };
+    const work: BatchWork = {
+      ctx,
+      consumerGroup,
+      attemptKey,
+      envelope: envelope as TypedEnvelope,
+      ...(typeof handler === 'function'
+        ? { handler: handler as MessageHandler<EventType> }
+        : { handler: handler.one as MessageHandler<EventType>, many: handler.many as BatchingHandler<EventType>['many'] }),
+    };
     if (batch) batch.entries.push({ offset: raw.offset, ctx, work });
     else await this.processOne(work);
   }
@@ -145,14 +169,20 @@ export class MessageProcessorService implements OnApplicationShutdown {
           const inbox = new SqlBatch();
           for (const w of work) inbox.add('INSERT IGNORE INTO processed_messages (consumer_group, event_id) VALUES (?, ?)', [w.consumerGroup, w.envelope.eventId]);
           const inserted = await inbox.run(tx);
-          for (const [i, w] of work.entries()) {
+          const fresh = work.filter((w, i) => {
             // Seen before (or twice in this batch): the inbox makes redelivery a no-op.
-            if (affectedRows(inserted[i]) === 0) {
-              this.logger.debug(`duplicate ${w.envelope.eventType} ${w.envelope.eventId} ignored`);
-              continue;
-            }
-            await correlation.run(traceOf(w.envelope), () => w.handler(w.envelope, tx));
-          }
+            if (affectedRows(inserted[i]) > 0) return true;
+            this.logger.debug(`duplicate ${w.envelope.eventType} ${w.envelope.eventId} ignored`);
+            return false;
+          });
+          // One partition of one topic for one group: every message has the same handler.
+          const many = fresh[0]?.many;
+          if (many && fresh.every((w) => w.many === many))
+            await many(
+              fresh.map((w) => w.envelope),
+              tx,
+            );
+          else for (const w of fresh) await correlation.run(traceOf(w.envelope), () => w.handler(w.envelope, tx));
         });
       } catch (err) {
         // Database or broker unreachable: nothing is resolved, kafkajs fetches the batch again after its backoff.

@@ -128,9 +128,9 @@ export class OrderStoreService {
   }
 
   /** Columns that change without a status transition (e.g. the shipment status after SHIPPED). */
-  async patch(tx: EntityManager, orderId: string, patch: OrderPatch, at: Date): Promise<void> {
+  stagePatch(batch: SqlBatch, orderId: string, patch: OrderPatch, at: Date): void {
     const { sets, params } = patchClause(patch);
-    await tx.query(`UPDATE orders SET updated_at = ?${sets} WHERE id = ?`, [at, ...params, orderId]);
+    batch.add(`UPDATE orders SET updated_at = ?${sets} WHERE id = ?`, [at, ...params, orderId]);
   }
 
   stageUnitPrices(batch: SqlBatch, orderId: string, prices: Array<{ productId: string; unitPrice: number }>): void {

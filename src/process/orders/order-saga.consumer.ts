@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
 import { CONSUMER_GROUPS } from '../../platform/messaging/layer-kafka.server.js';
-import { MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
+import { MessageProcessorService, type BatchingHandler } from '../../platform/messaging/message-processor.service.js';
 import { topicName } from '../../platform/messaging/topic-name.js';
 import { OrderSagaService, type SagaMessage } from './order-saga.service.js';
 
@@ -19,8 +19,14 @@ export class OrderSagaConsumer {
     private readonly saga: OrderSagaService,
   ) {}
 
+  /** One object for every message: the processor hands a batch to `many` when its messages share it. */
+  private readonly handler: BatchingHandler<SagaMessage['eventType']> = {
+    one: (m, tx) => this.saga.handle(m as SagaMessage, tx),
+    many: (ms, tx) => this.saga.handleMany(ms as SagaMessage[], tx),
+  };
+
   private run(ctx: KafkaContext, accepts: readonly SagaMessage['eventType'][], ignores: readonly SagaMessage['eventType'][] = []): Promise<void> {
-    return this.processor.process(GROUP, ctx, accepts, (m, tx) => this.saga.handle(m as SagaMessage, tx), ignores);
+    return this.processor.process(GROUP, ctx, accepts, this.handler, ignores);
   }
 
   @EventPattern<string>(topicName('ordersIn'), CONSUMER_GROUPS.process)

@@ -8,6 +8,7 @@ import type { OrderStatus } from '../../contracts/order-status.js';
 import { affectedRows, SqlBatch } from '../../platform/database/sql-batch.js';
 import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
+import { correlation } from '../../platform/observability/correlation.js';
 import { sagaStepRetries } from '../../platform/observability/metrics.counters.js';
 import { OrderStoreService, type OrderPatch } from '../../platform/order-store/order-store.service.js';
 import { decide, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep, type StepState } from './order-saga.js';
@@ -69,66 +70,74 @@ export class OrderSagaService {
   }
 
   /** A message from Kafka (the message processor has opened `tx` and recorded the inbox row). */
-  async handle(message: SagaMessage, tx: EntityManager): Promise<void> {
-    const interpreted = interpret(message);
-    const { order, step, items } = await this.load(tx, message.orderId, interpreted.step);
-    if (!order) throw new PoisonMessageError(`no order ${message.orderId}`);
-    if (!interpreted.event) {
-      if (interpreted.patch) await this.store.patch(tx, order.id, interpreted.patch, new Date());
-      return;
+  handle(message: SagaMessage, tx: EntityManager): Promise<void> {
+    return this.handleMany([message], tx);
+  }
+
+  /**
+   * Messages of one partition, in order, in one transaction: one round trip reads (and locks, in id
+   * order, so concurrent batches cannot deadlock) every order they concern, each message is decided
+   * against its order's state as the messages before it left it, and one round trip writes it all.
+   */
+  async handleMany(messages: SagaMessage[], tx: EntityManager): Promise<void> {
+    const states = await this.load(tx, [...new Set(messages.map((m) => m.orderId))]);
+    const writes = new StagedWrites();
+    const now = new Date();
+    for (const message of messages) {
+      const state = states.get(message.orderId);
+      if (!state) throw new PoisonMessageError(`no order ${message.orderId}`);
+      correlation.run({ correlationId: message.correlationId, orderId: message.orderId, eventId: message.eventId }, () => {
+        const interpreted = interpret(message);
+        if (interpreted.event) this.decideAndStage(writes, state, interpreted, { correlationId: message.correlationId, causationId: message.eventId }, now);
+        else if (interpreted.patch) this.store.stagePatch(writes.batch, state.order.id, interpreted.patch, now);
+      });
     }
-    await this.apply(tx, order, interpreted, { correlationId: message.correlationId, causationId: message.eventId }, step, items);
+    await this.write(tx, writes);
   }
 
   /** A step's deadline or backoff has passed (called by the scheduler, in its transaction). */
   async stepDue(tx: EntityManager, orderId: string, step: SagaStep): Promise<boolean> {
-    const loaded = await this.load(tx, orderId, step, true);
-    if (!loaded.order) return false; // another instance holds this order right now
+    const state = (await this.load(tx, [orderId], true)).get(orderId);
+    if (!state) return false; // another instance holds this order right now
     // Step rows only change under their order's lock, which we hold: this read is current.
-    if (!loaded.step || loaded.step.dueAt.getTime() > Date.now()) return false;
-    await this.apply(tx, loaded.order, { event: { type: 'StepDue', step }, step }, { correlationId: loaded.order.correlation_id }, loaded.step, loaded.items);
+    const current = state.steps.get(step);
+    if (!current || current.dueAt.getTime() > Date.now()) return false;
+    const writes = new StagedWrites();
+    this.decideAndStage(writes, state, { event: { type: 'StepDue', step }, step }, { correlationId: state.order.correlation_id }, new Date());
+    await this.write(tx, writes);
     return true;
   }
 
-  /**
-   * Decides, then writes everything the decision causes (transition, history, messages, step rows)
-   * in one round trip.
-   */
-  private async apply(tx: EntityManager, order: LockedOrder, { event, patch, prices }: Interpreted, trace: Trace, current: StepState | undefined, items: ItemRow[]): Promise<void> {
-    const actions = decide(order.status, event!, current, this.policy);
+  /** Decides what the event means for the order and stages everything that causes; updates `state` to match. */
+  private decideAndStage(writes: StagedWrites, state: OrderState, { event, step, patch, prices }: Interpreted, trace: Trace, now: Date): void {
+    const actions = decide(state.order.status, event!, step ? state.steps.get(step) : undefined, this.policy);
     if (!actions.length) {
-      this.logger.debug(`${event!.type} ignored for order ${order.id} in ${order.status}`);
+      this.logger.debug(`${event!.type} ignored for order ${state.order.id} in ${state.order.status}`);
       return;
     }
+    if (prices) {
+      this.store.stageUnitPrices(writes.batch, state.order.id, prices);
+      state.items = withPrices(state.items, prices);
+    }
+    for (const action of actions) this.stage(writes, state, action, trace, now, patch);
+  }
 
-    const now = new Date();
-    const batch = new SqlBatch();
-    const messages: Envelope[] = [];
-    const guards: number[] = [];
-    if (prices) this.store.stageUnitPrices(batch, order.id, prices);
-    for (const action of actions) this.stage(batch, messages, guards, order, action, withPrices(items, prices), trace, now, patch);
-    this.outbox.stage(batch, messages);
-    const results = await batch.run(tx);
-    for (const index of guards) {
-      // We hold the order's row lock, so this cannot happen; if it does, the whole step rolls back.
-      if (affectedRows(results[index]) !== 1) throw new Error(`order ${order.id} left ${order.status} while locked`);
+  /** Transitions, history, step rows and outbox, in one round trip. */
+  private async write(tx: EntityManager, writes: StagedWrites): Promise<void> {
+    this.outbox.stage(writes.batch, writes.messages);
+    const results = await writes.batch.run(tx);
+    for (const guard of writes.guards) {
+      // We hold the order's row lock, so this cannot happen; if it does, the whole transaction rolls back.
+      if (affectedRows(results[guard.index]) !== 1) throw new Error(`order ${guard.orderId} left ${guard.from} while locked`);
     }
   }
 
-  private stage(
-    batch: SqlBatch,
-    messages: Envelope[],
-    guards: number[],
-    order: LockedOrder,
-    action: SagaAction,
-    items: ItemRow[],
-    trace: Trace,
-    now: Date,
-    patch?: OrderPatch,
-  ): void {
+  private stage(writes: StagedWrites, state: OrderState, action: SagaAction, trace: Trace, now: Date, patch?: OrderPatch): void {
+    const { batch, messages } = writes;
+    const { order, items } = state;
     switch (action.kind) {
       case 'transition': {
-        guards.push(this.store.stageTransition(batch, order.id, action.from, action.to, now, action.reason, patch));
+        writes.guards.push({ index: this.store.stageTransition(batch, order.id, action.from, action.to, now, action.reason, patch), orderId: order.id, from: action.from });
         Object.assign(
           order,
           { status: action.to },
@@ -150,6 +159,13 @@ export class OrderSagaService {
            ON DUPLICATE KEY UPDATE state = 'WAITING', attempt = VALUES(attempt), due_at = VALUES(due_at), command_event_id = VALUES(command_event_id), updated_at = VALUES(updated_at)`,
           [order.id, action.step, action.attempt, new Date(now.getTime() + action.timeoutMs), trace.correlationId, command.eventId, now, now],
         );
+        state.steps.set(action.step, {
+          step: action.step,
+          state: 'WAITING',
+          attempt: action.attempt,
+          commandEventId: command.eventId,
+          dueAt: new Date(now.getTime() + action.timeoutMs),
+        });
         if (action.attempt > 1) {
           sagaStepRetries.inc({ step: action.step });
           this.logger.warn(`order ${order.id}: ${STEP_COMMAND[action.step]} attempt ${action.attempt}`);
@@ -163,6 +179,10 @@ export class OrderSagaService {
           order.id,
           action.step,
         ]);
+        {
+          const current = state.steps.get(action.step);
+          if (current) state.steps.set(action.step, { ...current, state: 'RETRY', dueAt: new Date(now.getTime() + action.delayMs) });
+        }
         this.logger.warn(`order ${order.id}: ${action.step} failed transiently (attempt ${action.attempt}); retrying in ${action.delayMs} ms`);
         return;
       case 'notify':
@@ -176,6 +196,7 @@ export class OrderSagaService {
         return;
       case 'finish':
         batch.add('DELETE FROM saga_steps WHERE order_id = ? AND step = ?', [order.id, action.step]);
+        state.steps.delete(action.step);
         return;
       default:
         assertUnreachable(action);
@@ -202,41 +223,56 @@ export class OrderSagaService {
   }
 
   /**
-   * Everything a saga step reads, in one round trip: the order (locked, so one step of an order runs
-   * at a time across consumers, the scheduler and replicas), the step's row and the order's lines.
+   * Everything saga steps read, in one round trip: the orders (locked in id order, so one step of an
+   * order runs at a time across consumers, the scheduler and replicas, and batches never deadlock),
+   * their lines and their open steps. Orders not found (or, with `skipLocked`, held elsewhere) are absent.
    */
-  private async load(tx: EntityManager, orderId: string, step: SagaStep | undefined, skipLocked = false): Promise<Loaded> {
+  private async load(tx: EntityManager, orderIds: string[], skipLocked = false): Promise<Map<string, OrderState>> {
+    const ids = [...orderIds].sort();
+    const marks = ids.map(() => '?').join(',');
     const batch = new SqlBatch();
     batch.add(
       `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country
-       FROM orders WHERE id = ? FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
-      [orderId],
+       FROM orders WHERE id IN (${marks}) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
+      ids,
     );
-    batch.add('SELECT product_id, quantity, unit_price FROM order_items WHERE order_id = ? ORDER BY line_no', [orderId]);
-    if (step) batch.add('SELECT step, state, attempt, command_event_id, due_at FROM saga_steps WHERE order_id = ? AND step = ?', [orderId, step]);
-    const [orders, itemRows, stepRows] = (await batch.run(tx)) as [LockedOrder[], RawItemRow[], RawStepRow[] | undefined];
-    const s = stepRows?.[0];
-    return {
-      order: orders[0] ?? null,
-      items: itemRows.map((r) => ({ productId: r.product_id, quantity: r.quantity, unitPrice: r.unit_price === null ? null : Number(r.unit_price) })),
-      step: s ? { step: s.step, state: s.state, attempt: s.attempt, commandEventId: s.command_event_id, dueAt: new Date(s.due_at) } : undefined,
-    };
+    batch.add(`SELECT order_id, product_id, quantity, unit_price FROM order_items WHERE order_id IN (${marks}) ORDER BY order_id, line_no`, ids);
+    batch.add(`SELECT order_id, step, state, attempt, command_event_id, due_at FROM saga_steps WHERE order_id IN (${marks})`, ids);
+    const [orders, itemRows, stepRows] = (await batch.run(tx)) as [LockedOrder[], RawItemRow[], RawStepRow[]];
+    const states = new Map<string, OrderState>(orders.map((order) => [order.id, { order, items: [], steps: new Map() }]));
+    for (const r of itemRows) {
+      states.get(r.order_id)?.items.push({ productId: r.product_id, quantity: r.quantity, unitPrice: r.unit_price === null ? null : Number(r.unit_price) });
+    }
+    for (const r of stepRows) {
+      states.get(r.order_id)?.steps.set(r.step, { step: r.step, state: r.state, attempt: r.attempt, commandEventId: r.command_event_id, dueAt: new Date(r.due_at) });
+    }
+    return states;
   }
 }
 
-interface Loaded {
-  order: LockedOrder | null;
-  step: (StepState & { dueAt: Date }) | undefined;
+/** An order as a transaction of saga steps sees it, kept current as its messages are staged. */
+interface OrderState {
+  order: LockedOrder;
   items: ItemRow[];
+  steps: Map<SagaStep, StepState & { dueAt: Date }>;
+}
+
+/** The writes of one transaction, sent in one round trip; guards are the indexes of guarded transitions. */
+class StagedWrites {
+  readonly batch = new SqlBatch();
+  readonly messages: Envelope[] = [];
+  readonly guards: Array<{ index: number; orderId: string; from: OrderStatus }> = [];
 }
 
 interface RawItemRow {
+  order_id: string;
   product_id: string;
   quantity: number;
   unit_price: string | number | null;
 }
 
 interface RawStepRow {
+  order_id: string;
   step: SagaStep;
   state: StepState['state'];
   attempt: number;
