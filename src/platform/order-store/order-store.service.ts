@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { SqlBatch } from '../database/sql-batch.js';
 import type { Address, OrderLine } from '../../contracts/messages.js';
 import type { FailureReason, OrderStatus, ShipmentStatus } from '../../contracts/order-status.js';
