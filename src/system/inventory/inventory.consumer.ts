@@ -1,9 +1,9 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
 import { CONSUMER_GROUPS } from '../../platform/messaging/layer-kafka.server.js';
-import { MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
+import { MessageProcessorService, type BatchingHandler } from '../../platform/messaging/message-processor.service.js';
 import { topicName } from '../../platform/messaging/topic-name.js';
-import { InventoryService } from './inventory.service.js';
+import { InventoryService, type InventoryCommand } from './inventory.service.js';
 
 /** Kafka adapter of the inventory system: inbox, validation and commit are the processor's job. */
 @Controller()
@@ -15,6 +15,12 @@ export class InventoryConsumer {
 
   @EventPattern<string>(topicName('inventoryRequests'), CONSUMER_GROUPS.inventory)
   handle(@Payload() _data: unknown, @Ctx() ctx: KafkaContext): Promise<void> {
-    return this.processor.process('inventory', ctx, ['ReserveStock', 'ReleaseStock', 'CommitStock'] as const, (m, tx) => this.inventory.handle(m, tx));
+    return this.processor.process('inventory', ctx, ['ReserveStock', 'ReleaseStock', 'CommitStock'] as const, this.handler);
   }
+
+  /** One object for every message: the processor hands a batch to `many` when its messages share it. */
+  private readonly handler: BatchingHandler<InventoryCommand['eventType']> = {
+    one: (m, tx) => this.inventory.handle(m, tx),
+    many: (ms, tx) => this.inventory.handleMany(ms, tx),
+  };
 }

@@ -4,6 +4,7 @@ import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { OrderLine, PricedLine } from '../../contracts/messages.js';
 import { affectedRows, SqlBatch } from '../../platform/database/sql-batch.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
+import { correlation } from '../../platform/observability/correlation.js';
 import { OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
 import { assertUnreachable } from '../shared/assert-unreachable.js';
 import { lineTotal } from '../shared/decimal.transformer.js';
@@ -68,6 +69,33 @@ export class InventoryService {
       default:
         return assertUnreachable(message, 'inventory command');
     }
+  }
+
+  /**
+   * Commands of one partition in one transaction. Every product any of them may touch is locked
+   * first, in productId order: each command alone keeps that order, but two batches locking their
+   * commands' products one command after the other would deadlock on each other.
+   */
+  async handleMany(messages: InventoryCommand[], tx: EntityManager): Promise<void> {
+    if (messages.length > 1) await this.lockProductsOf(messages, tx);
+    for (const message of messages) {
+      await correlation.run({ correlationId: message.correlationId, orderId: message.orderId, eventId: message.eventId }, () => this.handle(message, tx));
+    }
+  }
+
+  private async lockProductsOf(messages: InventoryCommand[], tx: EntityManager): Promise<void> {
+    const productIds = new Set(messages.flatMap((m) => (m.eventType === 'ReserveStock' ? m.payload.items.map((i) => i.productId) : [])));
+    const finishing = messages.filter((m) => m.eventType !== 'ReserveStock').map((m) => m.orderId);
+    if (finishing.length) {
+      const held: Array<{ product_id: string }> = await tx.query(
+        `SELECT DISTINCT product_id FROM stock_reservations WHERE order_id IN (${finishing.map(() => '?').join(',')}) AND status = 'RESERVED'`,
+        finishing,
+      );
+      for (const r of held) productIds.add(r.product_id);
+    }
+    if (!productIds.size) return;
+    const ids = [...productIds].sort();
+    await tx.query(`SELECT product_id FROM products WHERE product_id IN (${ids.map(() => '?').join(',')}) ORDER BY product_id FOR UPDATE`, ids);
   }
 
   private async reserve(message: TypedEnvelope<'ReserveStock'>, tx: EntityManager): Promise<void> {

@@ -316,6 +316,47 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     expect(await waitForStatus(t, orderId)).toMatchObject({ status: 'SHIPPED' });
   });
 
+  it('a message failing inside a batch rolls the batch back; its messages then run one by one: the others take effect, it is dead-lettered', async () => {
+    const a = await createProduct(t, 10);
+    const orderId = await placeOrder(t, [{ productId: a, quantity: 1 }]);
+    await waitForStatus(t, orderId, ['SHIPPED']);
+    const status = await eventually(
+      () => reader.forOrder(orderId).find((m) => m.value.eventType === 'ShipmentStatusChanged'),
+      (m) => m !== undefined,
+      { what: 'ShipmentStatusChanged' },
+    );
+    await waitForGroupsCaughtUp();
+
+    // A valid status change of the real order, then one of an order that does not exist (a message
+    // the saga cannot process). Same key, one send: one partition, in practice one fetched batch.
+    const trackingNumber = `SHIP-BATCH${Date.now()}`;
+    const good = { ...status!.value, eventId: randomUUID(), payload: { ...status!.value.payload, trackingNumber } };
+    const ghostOrder = randomUUID();
+    const ghost = { ...status!.value, eventId: randomUUID(), orderId: ghostOrder };
+    await producer.send({
+      topic: 'shipping-updates',
+      messages: [good, ghost].map((value) => ({ key: orderId, value: JSON.stringify(value), headers: status!.headers })),
+    });
+
+    const [letter] = await eventually(
+      () => dlq.messages.filter((m) => m.value?.value?.includes(ghostOrder)),
+      (l) => l.length > 0,
+      { what: 'the dead letter of the ghost order' },
+    );
+    expect(letter.value).toMatchObject({ originTopic: 'shipping-updates', consumerGroup: 'order-flow-process', error: expect.stringContaining(`no order ${ghostOrder}`) });
+    await eventually(
+      () => t.get(`/api/orders/${orderId}`),
+      (r) => r.body.fulfillment?.trackingNumber === trackingNumber,
+      { what: 'the status change before it applied' },
+    );
+    const inbox = await t.dataSource.query('SELECT COUNT(*) AS n FROM processed_messages WHERE consumer_group = ? AND event_id IN (?, ?)', [
+      'order-flow-process',
+      good.eventId,
+      ghost.eventId,
+    ]);
+    expect(Number(inbox[0].n)).toBe(1); // the good one only: the ghost's work and inbox row rolled back
+  });
+
   it('200 concurrent orders under the dev failure rates all end terminal, with stock conserved', async () => {
     inventory.configure({ failureRate: 0.3 });
     payment.configure({ declineRate: 0.15, transientRate: 0.2, noAnswerRate: 0.05 });
