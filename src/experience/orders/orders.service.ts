@@ -4,7 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { appConfig } from '../../config/app.config.js';
 import { newEnvelope } from '../../contracts/envelope.js';
-import { SqlBatch } from '../../platform/database/sql-batch.js';
+import { leanTransaction, SqlBatch } from '../../platform/database/sql-batch.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
 import { OrderStoreService, type OrderView, type StatusView } from '../../platform/order-store/order-store.service.js';
 import type { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
@@ -55,8 +55,8 @@ export class OrdersService {
     try {
       const at = new Date();
       const items = dto.items.map((i) => ({ productId: i.productId, quantity: i.quantity }));
-      await this.dataSource.transaction(async (tx) => {
-        // Two round trips: the customer (whose id the order needs), then everything else.
+      await leanTransaction(this.dataSource, async (tx) => {
+        // Two round trips: open + the customer (whose id the order needs), then everything else + commit.
         const first = new SqlBatch();
         if (idempotency) {
           // First: a concurrent request with the same key fails here and replays below.
@@ -69,7 +69,7 @@ export class OrdersService {
         }
         const customer = { externalId: dto.customer.id, name: dto.customer.name, email: dto.customer.email, phone: dto.customer.phone };
         const customerRead = this.store.stageCustomer(first, customer, at);
-        const customerId = ((await first.run(tx))[customerRead] as Array<{ id: string }>)[0].id;
+        const customerId = ((await tx.run(first))[customerRead] as Array<{ id: string }>)[0].id;
 
         const second = new SqlBatch();
         this.store.stageReceived(second, { id: orderId, customer, shippingAddress: dto.shippingAddress, items, currency, correlationId, at }, customerId);
@@ -86,7 +86,7 @@ export class OrdersService {
           at,
         );
         this.outbox.stage(second, [created]);
-        await second.run(tx);
+        await tx.run(second, { commit: true });
       });
     } catch (err) {
       if (idempotency && (err as { driverError?: { code?: string }; code?: string }).driverError?.code === DUPLICATE_KEY) {

@@ -7,7 +7,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope } from '../../contracts/envelope.js';
 import { isEventType, payloadSchemas, type EventType, type Payloads } from '../../contracts/messages.js';
-import { affectedRows, SqlBatch } from '../database/sql-batch.js';
+import { affectedRows, leanTransaction, SqlBatch } from '../database/sql-batch.js';
 import { correlation } from '../observability/correlation.js';
 import { deadLetteredMessages } from '../observability/metrics.counters.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
@@ -165,10 +165,11 @@ export class MessageProcessorService implements OnApplicationShutdown {
     const work = scope.entries.flatMap((e) => (e.work ? [e.work] : []));
     if (work.length) {
       try {
-        await this.dataSource.transaction(async (tx) => {
+        await leanTransaction(this.dataSource, async (lean) => {
+          const tx = lean.manager;
           const inbox = new SqlBatch();
           for (const w of work) inbox.add('INSERT IGNORE INTO processed_messages (consumer_group, event_id) VALUES (?, ?)', [w.consumerGroup, w.envelope.eventId]);
-          const inserted = await inbox.run(tx);
+          const inserted = await lean.run(inbox); // opens the transaction in the same round trip
           const fresh = work.filter((w, i) => {
             // Seen before (or twice in this batch): the inbox makes redelivery a no-op.
             if (affectedRows(inserted[i]) > 0) return true;

@@ -2,13 +2,19 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { ConfigType } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { simulationConfig } from '../../config/simulation.config.js';
+import { newEnvelope } from '../../contracts/envelope.js';
+import { affectedRows, SqlBatch } from '../../platform/database/sql-batch.js';
 import { correlation } from '../../platform/observability/correlation.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
-import { ShipmentEntity } from './shipment.entity.js';
 import { shipmentView } from './shipping.service.js';
 
 interface DueRow {
   id: string;
+  order_id: string;
+  correlation_id: string | null;
+  carrier: string;
+  tracking_number: string;
+  estimated_delivery: Date | string;
 }
 
 /**
@@ -39,24 +45,38 @@ export class DeliveryScheduler implements OnApplicationBootstrap, OnApplicationS
     const [{ n }] = await this.dataSource.query(`SELECT COUNT(*) AS n FROM shipments WHERE status = 'IN_TRANSIT' AND deliver_after <= ?`, [now]);
     if (Number(n) === 0) return 0;
     const delivered = await this.dataSource.transaction(async (tx) => {
-      const due: DueRow[] = await tx.query(`SELECT id FROM shipments WHERE status = 'IN_TRANSIT' AND deliver_after <= ? ORDER BY deliver_after LIMIT ? FOR UPDATE SKIP LOCKED`, [
-        now,
-        this.cfg.shipping.deliveryBatchSize,
+      // Claim, then mark and announce every claimed shipment in one more round trip.
+      const due: DueRow[] = await tx.query(
+        `SELECT id, order_id, correlation_id, carrier, tracking_number, estimated_delivery FROM shipments
+         WHERE status = 'IN_TRANSIT' AND deliver_after <= ? ORDER BY deliver_after LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [now, this.cfg.shipping.deliveryBatchSize],
+      );
+      if (!due.length) return [];
+      const at = new Date();
+      const batch = new SqlBatch();
+      const marked = batch.add(`UPDATE shipments SET status = 'DELIVERED', updated_at = ? WHERE id IN (${due.map(() => '?').join(',')}) AND status = 'IN_TRANSIT'`, [
+        at,
+        ...due.map((d) => d.id),
       ]);
-      const done: ShipmentEntity[] = [];
-      for (const { id } of due) {
-        const shipment = await tx.findOneByOrFail(ShipmentEntity, { id });
-        shipment.status = 'DELIVERED';
-        shipment.updatedAt = new Date();
-        await tx.update(ShipmentEntity, { id, status: 'IN_TRANSIT' }, { status: 'DELIVERED', updatedAt: shipment.updatedAt });
-        const correlationId = shipment.correlationId ?? shipment.orderId;
-        await this.outbox.enqueue(tx, 'ShipmentStatusChanged', shipment.orderId, shipmentView(shipment), { correlationId });
-        done.push(shipment);
-      }
-      return done;
+      const envelopes = due.map((d) =>
+        newEnvelope(
+          'ShipmentStatusChanged',
+          d.order_id,
+          shipmentView({ id: d.id, carrier: d.carrier, trackingNumber: d.tracking_number, estimatedDelivery: new Date(d.estimated_delivery), status: 'DELIVERED' }),
+          { correlationId: d.correlation_id ?? d.order_id },
+          at,
+        ),
+      );
+      this.outbox.stage(batch, envelopes);
+      const results = await batch.run(tx);
+      // The rows are locked by this transaction: they cannot have changed since the claim.
+      if (affectedRows(results[marked]) !== due.length) throw new Error(`delivery claimed ${due.length} shipments but marked ${affectedRows(results[marked])}`);
+      return due;
     });
-    for (const s of delivered) {
-      correlation.run({ correlationId: s.correlationId ?? s.orderId, orderId: s.orderId }, () => this.logger.log(`order ${s.orderId}: shipment ${s.trackingNumber} delivered`));
+    for (const d of delivered) {
+      correlation.run({ correlationId: d.correlation_id ?? d.order_id, orderId: d.order_id }, () =>
+        this.logger.log(`order ${d.order_id}: shipment ${d.tracking_number} delivered`),
+      );
     }
     if (delivered.length) this.outbox.flush();
     return delivered.length;
