@@ -7,6 +7,7 @@ export const outboxConfig = registerAs('outbox', () => {
     pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS as number,
     batchSize: e.OUTBOX_BATCH_SIZE as number,
     shards: e.OUTBOX_SHARDS as number,
+    relayConcurrency: e.OUTBOX_RELAY_CONCURRENCY as number,
     retryBackoffMaxMs: e.OUTBOX_RETRY_BACKOFF_MAX_MS as number,
   };
 });

@@ -21,12 +21,18 @@ interface OutboxRow {
  * `FOR UPDATE SKIP LOCKED`, so several relays (replicas) share the work without two of them ever
  * publishing the same order's messages concurrently, and each order's messages leave in commit order.
  * A pass runs right after a local commit (`kick`) and on a poll for work committed elsewhere.
+ * Up to `relayConcurrency` passes run at once, each on its own shards (at most shards/concurrency
+ * of them), so the waits of one pass (database, Kafka acks) overlap with the work of the others.
  * When Kafka is down the transaction rolls back and the rows wait, with exponential backoff.
  */
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelayService.name);
-  private running: Promise<void> | null = null;
+  /** Passes loops in progress (at most relayConcurrency). */
+  private active = 0;
+  private readonly loops = new Set<Promise<void>>();
+  /** Shards a pass of this process is working on: the other passes leave them alone. */
+  private readonly busyShards = new Set<number>();
   private again = false;
   private stopped = false;
   private pollTimer: NodeJS.Timeout | null = null;
@@ -45,15 +51,18 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     this.schedulePoll(0);
   }
 
-  /** Asks for a pass as soon as possible; coalesces with a pass already running. */
+  /** Asks for a pass as soon as possible; coalesces with the passes already running once they are at the limit. */
   kick(): void {
     if (this.stopped) return;
-    if (this.running) {
+    if (this.active >= this.cfg.relayConcurrency) {
       this.again = true;
       return;
     }
     if (Date.now() < this.backoffUntil) return;
-    this.running = this.loop();
+    this.active += 1;
+    const loop = this.loop();
+    this.loops.add(loop);
+    void loop.finally(() => this.loops.delete(loop));
   }
 
   /** Asks for a pass when a delayed message becomes due (timers share 10 ms buckets). */
@@ -89,6 +98,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         let moved = 0;
         try {
           moved = await this.pass();
+          if (moved === ALL_BUSY) break; // the passes holding those shards take the work (and `again`)
           this.failures = 0;
           this.backoffUntil = 0;
         } catch (err) {
@@ -104,8 +114,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         if (moved >= this.cfg.batchSize) this.again = true;
       } while (this.again && !this.stopped);
     } finally {
-      // Cleared in the same synchronous step as the last `again` check: a kick can never fall in between.
-      this.running = null;
+      // In the same synchronous step as the last `again` check: a kick can never fall in between.
+      this.active -= 1;
     }
   }
 
@@ -114,27 +124,38 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     // Which shards have due rows: read outside a transaction, so an idle relay opens none.
     const now = new Date();
     const pending: Array<{ shard: number }> = await this.dataSource.query('SELECT DISTINCT shard FROM outbox WHERE available_at <= ? ORDER BY shard', [now]);
+    const perPass = Math.max(1, Math.ceil(this.cfg.shards / this.cfg.relayConcurrency));
+    const free = pending.map((p) => p.shard).filter((shard) => !this.busyShards.has(shard));
+    // Rows in shards another pass holds may have come after that pass read its rows: it goes again.
+    if (free.length < pending.length) this.again = true;
     if (!pending.length) return 0;
-    return this.dataSource.transaction(async (tx) => {
-      const claimed: Array<{ shard: number }> = await tx.query(
-        `SELECT shard FROM outbox_shards WHERE shard IN (${pending.map(() => '?').join(',')}) FOR UPDATE SKIP LOCKED`,
-        pending.map((p) => p.shard),
-      );
-      if (!claimed.length) return 0;
-      const rows: OutboxRow[] = await tx.query(
-        `SELECT id, shard, topic, message_key, headers, payload FROM outbox
-         WHERE shard IN (${claimed.map(() => '?').join(',')}) AND available_at <= ? ORDER BY id LIMIT ?`,
-        [...claimed.map((c) => c.shard), now, this.cfg.batchSize],
-      );
-      if (!rows.length) return 0;
-      await this.producer.sendBatch(toTopicMessages(rows));
-      await tx.query(
-        `DELETE FROM outbox WHERE id IN (${rows.map(() => '?').join(',')})`,
-        rows.map((r) => r.id),
-      );
-      this.published += rows.length;
-      return rows.length;
-    });
+    if (!free.length) return ALL_BUSY;
+    const mine = free.slice(0, perPass);
+    mine.forEach((shard) => this.busyShards.add(shard));
+    try {
+      return await this.dataSource.transaction(async (tx) => {
+        const claimed: Array<{ shard: number }> = await tx.query(
+          `SELECT shard FROM outbox_shards WHERE shard IN (${mine.map(() => '?').join(',')}) FOR UPDATE SKIP LOCKED`,
+          mine,
+        );
+        if (!claimed.length) return 0;
+        const rows: OutboxRow[] = await tx.query(
+          `SELECT id, shard, topic, message_key, headers, payload FROM outbox
+           WHERE shard IN (${claimed.map(() => '?').join(',')}) AND available_at <= ? ORDER BY id LIMIT ?`,
+          [...claimed.map((c) => c.shard), now, this.cfg.batchSize],
+        );
+        if (!rows.length) return 0;
+        await this.producer.sendBatch(toTopicMessages(rows));
+        await tx.query(
+          `DELETE FROM outbox WHERE id IN (${rows.map(() => '?').join(',')})`,
+          rows.map((r) => r.id),
+        );
+        this.published += rows.length;
+        return rows.length;
+      });
+    } finally {
+      mine.forEach((shard) => this.busyShards.delete(shard));
+    }
   }
 
   private schedulePoll(delay: number): void {
@@ -154,10 +175,13 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.wakeTimers.forEach((t) => clearTimeout(t));
     this.wakeTimers.clear();
-    // Let a pass in progress finish so a published batch is also deleted.
-    await this.running?.catch(() => undefined);
+    // Let the passes in progress finish so a published batch is also deleted.
+    await Promise.all([...this.loops].map((loop) => loop.catch(() => undefined)));
   }
 }
+
+/** What a pass returns when every shard with work is held by another pass of this process. */
+const ALL_BUSY = -1;
 
 /** Groups rows by topic, keeping commit order inside each topic (and so inside each partition). */
 export function toTopicMessages(rows: Array<Pick<OutboxRow, 'topic' | 'message_key' | 'headers' | 'payload'>>): TopicMessages[] {

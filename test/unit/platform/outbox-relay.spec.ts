@@ -72,24 +72,29 @@ class FakeDb {
       this.active += 1;
       this.maxActive = Math.max(this.maxActive, this.active);
       const snapshot = [...this.rows];
+      const locks = new Set<number>();
+      this.shardLocks.add(locks);
       this.log.push('BEGIN');
       try {
-        const result = await work(this.manager as unknown as EntityManager);
+        const result = await work(this.manager(locks) as unknown as EntityManager);
         if (this.gate) await this.gate;
         this.log.push('COMMIT');
         return result;
       } catch (err) {
-        this.rows = snapshot;
+        // Only this transaction's deletes come back (others may have committed meanwhile).
+        const deleted = snapshot.filter((r) => !this.rows.includes(r) && locks.has(r.shard));
+        this.rows = [...this.rows, ...deleted].sort((a, b) => Number(a.id) - Number(b.id));
         this.log.push('ROLLBACK');
         throw err;
       } finally {
+        this.shardLocks.delete(locks);
         this.active -= 1;
       }
     },
     query: async (sql: string, params: unknown[] = []): Promise<unknown> => {
       if (/^SELECT COUNT\(\*\) AS n FROM outbox$/.test(sql)) return [{ n: String(this.rows.length) }];
       // Which shards have due rows is read before (and outside) the pass's transaction.
-      if (sql.startsWith('SELECT DISTINCT shard FROM outbox WHERE available_at <= ?') && this.active === 0) {
+      if (sql.startsWith('SELECT DISTINCT shard FROM outbox WHERE available_at <= ?')) {
         this.log.push('SELECT pending shards');
         const now = params[0] as Date;
         const shards = [...new Set(this.available(now).map((r) => r.shard))].sort((a, b) => a - b);
@@ -99,12 +104,21 @@ class FakeDb {
     },
   }) as unknown as DataSource;
 
-  private readonly manager = strict('EntityManager', {
+  /** Shard locks of each open transaction (FOR UPDATE SKIP LOCKED skips the others'). */
+  private readonly shardLocks = new Set<Set<number>>();
+  /** Shards each pass locked, in the order the passes locked them. */
+  lockedByPass: number[][] = [];
+
+  private manager = (locks: Set<number>) => strict('EntityManager', {
     query: async (sql: string, params: unknown[] = []): Promise<unknown> => {
       const s = sql.replace(/\s+/g, ' ').trim();
       if (s.startsWith('SELECT shard FROM outbox_shards WHERE shard IN') && s.endsWith('FOR UPDATE SKIP LOCKED')) {
         this.log.push('LOCK shards');
-        return (params as number[]).filter((shard) => !this.lockedElsewhere.has(shard)).map((shard) => ({ shard }));
+        const heldByOthers = (shard: number) => [...this.shardLocks].some((other) => other !== locks && other.has(shard));
+        const got = (params as number[]).filter((shard) => !this.lockedElsewhere.has(shard) && !heldByOthers(shard));
+        got.forEach((shard) => locks.add(shard));
+        this.lockedByPass.push(got);
+        return got.map((shard) => ({ shard }));
       }
       if (s.startsWith('SELECT id, shard, topic, message_key, headers, payload FROM outbox WHERE shard IN')) {
         this.log.push('SELECT rows');
@@ -155,7 +169,7 @@ class FakeProducer {
 }
 
 type OutboxCfg = ConfigType<typeof outboxConfig>;
-const baseCfg: OutboxCfg = { pollIntervalMs: 1000, batchSize: 10, shards: 4, retryBackoffMaxMs: 10000 };
+const baseCfg: OutboxCfg = { pollIntervalMs: 1000, batchSize: 10, shards: 4, relayConcurrency: 1, retryBackoffMaxMs: 10000 };
 
 /** Runs every pending promise continuation (setImmediate stays real, timers are fake). */
 const settle = async (): Promise<void> => {
@@ -349,6 +363,49 @@ describe('OutboxRelayService', () => {
     expect(db.transactions).toBe(2);
     expect(db.maxActive).toBe(1);
     expect(producer.values).toEqual(['{"n":1}', '{"n":2}']);
+  });
+
+  it('runs up to relayConcurrency passes at once on disjoint shards; every row goes out once, each shard in id order', async () => {
+    db.rows = Array.from({ length: 16 }, (_, i) => row(i + 1, 'a', i % 8));
+    let open!: () => void;
+    db.gate = new Promise<void>((resolve) => (open = resolve));
+    makeRelay({ shards: 8, relayConcurrency: 4, batchSize: 100 });
+    for (let i = 0; i < 6; i++) relay.kick(); // more kicks than passes allowed
+    await settle();
+    expect(db.active).toBe(4); // four passes, held open before their commit
+    const held = db.lockedByPass.flat();
+    expect(new Set(held).size).toBe(held.length); // no shard in two passes
+    expect(db.lockedByPass.every((shards) => shards.length === 2)).toBe(true); // 8 shards / 4 passes
+
+    db.gate = null;
+    open();
+    await settle();
+    expect(db.maxActive).toBe(4);
+    const published = producer.values.map((v) => (JSON.parse(v) as { n: number }).n);
+    expect([...published].sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    for (let shard = 0; shard < 8; shard++) {
+      const ofShard = published.filter((n) => (n - 1) % 8 === shard);
+      expect(ofShard).toEqual([...ofShard].sort((a, b) => a - b));
+    }
+    expect(db.rows).toEqual([]);
+  });
+
+  it('a pass finding every shard with work held by another pass leaves it to that pass, which goes again', async () => {
+    db.rows = [row(1, 'a', 0)];
+    let open!: () => void;
+    db.gate = new Promise<void>((resolve) => (open = resolve));
+    makeRelay({ relayConcurrency: 2 }).kick();
+    await settle();
+    db.rows.push(row(2, 'a', 0)); // committed while the first pass holds shard 0
+    relay.kick();
+    await settle();
+    expect(db.transactions).toBe(1); // the second pass saw shard 0 busy and opened no transaction
+    db.gate = null;
+    open();
+    await settle();
+    expect(producer.values).toEqual(['{"n":1}', '{"n":2}']);
+    expect(db.transactions).toBe(2);
+    expect(db.maxActive).toBe(1);
   });
 
   it('a kick at any moment of a pass is never lost (no wait for the next poll)', async () => {
