@@ -7,7 +7,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope } from '../../contracts/envelope.js';
 import { isEventType, payloadSchemas, type EventType, type Payloads } from '../../contracts/messages.js';
-import { affectedRows, leanTransaction, SqlBatch } from '../database/sql-batch.js';
+import { affectedRows, leanTransaction, SqlBatch, type LeanTransaction } from '../database/sql-batch.js';
 import { correlation } from '../observability/correlation.js';
 import { deadLetteredMessages } from '../observability/metrics.counters.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
@@ -167,15 +167,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
       try {
         await leanTransaction(this.dataSource, async (lean) => {
           const tx = lean.manager;
-          const inbox = new SqlBatch();
-          for (const w of work) inbox.add('INSERT IGNORE INTO processed_messages (consumer_group, event_id) VALUES (?, ?)', [w.consumerGroup, w.envelope.eventId]);
-          const inserted = await lean.run(inbox); // opens the transaction in the same round trip
-          const fresh = work.filter((w, i) => {
-            // Seen before (or twice in this batch): the inbox makes redelivery a no-op.
-            if (affectedRows(inserted[i]) > 0) return true;
-            this.logger.debug(`duplicate ${w.envelope.eventType} ${w.envelope.eventId} ignored`);
-            return false;
-          });
+          const fresh = await this.recordInInbox(lean, work);
           // One partition of one topic for one group: every message has the same handler.
           const many = fresh[0]?.many;
           if (many && fresh.every((w) => w.many === many))
@@ -206,6 +198,33 @@ export class MessageProcessorService implements OnApplicationShutdown {
     }
     this.markDone(batch.consumer, batch.topic, batch.partition, batch.lastOffset);
     batch.resolveOffset(batch.lastOffset);
+  }
+
+  /**
+   * Records the batch's messages in the inbox and returns those not seen before, in order. One
+   * multi-row INSERT IGNORE (in the round trip that opens the transaction) when none was seen
+   * before, the usual case; after a redelivery, one statement per message tells which were new.
+   */
+  private async recordInInbox(lean: LeanTransaction, work: BatchWork[]): Promise<BatchWork[]> {
+    const all = new SqlBatch();
+    all.add('SAVEPOINT inbox');
+    const inserted = all.add(
+      `INSERT IGNORE INTO processed_messages (consumer_group, event_id) VALUES ${work.map(() => '(?, ?)').join(', ')}`,
+      work.flatMap((w) => [w.consumerGroup, w.envelope.eventId]),
+    );
+    if (affectedRows((await lean.run(all))[inserted]) === work.length) return work;
+
+    const each = new SqlBatch();
+    each.add('ROLLBACK TO SAVEPOINT inbox');
+    const first = each.size;
+    for (const w of work) each.add('INSERT IGNORE INTO processed_messages (consumer_group, event_id) VALUES (?, ?)', [w.consumerGroup, w.envelope.eventId]);
+    const results = await lean.run(each);
+    return work.filter((w, i) => {
+      // Seen before (or twice in this batch): the inbox makes redelivery a no-op.
+      if (affectedRows(results[first + i]) > 0) return true;
+      this.logger.debug(`duplicate ${w.envelope.eventType} ${w.envelope.eventId} ignored`);
+      return false;
+    });
   }
 
   /** One message in its own transaction, with the attempt counting and dead-lettering of §7.3. */

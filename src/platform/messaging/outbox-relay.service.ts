@@ -134,10 +134,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     mine.forEach((shard) => this.busyShards.add(shard));
     try {
       return await this.dataSource.transaction(async (tx) => {
-        const claimed: Array<{ shard: number }> = await tx.query(
-          `SELECT shard FROM outbox_shards WHERE shard IN (${mine.map(() => '?').join(',')}) FOR UPDATE SKIP LOCKED`,
-          mine,
-        );
+        const claimed: Array<{ shard: number }> = await tx.query(`SELECT shard FROM outbox_shards WHERE shard IN (${mine.map(() => '?').join(',')}) FOR UPDATE SKIP LOCKED`, mine);
         if (!claimed.length) return 0;
         const rows: OutboxRow[] = await tx.query(
           `SELECT id, shard, topic, message_key, headers, payload FROM outbox

@@ -74,6 +74,9 @@ function patchClause(patch: OrderPatch): { sets: string; params: unknown[] } {
  * and by the saga at each transition, read by the API. Status is always read from here, whatever
  * Kafka is doing (DESIGN §7.5).
  */
+/** order_id, from_status, to_status, reason, occurred_at */
+export type HistoryRow = [string, OrderStatus, OrderStatus, FailureReason | null, Date];
+
 @Injectable()
 export class OrderStoreService {
   constructor(private readonly dataSource: DataSource) {}
@@ -112,7 +115,17 @@ export class OrderStoreService {
    * a late or duplicate message changes nothing), and its history row, to `batch`. Returns the index
    * of the UPDATE's result: one affected row means it moved.
    */
-  stageTransition(batch: SqlBatch, orderId: string, from: OrderStatus, to: OrderStatus, at: Date, reason?: FailureReason, patch: OrderPatch = {}): number {
+  stageTransition(
+    batch: SqlBatch,
+    orderId: string,
+    from: OrderStatus,
+    to: OrderStatus,
+    at: Date,
+    reason?: FailureReason,
+    patch: OrderPatch = {},
+    /** Collects the history row here instead (written by `stageHistory`, many transitions in one INSERT). */
+    history?: HistoryRow[],
+  ): number {
     const { sets, params } = patchClause(patch);
     const index = batch.add(`UPDATE orders SET status = ?, status_reason = ?, version = version + 1, updated_at = ?${sets} WHERE id = ? AND status = ?`, [
       to,
@@ -123,8 +136,16 @@ export class OrderStoreService {
       from,
     ]);
     // The caller checks the UPDATE moved exactly one row and otherwise rolls the whole batch back.
-    batch.add('INSERT INTO order_status_history (order_id, from_status, to_status, reason, occurred_at) VALUES (?, ?, ?, ?, ?)', [orderId, from, to, reason ?? null, at]);
+    const row: HistoryRow = [orderId, from, to, reason ?? null, at];
+    if (history) history.push(row);
+    else this.stageHistory(batch, [row]);
     return index;
+  }
+
+  /** Adds one INSERT of history rows (each from stageTransition's collector) to `batch`. */
+  stageHistory(batch: SqlBatch, rows: HistoryRow[]): void {
+    if (!rows.length) return;
+    batch.add(`INSERT INTO order_status_history (order_id, from_status, to_status, reason, occurred_at) VALUES ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, rows.flat());
   }
 
   /** Columns that change without a status transition (e.g. the shipment status after SHIPPED). */

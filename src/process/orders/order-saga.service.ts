@@ -10,7 +10,7 @@ import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging
 import { OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
 import { correlation } from '../../platform/observability/correlation.js';
 import { sagaStepRetries } from '../../platform/observability/metrics.counters.js';
-import { OrderStoreService, type OrderPatch } from '../../platform/order-store/order-store.service.js';
+import { OrderStoreService, type HistoryRow, type OrderPatch } from '../../platform/order-store/order-store.service.js';
 import { decide, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep, type StepState } from './order-saga.js';
 
 export type SagaMessage = TypedEnvelope<
@@ -124,6 +124,7 @@ export class OrderSagaService {
 
   /** Transitions, history, step rows and outbox, in one round trip. */
   private async write(tx: EntityManager, writes: StagedWrites): Promise<void> {
+    this.store.stageHistory(writes.batch, writes.history);
     this.outbox.stage(writes.batch, writes.messages);
     const results = await writes.batch.run(tx);
     for (const guard of writes.guards) {
@@ -137,7 +138,11 @@ export class OrderSagaService {
     const { order, items } = state;
     switch (action.kind) {
       case 'transition': {
-        writes.guards.push({ index: this.store.stageTransition(batch, order.id, action.from, action.to, now, action.reason, patch), orderId: order.id, from: action.from });
+        writes.guards.push({
+          index: this.store.stageTransition(batch, order.id, action.from, action.to, now, action.reason, patch, writes.history),
+          orderId: order.id,
+          from: action.from,
+        });
         Object.assign(
           order,
           { status: action.to },
@@ -262,6 +267,7 @@ class StagedWrites {
   readonly batch = new SqlBatch();
   readonly messages: Envelope[] = [];
   readonly guards: Array<{ index: number; orderId: string; from: OrderStatus }> = [];
+  readonly history: HistoryRow[] = [];
 }
 
 interface RawItemRow {

@@ -251,7 +251,17 @@ describe('sagaConfig and outboxConfig', () => {
   });
 
   it('outbox settings', () => {
-    useEnv({ OUTBOX_POLL_INTERVAL_MS: '50', OUTBOX_BATCH_SIZE: '10', OUTBOX_SHARDS: '4', OUTBOX_RETRY_BACKOFF_MAX_MS: '2000' });
-    expect(outboxConfig()).toEqual({ pollIntervalMs: 50, batchSize: 10, shards: 4, retryBackoffMaxMs: 2000 });
+    useEnv({ OUTBOX_POLL_INTERVAL_MS: '50', OUTBOX_BATCH_SIZE: '10', OUTBOX_SHARDS: '4', OUTBOX_RELAY_CONCURRENCY: '2', OUTBOX_RETRY_BACKOFF_MAX_MS: '2000' });
+    expect(outboxConfig()).toEqual({ pollIntervalMs: 50, batchSize: 10, shards: 4, relayConcurrency: 2, retryBackoffMaxMs: 2000 });
+  });
+
+  it('relay concurrency and consumer batch size default to 4 and 100, and refuse 0', () => {
+    useEnv({});
+    expect(outboxConfig().relayConcurrency).toBe(4);
+    expect(kafkaConfig().consumerBatchSize).toBe(100);
+    useEnv({ OUTBOX_RELAY_CONCURRENCY: '0' });
+    expect(() => outboxConfig()).toThrow(/"OUTBOX_RELAY_CONCURRENCY" must be greater than or equal to 1/);
+    useEnv({ KAFKA_CONSUMER_BATCH_SIZE: '0' });
+    expect(() => kafkaConfig()).toThrow(/"KAFKA_CONSUMER_BATCH_SIZE" must be greater than or equal to 1/);
   });
 });

@@ -109,36 +109,37 @@ class FakeDb {
   /** Shards each pass locked, in the order the passes locked them. */
   lockedByPass: number[][] = [];
 
-  private manager = (locks: Set<number>) => strict('EntityManager', {
-    query: async (sql: string, params: unknown[] = []): Promise<unknown> => {
-      const s = sql.replace(/\s+/g, ' ').trim();
-      if (s.startsWith('SELECT shard FROM outbox_shards WHERE shard IN') && s.endsWith('FOR UPDATE SKIP LOCKED')) {
-        this.log.push('LOCK shards');
-        const heldByOthers = (shard: number) => [...this.shardLocks].some((other) => other !== locks && other.has(shard));
-        const got = (params as number[]).filter((shard) => !this.lockedElsewhere.has(shard) && !heldByOthers(shard));
-        got.forEach((shard) => locks.add(shard));
-        this.lockedByPass.push(got);
-        return got.map((shard) => ({ shard }));
-      }
-      if (s.startsWith('SELECT id, shard, topic, message_key, headers, payload FROM outbox WHERE shard IN')) {
-        this.log.push('SELECT rows');
-        const limit = params.at(-1) as number;
-        const now = params.at(-2) as Date;
-        const shards = new Set(params.slice(0, -2) as number[]);
-        let rows = this.available(now).filter((r) => shards.has(r.shard));
-        if (/ORDER BY id/.test(s)) rows = rows.sort((a, b) => Number(a.id) - Number(b.id));
-        if (/LIMIT \?/.test(s)) rows = rows.slice(0, limit);
-        return rows.map(({ available_at: _ignored, ...r }) => ({ ...r }));
-      }
-      if (s.startsWith('DELETE FROM outbox WHERE id IN')) {
-        this.log.push(`DELETE ${(params as string[]).join(',')}`);
-        const ids = new Set(params as string[]);
-        this.rows = this.rows.filter((r) => !ids.has(r.id));
-        return { affectedRows: ids.size };
-      }
-      throw new Error(`unexpected SQL in a pass: ${s}`);
-    },
-  });
+  private manager = (locks: Set<number>) =>
+    strict('EntityManager', {
+      query: async (sql: string, params: unknown[] = []): Promise<unknown> => {
+        const s = sql.replace(/\s+/g, ' ').trim();
+        if (s.startsWith('SELECT shard FROM outbox_shards WHERE shard IN') && s.endsWith('FOR UPDATE SKIP LOCKED')) {
+          this.log.push('LOCK shards');
+          const heldByOthers = (shard: number) => [...this.shardLocks].some((other) => other !== locks && other.has(shard));
+          const got = (params as number[]).filter((shard) => !this.lockedElsewhere.has(shard) && !heldByOthers(shard));
+          got.forEach((shard) => locks.add(shard));
+          this.lockedByPass.push(got);
+          return got.map((shard) => ({ shard }));
+        }
+        if (s.startsWith('SELECT id, shard, topic, message_key, headers, payload FROM outbox WHERE shard IN')) {
+          this.log.push('SELECT rows');
+          const limit = params.at(-1) as number;
+          const now = params.at(-2) as Date;
+          const shards = new Set(params.slice(0, -2) as number[]);
+          let rows = this.available(now).filter((r) => shards.has(r.shard));
+          if (/ORDER BY id/.test(s)) rows = rows.sort((a, b) => Number(a.id) - Number(b.id));
+          if (/LIMIT \?/.test(s)) rows = rows.slice(0, limit);
+          return rows.map(({ available_at: _ignored, ...r }) => ({ ...r }));
+        }
+        if (s.startsWith('DELETE FROM outbox WHERE id IN')) {
+          this.log.push(`DELETE ${(params as string[]).join(',')}`);
+          const ids = new Set(params as string[]);
+          this.rows = this.rows.filter((r) => !ids.has(r.id));
+          return { affectedRows: ids.size };
+        }
+        throw new Error(`unexpected SQL in a pass: ${s}`);
+      },
+    });
 
   private available(now: Date): Row[] {
     return this.rows.filter((r) => r.available_at.getTime() <= now.getTime());
