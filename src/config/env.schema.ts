@@ -56,6 +56,8 @@ export const envSchema = Joi.object({
   KAFKA_TOPIC_SHIPPING_REPLIES: Joi.string().default('shipping-replies'),
   KAFKA_TOPIC_DLQ: Joi.string().default('dlq-orders'),
   CONSUMER_MAX_ATTEMPTS: Joi.number().integer().min(1).default(3),
+  INBOX_RETENTION_HOURS: Joi.number().integer().min(1).default(168),
+  INBOX_PRUNE_INTERVAL_MS: Joi.number().integer().min(1000).default(600000),
 
   OUTBOX_POLL_INTERVAL_MS: Joi.number().integer().min(10).default(1000),
   OUTBOX_BATCH_SIZE: Joi.number().integer().min(1).max(5000).default(500),

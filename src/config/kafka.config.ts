@@ -30,6 +30,8 @@ export const kafkaConfig = registerAs('kafka', () => {
     partitionsConsumedConcurrently: e.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY as number,
     consumerBatchSize: e.KAFKA_CONSUMER_BATCH_SIZE as number,
     consumerMaxAttempts: e.CONSUMER_MAX_ATTEMPTS as number,
+    inboxRetentionHours: e.INBOX_RETENTION_HOURS as number,
+    inboxPruneIntervalMs: e.INBOX_PRUNE_INTERVAL_MS as number,
     sasl,
     ssl,
     topics: {

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { ConsumerRegistryService } from './consumer-registry.service.js';
+import { InboxPrunerService } from './inbox-pruner.service.js';
 import { createKafka } from './kafka-client.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
 import { MessageProcessorService } from './message-processor.service.js';
@@ -21,6 +22,7 @@ import { TopicAdminService } from './topic-admin.service.js';
     TopicAdminService,
     MessageProcessorService,
     ConsumerRegistryService,
+    InboxPrunerService,
   ],
   exports: [KAFKA, KafkaProducerService, OutboxService, OutboxRelayService, TopicAdminService, MessageProcessorService, ConsumerRegistryService],
 })
