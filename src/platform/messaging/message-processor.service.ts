@@ -361,7 +361,9 @@ export class MessageProcessorService implements OnApplicationShutdown {
   }
 }
 
-const OFFSET_COMMIT_INTERVAL_MS = 20;
+// A crash loses at most this much of committed progress to redelivery (which the inbox absorbs);
+// shorter means more OffsetCommit requests for the broker to write.
+const OFFSET_COMMIT_INTERVAL_MS = 100;
 
 function traceOf(envelope: Envelope) {
   return { correlationId: envelope.correlationId, orderId: envelope.orderId, eventId: envelope.eventId };

@@ -26,7 +26,7 @@ function strict<T extends object>(name: string, impl: T): T {
   });
 }
 
-const T0 = Date.UTC(2025, 0, 1, 12, 0, 0); // a multiple of 10 ms, for wakeAt's buckets
+const T0 = Date.UTC(2025, 0, 1, 12, 0, 0); // a whole second: a multiple of wakeAt's 50 ms buckets
 
 interface Row {
   id: string;
@@ -447,11 +447,12 @@ describe('OutboxRelayService', () => {
     expect(looks()).toBe(4);
   });
 
-  it('wakeAt runs a pass when a delayed message becomes due (one timer per 10 ms bucket)', async () => {
+  it('wakeAt runs a pass when a delayed message becomes due (one timer per 50 ms bucket)', async () => {
     db.rows = [row(1, 'a', 0, 95)];
     makeRelay();
     relay.wakeAt(new Date(T0 + 91));
     relay.wakeAt(new Date(T0 + 95)); // same bucket (T0 + 100): no second timer
+    relay.wakeAt(new Date(T0 + 51)); // same bucket too
     await jest.advanceTimersByTimeAsync(101);
     expect(db.transactions).toBe(0);
     await jest.advanceTimersByTimeAsync(1);
