@@ -170,12 +170,14 @@ export class MessageProcessorService implements OnApplicationShutdown {
           const fresh = await this.recordInInbox(lean, work);
           // One partition of one topic for one group: every message has the same handler.
           const many = fresh[0]?.many;
-          if (many && fresh.every((w) => w.many === many))
+          if (many && fresh.every((w) => w.many === many)) {
             await many(
               fresh.map((w) => w.envelope),
               tx,
             );
-          else for (const w of fresh) await correlation.run(traceOf(w.envelope), () => w.handler(w.envelope, tx));
+          } else {
+            for (const w of fresh) await correlation.run(traceOf(w.envelope), () => w.handler(w.envelope, tx));
+          }
         });
       } catch (err) {
         // Database or broker unreachable: nothing is resolved, kafkajs fetches the batch again after its backoff.
@@ -185,8 +187,8 @@ export class MessageProcessorService implements OnApplicationShutdown {
         }
         this.logger.warn(`a batch of ${work.length} from ${batch.topic}/${batch.partition} failed (${(err as Error).message}); running its messages one by one`);
         for (const entry of scope.entries) {
-          if (entry.work)
-            await this.processOne(entry.work); // throws to have the rest fetched again
+          // processOne throws (after its own bookkeeping) to have this message and the rest fetched again.
+          if (entry.work) await this.processOne(entry.work);
           else this.commit(entry.ctx);
           batch.resolveOffset(entry.offset);
         }
