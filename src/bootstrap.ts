@@ -81,6 +81,10 @@ function attachConsumers(app: INestApplication, groups: ConsumerGroupName[]): vo
           allowAutoTopicCreation: false,
           sessionTimeout: 30000,
           heartbeatInterval: 3000,
+          // A fetch waits (at most fetchMaxWaitMs) for fetchMinBytes: fewer, fuller batches, so fewer
+          // transactions per message when messages trickle in (the dev latencies spread them out).
+          minBytes: cfg.fetchMinBytes,
+          maxWaitTimeInMs: cfg.fetchMaxWaitMs,
           // A transient fault is retried (the offset is not committed); after the retries the
           // consumer restarts and the message comes again. Nothing is skipped.
           retry: { initialRetryTime: 300, maxRetryTime: 10000, retries: 8, restartOnFailure: async () => true },

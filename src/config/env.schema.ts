@@ -38,6 +38,8 @@ export const envSchema = Joi.object({
   KAFKA_CREATE_TOPICS: Joi.boolean().default(true),
   KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: Joi.number().integer().min(1).default(3),
   KAFKA_CONSUMER_BATCH_SIZE: Joi.number().integer().min(1).max(1000).default(100),
+  KAFKA_FETCH_MIN_BYTES: Joi.number().integer().min(1).default(1),
+  KAFKA_FETCH_MAX_WAIT_MS: Joi.number().integer().min(0).max(30000).default(5000),
   KAFKA_SSL: Joi.boolean().default(false),
   KAFKA_SSL_CA_FILE: Joi.string().optional(),
   KAFKA_SSL_REJECT_UNAUTHORIZED: Joi.boolean().default(true),

@@ -29,6 +29,8 @@ export const kafkaConfig = registerAs('kafka', () => {
     createTopics: e.KAFKA_CREATE_TOPICS as boolean,
     partitionsConsumedConcurrently: e.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY as number,
     consumerBatchSize: e.KAFKA_CONSUMER_BATCH_SIZE as number,
+    fetchMinBytes: e.KAFKA_FETCH_MIN_BYTES as number,
+    fetchMaxWaitMs: e.KAFKA_FETCH_MAX_WAIT_MS as number,
     consumerMaxAttempts: e.CONSUMER_MAX_ATTEMPTS as number,
     inboxRetentionHours: e.INBOX_RETENTION_HOURS as number,
     inboxPruneIntervalMs: e.INBOX_PRUNE_INTERVAL_MS as number,

@@ -264,4 +264,13 @@ describe('sagaConfig and outboxConfig', () => {
     useEnv({ KAFKA_CONSUMER_BATCH_SIZE: '0' });
     expect(() => kafkaConfig()).toThrow(/"KAFKA_CONSUMER_BATCH_SIZE" must be greater than or equal to 1/);
   });
+
+  it('consumer fetches default to kafkajs behaviour (answer at the first byte, long-poll 5 s) and can wait to fill', () => {
+    useEnv({});
+    expect(kafkaConfig()).toMatchObject({ fetchMinBytes: 1, fetchMaxWaitMs: 5000 });
+    useEnv({ KAFKA_FETCH_MIN_BYTES: '32768', KAFKA_FETCH_MAX_WAIT_MS: '50' });
+    expect(kafkaConfig()).toMatchObject({ fetchMinBytes: 32768, fetchMaxWaitMs: 50 });
+    useEnv({ KAFKA_FETCH_MAX_WAIT_MS: '-1' });
+    expect(() => kafkaConfig()).toThrow(/"KAFKA_FETCH_MAX_WAIT_MS" must be greater than or equal to 0/);
+  });
 });
