@@ -9,7 +9,7 @@ import { OutboxService, type Trace } from '../../platform/messaging/outbox.servi
 import { assertUnreachable } from '../shared/assert-unreachable.js';
 import { lineTotal } from '../shared/decimal.transformer.js';
 import { InventoryErrorCode, InventoryException } from './inventory.exception.js';
-import { InventorySimulator } from './inventory.simulator.js';
+import { InventorySimulator, type InventoryDecision } from './inventory.simulator.js';
 import type { ReservationStatus } from './stock-reservation.entity.js';
 
 export type InventoryCommand = TypedEnvelope<'ReserveStock' | 'ReleaseStock' | 'CommitStock'>;
@@ -33,6 +33,7 @@ interface ProductRow {
 /** One of the order's reservation lines, with the catalogue currency of its product (null if gone). */
 interface ReservationRow {
   id: number | string;
+  order_id: string;
   product_id: string;
   quantity: number;
   unit_price: number;
@@ -44,10 +45,15 @@ interface ReservationRow {
  * The inventory system: real stock in `products`, one reservation row per order and product.
  * Every method works in the caller's transaction (the message processor's, with its inbox row) and
  * stages its messages in the outbox, delayed by the simulated latency; it never waits.
- * Each command costs one read and at most one write round trip (SqlBatch).
- * Product rows are always locked in productId order, before any reservation row, so that
- * concurrent orders cannot deadlock: reservation rows are only read without locks, and written
- * after the product rows in the same batch.
+ *
+ * A batch of commands (or one command, a batch of one) costs at most three round trips (SqlBatch):
+ * a read of the orders' reservations (a plain read, no locks) with, when nothing in the batch
+ * releases or commits, the wanted products locked; when something does, a second round trip that
+ * locks every product the batch touches; then one write round trip. Each command is decided in
+ * memory, in order, against the stock and reservations the commands before it left.
+ * Product rows are always locked in productId order (ORDER BY product_id FOR UPDATE, one statement),
+ * before any reservation row is written, so that concurrent batches cannot deadlock: reservation
+ * rows are only read without locks, and written after the product rows in the same transaction.
  */
 @Injectable()
 export class InventoryService {
@@ -58,73 +64,67 @@ export class InventoryService {
     private readonly simulator: InventorySimulator,
   ) {}
 
-  async handle(message: InventoryCommand, tx: EntityManager): Promise<void> {
-    switch (message.eventType) {
-      case 'ReserveStock':
-        return this.reserve(message, tx);
-      case 'ReleaseStock':
-        return this.finish(message, tx, 'RELEASED');
-      case 'CommitStock':
-        return this.finish(message, tx, 'COMMITTED');
-      default:
-        return assertUnreachable(message, 'inventory command');
-    }
+  handle(message: InventoryCommand, tx: EntityManager): Promise<void> {
+    return this.handleMany([message], tx);
   }
 
-  /**
-   * Commands of one partition in one transaction. Every product any of them may touch is locked
-   * first, in productId order: each command alone keeps that order, but two batches locking their
-   * commands' products one command after the other would deadlock on each other.
-   */
+  /** Commands of one partition, in offset order, in one transaction (see the class comment). */
   async handleMany(messages: InventoryCommand[], tx: EntityManager): Promise<void> {
-    if (messages.length > 1) await this.lockProductsOf(messages, tx);
-    for (const message of messages) {
-      await correlation.run({ correlationId: message.correlationId, orderId: message.orderId, eventId: message.eventId }, () => this.handle(message, tx));
+    if (!messages.length) return;
+    // Drawn first and always, one per command in order, so a seeded run makes the same choices.
+    const decisions = messages.map((m): InventoryDecision =>
+      m.eventType === 'ReserveStock' ? this.simulator.decide() : { outcome: 'available', delayMs: this.simulator.latency() },
+    );
+    const finishing = messages.some((m) => m.eventType !== 'ReserveStock');
+    const wantedIds = [...new Set(messages.flatMap((m) => (m.eventType === 'ReserveStock' ? m.payload.items.map((i) => i.productId) : [])))].sort();
+    const orderIds = [...new Set(messages.map((m) => m.orderId))];
+
+    // Read round trip: the orders' reservation lines (a plain read, no locks) and, unless a release
+    // or commit must first tell which products it holds, the wanted products, locked in productId order.
+    const read = new SqlBatch();
+    const reservationsAt = read.add(
+      `SELECT r.id, r.order_id, r.product_id, r.quantity, r.unit_price, r.status, p.currency
+         FROM stock_reservations r LEFT JOIN products p ON p.product_id = r.product_id
+        WHERE r.order_id IN (${marks(orderIds)}) ORDER BY r.id`,
+      orderIds,
+    );
+    const productsAt = !finishing && wantedIds.length ? read.add(lockProducts(wantedIds), wantedIds) : -1;
+    const results = await read.run(tx);
+    const state = new BatchState(results[reservationsAt] as ReservationRow[]);
+
+    let products: Map<string, ProductRow> | null = null;
+    if (productsAt >= 0) products = productMap(results[productsAt]);
+    else if (finishing && wantedIds.length) {
+      // Lock round trip: everything the batch touches, wanted or held, in one statement, in productId order.
+      const ids = [...new Set([...wantedIds, ...state.heldProductIds(messages.filter((m) => m.eventType !== 'ReserveStock').map((m) => m.orderId))])].sort();
+      products = productMap(await tx.query(lockProducts(ids), ids));
     }
+
+    const now = new Date();
+    messages.forEach((message, i) => {
+      const ctx = { correlationId: message.correlationId, orderId: message.orderId, eventId: message.eventId };
+      correlation.run(ctx, () => {
+        switch (message.eventType) {
+          case 'ReserveStock':
+            return this.reserve(message, decisions[i], state, products ?? new Map());
+          case 'ReleaseStock':
+            return this.finish(message, decisions[i].delayMs, state, products, 'RELEASED');
+          case 'CommitStock':
+            return this.finish(message, decisions[i].delayMs, state, products, 'COMMITTED');
+          default:
+            return assertUnreachable(message, 'inventory command');
+        }
+      });
+    });
+    await this.write(tx, state, now, !products);
   }
 
-  private async lockProductsOf(messages: InventoryCommand[], tx: EntityManager): Promise<void> {
-    const productIds = new Set(messages.flatMap((m) => (m.eventType === 'ReserveStock' ? m.payload.items.map((i) => i.productId) : [])));
-    const finishing = messages.filter((m) => m.eventType !== 'ReserveStock').map((m) => m.orderId);
-    if (finishing.length) {
-      const held: Array<{ product_id: string }> = await tx.query(
-        `SELECT DISTINCT product_id FROM stock_reservations WHERE order_id IN (${finishing.map(() => '?').join(',')}) AND status = 'RESERVED'`,
-        finishing,
-      );
-      for (const r of held) productIds.add(r.product_id);
-    }
-    if (!productIds.size) return;
-    const ids = [...productIds].sort();
-    await tx.query(`SELECT product_id FROM products WHERE product_id IN (${ids.map(() => '?').join(',')}) ORDER BY product_id FOR UPDATE`, ids);
-  }
-
-  private async reserve(message: TypedEnvelope<'ReserveStock'>, tx: EntityManager): Promise<void> {
+  /** Decides one ReserveStock against `state` and `products` (both updated to match) and stages its replies. */
+  private reserve(message: TypedEnvelope<'ReserveStock'>, decision: InventoryDecision, state: BatchState, products: Map<string, ProductRow>): void {
     const { orderId } = message;
     const trace = traceOf(message);
-    // Drawn first and always, so a seeded run makes the same choices for the same commands.
-    const decision = this.simulator.decide();
-    const delay = { delayMs: decision.delayMs };
     const wanted = mergeLines(message.payload.items);
-
-    // Read round trip: the order's reservations (a plain read, no locks) and the wanted products,
-    // locked in productId order. A retry locks its products too, which costs nothing but a wait.
-    const read = new SqlBatch();
-    const existingAt = read.add(
-      `SELECT r.id, r.product_id, r.quantity, r.unit_price, r.status, p.currency
-         FROM stock_reservations r LEFT JOIN products p ON p.product_id = r.product_id
-        WHERE r.order_id = ? ORDER BY r.id`,
-      [orderId],
-    );
-    const productIds = [...new Set(wanted.map((l) => l.productId))];
-    const productsAt = read.add(
-      `SELECT product_id, unit_price, currency, stock_on_hand, stock_reserved FROM products WHERE product_id IN (${productIds.map(() => '?').join(',')}) ORDER BY product_id FOR UPDATE`,
-      productIds,
-    );
-    const results = await read.run(tx);
-    const existing = results[existingAt] as ReservationRow[];
-    const products = new Map((results[productsAt] as ProductRow[]).map((p) => [p.product_id, p]));
-
-    const write = new SqlBatch();
+    const existing = state.linesOf(orderId);
     const messages: Envelope[] = [];
     try {
       if (existing.length) {
@@ -132,7 +132,7 @@ export class InventoryService {
           throw new InventoryException(InventoryErrorCode.ORDER_CLOSED, 'the reservation of this order was released; it cannot be reserved again');
         }
         // A retry of a reservation that went through: same answer, nothing more reserved.
-        const lines: PricedLine[] = existing.map((r) => ({ productId: r.product_id, quantity: r.quantity, unitPrice: Number(r.unit_price) }));
+        const lines: PricedLine[] = existing.map((r) => ({ productId: r.productId, quantity: r.quantity, unitPrice: r.unitPrice }));
         const currency = existing[0].currency ?? message.payload.currency;
         this.logger.log(`order ${orderId} already holds its reservation; confirming again`);
         messages.push(newEnvelope('StockReservationConfirmed', orderId, { items: lines, total: lineTotal(lines), currency }, trace));
@@ -146,17 +146,14 @@ export class InventoryService {
         }
         if (decision.outcome === 'unavailable') throw new InventoryException(InventoryErrorCode.UNAVAILABLE, 'simulated inventory outage');
 
-        const now = new Date();
-        // The rows are locked already; updated in productId order all the same.
-        for (const line of [...wanted].sort(byProductId)) {
-          write.add('UPDATE products SET stock_reserved = stock_reserved + ? WHERE product_id = ?', [line.quantity, line.productId]);
-        }
         const lines: PricedLine[] = wanted.map((l) => ({ ...l, unitPrice: Number(products.get(l.productId)!.unit_price) }));
-        // One row per line, in the order of the command (the ids give a retry the same order).
-        write.add(
-          `INSERT INTO stock_reservations (order_id, product_id, quantity, unit_price, status, created_at, updated_at) VALUES ${lines.map(() => `(?, ?, ?, ?, 'RESERVED', ?, ?)`).join(', ')}`,
-          lines.flatMap((l) => [orderId, l.productId, l.quantity, l.unitPrice, now, now]),
-        );
+        for (const line of lines) {
+          const product = products.get(line.productId)!;
+          product.stock_reserved += line.quantity;
+          state.addStock(line.productId, line.quantity, 0);
+          // One row per line, in the order of the command (the ids give a retry the same order).
+          state.insert(orderId, { productId: line.productId, quantity: line.quantity, unitPrice: line.unitPrice, status: 'RESERVED', currency: product.currency });
+        }
         const currency = products.get(wanted[0].productId)!.currency;
         const total = lineTotal(lines);
         this.logger.log(`order ${orderId}: reserved ${lines.length} line(s), total ${total} ${currency}, answering in ${decision.delayMs} ms`);
@@ -164,47 +161,45 @@ export class InventoryService {
       }
     } catch (err) {
       if (!(err instanceof InventoryException)) throw err;
-      // Nothing is written before a rejection: the reply is the only effect.
+      // Nothing is staged for a rejection but the reply.
       this.logger.log(`order ${orderId}: reservation rejected (${err.message})`);
       messages.push(newEnvelope('StockReservationRejected', orderId, err.toRejection(), trace));
     }
-    this.outbox.stage(write, messages, delay);
-    await write.run(tx);
+    state.send(messages, decision.delayMs);
   }
 
-  /** Release (saga compensation, replies) or commit (the order shipped, no reply) what the order holds. */
-  private async finish(message: TypedEnvelope<'ReleaseStock' | 'CommitStock'>, tx: EntityManager, to: 'RELEASED' | 'COMMITTED'): Promise<void> {
+  /**
+   * Release (saga compensation, replies) or commit (the order shipped, no reply) what the order
+   * holds; `products` (when locked) and `state` are updated to match.
+   */
+  private finish(
+    message: TypedEnvelope<'ReleaseStock' | 'CommitStock'>,
+    delayMs: number,
+    state: BatchState,
+    products: Map<string, ProductRow> | null,
+    to: 'RELEASED' | 'COMMITTED',
+  ): void {
     const { orderId } = message;
     const trace = traceOf(message);
-    const delay = { delayMs: this.simulator.latency() };
-    // Read round trip: a plain read (no locks), so that the product rows are locked first below, in
-    // the database's productId order, the order in which reserve locks them.
-    const held: Array<Pick<ReservationRow, 'id' | 'product_id' | 'quantity'>> = await tx.query(
-      `SELECT id, product_id, quantity FROM stock_reservations WHERE order_id = ? AND status = 'RESERVED' ORDER BY product_id`,
-      [orderId],
-    );
-
-    // Write round trip: relative stock updates in productId order (each locks its product row),
-    // then the reservation rows, guarded by their status (a change since the read rolls back below).
-    const write = new SqlBatch();
-    const productUpdates: number[] = [];
-    let guarded = -1;
-    if (held.length) {
-      const now = new Date();
-      for (const r of held) {
-        productUpdates.push(
-          to === 'COMMITTED'
-            ? write.add('UPDATE products SET stock_reserved = stock_reserved - ?, stock_on_hand = stock_on_hand - ? WHERE product_id = ?', [r.quantity, r.quantity, r.product_id])
-            : write.add('UPDATE products SET stock_reserved = stock_reserved - ? WHERE product_id = ?', [r.quantity, r.product_id]),
-        );
+    const held = state
+      .linesOf(orderId)
+      .filter((r) => r.status === 'RESERVED')
+      .sort(byProductId);
+    const guarded: ReservationLine[] = [];
+    for (const r of held) {
+      r.status = to;
+      const product = products?.get(r.productId);
+      if (product) {
+        product.stock_reserved -= r.quantity;
+        if (to === 'COMMITTED') product.stock_on_hand -= r.quantity;
       }
-      guarded = write.add(`UPDATE stock_reservations SET status = ?, updated_at = ? WHERE id IN (${held.map(() => '?').join(',')}) AND status = 'RESERVED'`, [
-        to,
-        now,
-        ...held.map((r) => r.id),
-      ]);
+      state.addStock(r.productId, -r.quantity, to === 'COMMITTED' ? -r.quantity : 0, r.id === undefined ? undefined : { id: r.id, orderId });
+      // A line reserved earlier in this batch is inserted with its final status; one read is updated, guarded.
+      if (r.id !== undefined) guarded.push(r);
     }
-    const items = held.map((r) => ({ productId: r.product_id, quantity: r.quantity }));
+    if (guarded.length) state.guard(orderId, to, guarded);
+
+    const items = held.map((r) => ({ productId: r.productId, quantity: r.quantity }));
     const messages: Envelope[] = [];
     if (to === 'RELEASED') {
       this.logger.log(held.length ? `order ${orderId}: released ${held.length} line(s)` : `order ${orderId}: nothing to release`);
@@ -216,27 +211,148 @@ export class InventoryService {
     } else {
       this.logger.warn(`order ${orderId}: CommitStock found no reservation to commit`);
     }
-    this.outbox.stage(write, messages, delay);
+    state.send(messages, delayMs);
+  }
+
+  /**
+   * The write round trip: relative stock updates (one per product, in productId order; when no
+   * product was locked before, a locking read in productId order goes first), the new reservation
+   * lines, the status changes of lines read as RESERVED (guarded: a change since the read rolls
+   * the batch back) and the outbox rows, in the order of the commands.
+   */
+  private async write(tx: EntityManager, state: BatchState, now: Date, lockFirst: boolean): Promise<void> {
+    const write = new SqlBatch();
+    const stock = [...state.stock].filter(([, d]) => d.reserved !== 0 || d.onHand !== 0).sort(([a], [b]) => compareIds(a, b));
+    if (lockFirst && stock.length) {
+      const ids = stock.map(([id]) => id);
+      write.add(lockProducts(ids), ids);
+    }
+    const productUpdates = stock.map(([productId, d]) => ({
+      productId,
+      heldBy: d.heldBy,
+      at: d.onHand
+        ? write.add('UPDATE products SET stock_reserved = stock_reserved + ?, stock_on_hand = stock_on_hand + ? WHERE product_id = ?', [d.reserved, d.onHand, productId])
+        : write.add('UPDATE products SET stock_reserved = stock_reserved + ? WHERE product_id = ?', [d.reserved, productId]),
+    }));
+    if (state.inserts.length) {
+      write.add(
+        `INSERT INTO stock_reservations (order_id, product_id, quantity, unit_price, status, created_at, updated_at) VALUES ${state.inserts.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        state.inserts.flatMap(({ orderId, line }) => [orderId, line.productId, line.quantity, line.unitPrice, line.status, now, now]),
+      );
+    }
+    const guards = state.guards.map((g) => ({
+      ...g,
+      at: write.add(`UPDATE stock_reservations SET status = ?, updated_at = ? WHERE id IN (${marks(g.lines)}) AND status = 'RESERVED'`, [g.to, now, ...g.lines.map((r) => r.id)]),
+    }));
+    for (const { messages, delayMs } of state.outgoing) this.outbox.stage(write, messages, { delayMs });
+    if (!write.size) return;
     const results = await write.run(tx);
 
-    // Any surprise rolls the whole transaction back (the message is retried, then dead-lettered).
-    held.forEach((r, i) => {
-      if (affectedRows(results[productUpdates[i]]) !== 1) {
-        throw new Error(`reservation ${r.id} of order ${orderId} names product ${r.product_id}, which no longer exists`);
+    // Any surprise rolls the whole transaction back (the batch runs again one command at a time).
+    for (const u of productUpdates) {
+      if (affectedRows(results[u.at]) !== 1) {
+        const by = u.heldBy ? `reservation ${u.heldBy.id} of order ${u.heldBy.orderId} names product` : 'product';
+        throw new Error(`${by} ${u.productId}, which no longer exists`);
       }
-    });
-    if (held.length && affectedRows(results[guarded]) !== held.length) {
-      throw new Error(`order ${orderId}: ${held.length} reservation line(s) were RESERVED when read, but only ${affectedRows(results[guarded])} when ${to}; rolling back`);
+    }
+    for (const g of guards) {
+      const n = affectedRows(results[g.at]);
+      if (n !== g.lines.length) {
+        throw new Error(`order ${g.orderId}: ${g.lines.length} reservation line(s) were RESERVED when read, but only ${n} when ${g.to}; rolling back`);
+      }
     }
   }
+}
+
+/** One reservation line as the batch sees it; `id` is undefined for a line inserted by this batch. */
+interface ReservationLine {
+  id?: number | string;
+  productId: string;
+  quantity: number;
+  unitPrice: number;
+  status: ReservationStatus;
+  /** The catalogue currency of the product (null if it is gone). */
+  currency: string | null;
+}
+
+/** The reservations of a batch's orders and everything the batch will write, kept current as it is decided. */
+class BatchState {
+  private readonly lines = new Map<string, ReservationLine[]>();
+  /** Net stock change per product; `heldBy` names a line read from the database that touches it. */
+  readonly stock = new Map<string, { reserved: number; onHand: number; heldBy?: { id: number | string; orderId: string } }>();
+  readonly inserts: Array<{ orderId: string; line: ReservationLine }> = [];
+  readonly guards: Array<{ orderId: string; to: 'RELEASED' | 'COMMITTED'; lines: ReservationLine[] }> = [];
+  /** Outbox rows in command order, one group per run of equal delays. */
+  readonly outgoing: Array<{ messages: Envelope[]; delayMs: number }> = [];
+
+  constructor(rows: ReservationRow[]) {
+    for (const r of rows) {
+      this.linesOf(r.order_id).push({ id: r.id, productId: r.product_id, quantity: r.quantity, unitPrice: Number(r.unit_price), status: r.status, currency: r.currency });
+    }
+  }
+
+  linesOf(orderId: string): ReservationLine[] {
+    let lines = this.lines.get(orderId);
+    if (!lines) this.lines.set(orderId, (lines = []));
+    return lines;
+  }
+
+  /** Products of the lines these orders hold (RESERVED), as read. */
+  heldProductIds(orderIds: string[]): string[] {
+    return orderIds.flatMap((o) =>
+      this.linesOf(o)
+        .filter((r) => r.status === 'RESERVED')
+        .map((r) => r.productId),
+    );
+  }
+
+  insert(orderId: string, line: ReservationLine): void {
+    this.linesOf(orderId).push(line);
+    this.inserts.push({ orderId, line });
+  }
+
+  addStock(productId: string, reserved: number, onHand: number, heldBy?: { id: number | string; orderId: string }): void {
+    const d = this.stock.get(productId) ?? { reserved: 0, onHand: 0 };
+    d.reserved += reserved;
+    d.onHand += onHand;
+    d.heldBy ??= heldBy;
+    this.stock.set(productId, d);
+  }
+
+  guard(orderId: string, to: 'RELEASED' | 'COMMITTED', lines: ReservationLine[]): void {
+    this.guards.push({ orderId, to, lines });
+  }
+
+  send(messages: Envelope[], delayMs: number): void {
+    if (!messages.length) return;
+    const last = this.outgoing.at(-1);
+    if (last && last.delayMs === delayMs) last.messages.push(...messages);
+    else this.outgoing.push({ messages: [...messages], delayMs });
+  }
+}
+
+function marks(values: readonly unknown[]): string {
+  return values.map(() => '?').join(',');
+}
+
+function lockProducts(ids: string[]): string {
+  return `SELECT product_id, unit_price, currency, stock_on_hand, stock_reserved FROM products WHERE product_id IN (${marks(ids)}) ORDER BY product_id FOR UPDATE`;
+}
+
+function productMap(rows: unknown): Map<string, ProductRow> {
+  return new Map((rows as ProductRow[]).map((p) => [p.product_id, p]));
 }
 
 function available(p: ProductRow): number {
   return p.stock_on_hand - p.stock_reserved;
 }
 
-function byProductId(a: OrderLine, b: OrderLine): number {
-  return a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0;
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byProductId(a: { productId: string }, b: { productId: string }): number {
+  return compareIds(a.productId, b.productId);
 }
 
 function traceOf(message: { correlationId: string; eventId: string }): Trace {

@@ -1,8 +1,10 @@
+import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { newEnvelope } from '../../../src/contracts/envelope.js';
 import type { OrderLine } from '../../../src/contracts/messages.js';
 import { InventoryModule } from '../../../src/system/inventory/inventory.module.js';
-import { InventoryService } from '../../../src/system/inventory/inventory.service.js';
+import { correlation } from '../../../src/platform/observability/correlation.js';
+import { InventoryService, type InventoryCommand } from '../../../src/system/inventory/inventory.service.js';
 import { InventorySimulator } from '../../../src/system/inventory/inventory.simulator.js';
 import { expectDelay, startSystemHarness, type SystemHarness } from './system-harness.js';
 
@@ -298,5 +300,253 @@ describe('inventory system (real MariaDB)', () => {
     ]);
     expect(staged[0].envelope.payload).toEqual({ items: [{ productId: a, quantity: 3 }] });
     expect(staged[1].envelope.payload).toEqual({ released: false });
+  });
+
+  describe('a batch of commands in one transaction (handleMany)', () => {
+    const reserveStock = (orderId: string, items: OrderLine[], attempt = 1) => newEnvelope('ReserveStock', orderId, { items, currency: 'EUR', attempt }, trace(orderId));
+    const releaseStock = (orderId: string) => newEnvelope('ReleaseStock', orderId, { reason: 'PAYMENT_FAILED' }, trace(orderId));
+    const commitStock = (orderId: string) => newEnvelope('CommitStock', orderId, {}, trace(orderId));
+    const many = (messages: InventoryCommand[]) => h.inTx((tx) => inventory.handleMany(messages, tx));
+    const replies = async (orderId: string) => (await h.staged(orderId)).filter((s) => s.topic === 'inventory-replies');
+
+    it('reserves for several orders wanting the same products, each against the stock the earlier ones left, in at most 3 round trips', async () => {
+      const a = await h.product(10, 2);
+      const b = await h.product(5, 3);
+      const [o1, o2, o3] = [randomUUID(), randomUUID(), randomUUID()];
+      const trips = await h.roundTrips((tx) =>
+        inventory.handleMany(
+          [
+            reserveStock(o1, [
+              { productId: a, quantity: 2 },
+              { productId: b, quantity: 1 },
+            ]),
+            reserveStock(o2, [{ productId: a, quantity: 3 }]),
+            reserveStock(o3, [
+              { productId: b, quantity: 2 },
+              { productId: a, quantity: 1 },
+            ]),
+          ],
+          tx,
+        ),
+      );
+      expect(trips).toBeLessThanOrEqual(3);
+      expect(trips).toBe(2); // nothing released or committed: the products are locked in the read round trip
+
+      expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 6 });
+      expect(await h.stock(b)).toEqual({ onHand: 5, reserved: 3 });
+      const sorted = <T extends { product_id: string }>(rows: T[]) => rows.sort((x, y) => x.product_id.localeCompare(y.product_id));
+      expect(await reservations(o1)).toEqual(
+        sorted([
+          { product_id: a, quantity: 2, unit_price: 2, status: 'RESERVED' },
+          { product_id: b, quantity: 1, unit_price: 3, status: 'RESERVED' },
+        ]),
+      );
+      expect(await reservations(o2)).toEqual([{ product_id: a, quantity: 3, unit_price: 2, status: 'RESERVED' }]);
+      expect(await reservations(o3)).toEqual(
+        sorted([
+          { product_id: a, quantity: 1, unit_price: 2, status: 'RESERVED' },
+          { product_id: b, quantity: 2, unit_price: 3, status: 'RESERVED' },
+        ]),
+      );
+      for (const [orderId, total] of [
+        [o1, 7],
+        [o2, 6],
+        [o3, 8],
+      ] as const) {
+        const staged = await h.staged(orderId);
+        expect(staged.map((s) => s.eventType)).toEqual(['StockReservationConfirmed', 'StockReserved']);
+        expect(staged[0].envelope.payload).toMatchObject({ total, currency: 'EUR' });
+        expect(staged[0].envelope.correlationId).toBe(`corr-${orderId}`);
+      }
+    });
+
+    it('confirms twice but reserves once when a saga retry puts two ReserveStock of one order in one batch', async () => {
+      const a = await h.product(10, 4.5);
+      const orderId = randomUUID();
+      const items = [{ productId: a, quantity: 2 }];
+      const [first, second] = [reserveStock(orderId, items), reserveStock(orderId, items, 2)];
+      await many([first, second]);
+      expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 2 });
+      expect(await reservations(orderId)).toEqual([{ product_id: a, quantity: 2, unit_price: 4.5, status: 'RESERVED' }]);
+      const staged = await h.staged(orderId);
+      expect(staged.map((s) => s.eventType)).toEqual(['StockReservationConfirmed', 'StockReserved', 'StockReservationConfirmed']);
+      expect(staged.map((s) => s.envelope.causationId)).toEqual([first.eventId, first.eventId, second.eventId]);
+      expect(staged[2].envelope.payload).toEqual(staged[0].envelope.payload);
+      expect(staged[2].envelope.payload).toEqual({ items: [{ productId: a, quantity: 2, unitPrice: 4.5 }], total: 9, currency: 'EUR' });
+    });
+
+    it('reserves and releases one order in one batch: stock back, line RELEASED, replies in order, in 3 round trips', async () => {
+      const a = await h.product(10, 1);
+      const b = await h.product(10, 1);
+      const orderId = randomUUID();
+      const reserveMessage = reserveStock(orderId, [
+        { productId: b, quantity: 3 },
+        { productId: a, quantity: 1 },
+      ]);
+      const releaseMessage = releaseStock(orderId);
+      expect(await h.roundTrips((tx) => inventory.handleMany([reserveMessage, releaseMessage], tx))).toBe(3);
+      expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 0 });
+      expect(await h.stock(b)).toEqual({ onHand: 10, reserved: 0 });
+      expect((await reservations(orderId)).map((r) => r.status)).toEqual(['RELEASED', 'RELEASED']);
+      const staged = await h.staged(orderId);
+      expect(staged.map((s) => [s.eventType, s.envelope.causationId])).toEqual([
+        ['StockReservationConfirmed', reserveMessage.eventId],
+        ['StockReserved', reserveMessage.eventId],
+        ['StockReleaseConfirmed', releaseMessage.eventId],
+        ['StockReleased', releaseMessage.eventId],
+      ]);
+      expect(staged[2].envelope.payload).toEqual({ released: true });
+      expect(staged[3].envelope.payload.items).toEqual(
+        expect.arrayContaining([
+          { productId: a, quantity: 1 },
+          { productId: b, quantity: 3 },
+        ]),
+      );
+      // A late retry in a later batch finds the order closed.
+      await many([reserveStock(orderId, [{ productId: a, quantity: 1 }], 2)]);
+      expect((await replies(orderId)).at(-1)!.envelope.payload).toMatchObject({ reason: 'INVENTORY_UNAVAILABLE', transient: false });
+    });
+
+    it('rejects the order that is short of stock and confirms the others, reserving nothing for the short one', async () => {
+      const a = await h.product(3, 1);
+      const b = await h.product(10, 1);
+      const [o1, o2, o3] = [randomUUID(), randomUUID(), randomUUID()];
+      await many([
+        reserveStock(o1, [{ productId: a, quantity: 2 }]),
+        reserveStock(o2, [
+          { productId: b, quantity: 1 },
+          { productId: a, quantity: 2 },
+        ]),
+        reserveStock(o3, [{ productId: b, quantity: 1 }]),
+      ]);
+      expect(await h.stock(a)).toEqual({ onHand: 3, reserved: 2 });
+      expect(await h.stock(b)).toEqual({ onHand: 10, reserved: 1 });
+      expect(await reservations(o2)).toEqual([]);
+      expect((await h.staged(o1)).map((s) => s.eventType)).toEqual(['StockReservationConfirmed', 'StockReserved']);
+      expect((await h.staged(o3)).map((s) => s.eventType)).toEqual(['StockReservationConfirmed', 'StockReserved']);
+      const rejected = await h.staged(o2);
+      expect(rejected.map((s) => s.eventType)).toEqual(['StockReservationRejected']);
+      expect(rejected[0].envelope.payload).toEqual({ reason: 'OUT_OF_STOCK', transient: false, detail: `${a} wanted 2, available 1` });
+    });
+
+    it('decides each command against the stock an earlier commit or release in the batch left', async () => {
+      const a = await h.product(3, 1);
+      const b = await h.product(2, 1);
+      const [held, released] = [randomUUID(), randomUUID()];
+      await reserve(held, [{ productId: a, quantity: 2 }]);
+      await reserve(released, [{ productId: b, quantity: 2 }]);
+      const [o1, o2, o3] = [randomUUID(), randomUUID(), randomUUID()];
+      const trips = await h.roundTrips((tx) =>
+        inventory.handleMany(
+          [
+            reserveStock(o1, [{ productId: b, quantity: 1 }]), // b is all reserved: rejected
+            commitStock(held), // a: 1 left on hand, none reserved
+            releaseStock(released), // b: 2 available again
+            reserveStock(o2, [
+              { productId: a, quantity: 1 },
+              { productId: b, quantity: 2 },
+            ]),
+            reserveStock(o3, [{ productId: a, quantity: 1 }]), // a: none left
+          ],
+          tx,
+        ),
+      );
+      expect(trips).toBe(3);
+      expect(await h.stock(a)).toEqual({ onHand: 1, reserved: 1 });
+      expect(await h.stock(b)).toEqual({ onHand: 2, reserved: 2 });
+      expect((await replies(o1))[0].envelope.payload).toMatchObject({ reason: 'OUT_OF_STOCK', detail: `${b} wanted 1, available 0` });
+      expect((await replies(o2)).map((r) => r.eventType)).toEqual(['StockReservationConfirmed']);
+      expect((await replies(o3))[0].envelope.payload).toMatchObject({ reason: 'OUT_OF_STOCK', detail: `${a} wanted 1, available 0` });
+      expect((await reservations(held)).map((r) => r.status)).toEqual(['COMMITTED']);
+      expect((await reservations(released)).map((r) => r.status)).toEqual(['RELEASED']);
+      expect((await h.staged(held)).map((s) => s.eventType).slice(2)).toEqual(['StockCommitted']);
+    });
+
+    it('releases and commits several orders in two round trips (no reservation to decide against)', async () => {
+      const a = await h.product(10, 1);
+      const b = await h.product(10, 1);
+      const [o1, o2, o3] = [randomUUID(), randomUUID(), randomUUID()];
+      await reserve(o1, [
+        { productId: b, quantity: 1 },
+        { productId: a, quantity: 2 },
+      ]);
+      await reserve(o2, [{ productId: a, quantity: 3 }]);
+      const trips = await h.roundTrips((tx) => inventory.handleMany([releaseStock(o1), commitStock(o2), commitStock(o3), releaseStock(o3)], tx));
+      expect(trips).toBe(2);
+      expect(await h.stock(a)).toEqual({ onHand: 7, reserved: 0 });
+      expect(await h.stock(b)).toEqual({ onHand: 10, reserved: 0 });
+      expect((await h.staged(o1)).map((s) => s.eventType).slice(2)).toEqual(['StockReleaseConfirmed', 'StockReleased']);
+      expect((await h.staged(o2)).map((s) => s.eventType).slice(2)).toEqual(['StockCommitted']);
+      expect((await h.staged(o3)).map((s) => [s.eventType, s.envelope.payload])).toEqual([['StockReleaseConfirmed', { released: false }]]);
+    });
+
+    it('rolls the whole batch back when a guarded status update finds a line changed since the read', async () => {
+      const a = await h.product(10, 1);
+      const b = await h.product(10, 1);
+      const c = await h.product(10, 1);
+      const orderId = randomUUID();
+      await reserve(orderId, [
+        { productId: a, quantity: 2 },
+        { productId: b, quantity: 1 },
+      ]);
+      const other = randomUUID();
+      await expect(
+        h.inTx(async (tx) => {
+          // The snapshot starts here: the batch still reads both lines as RESERVED…
+          await tx.query('SELECT COUNT(*) AS n FROM stock_reservations WHERE order_id = ?', [orderId]);
+          // …while another transaction has meanwhile committed one of them.
+          await h.dataSource.query(`UPDATE stock_reservations SET status = 'COMMITTED' WHERE order_id = ? AND product_id = ?`, [orderId, b]);
+          await inventory.handleMany([reserveStock(other, [{ productId: c, quantity: 4 }]), releaseStock(orderId)], tx);
+        }),
+      ).rejects.toThrow(/were RESERVED when read, but only 1 when RELEASED/);
+      // Nothing of the batch was written: not the other order's reservation, nor any stock or message.
+      expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 2 });
+      expect(await h.stock(b)).toEqual({ onHand: 10, reserved: 1 });
+      expect(await h.stock(c)).toEqual({ onHand: 10, reserved: 0 });
+      expect(await reservations(other)).toEqual([]);
+      expect(await h.staged(other)).toEqual([]);
+      expect((await h.staged(orderId)).map((s) => s.eventType)).toEqual(['StockReservationConfirmed', 'StockReserved']);
+    });
+
+    it('draws one simulator decision per command, in order, and stages each reply with its own delay', async () => {
+      const a = await h.product(10, 1);
+      const [o1, o2, o3] = [randomUUID(), randomUUID(), randomUUID()];
+      const decide = jest
+        .spyOn(simulator, 'decide')
+        .mockReturnValueOnce({ outcome: 'available', delayMs: 1200 })
+        .mockReturnValueOnce({ outcome: 'unavailable', delayMs: 400 })
+        .mockReturnValueOnce({ outcome: 'available', delayMs: 800 });
+      const latency = jest.spyOn(simulator, 'latency').mockReturnValueOnce(1600);
+      const logged: Array<[string, string | undefined]> = [];
+      const logger = (inventory as unknown as { logger: { log: (m: string) => void } }).logger;
+      const log = jest.spyOn(logger, 'log').mockImplementation((m: string) => void logged.push([m, correlation.current()?.correlationId]));
+      try {
+        const started = Date.now();
+        await many([
+          reserveStock(o1, [{ productId: a, quantity: 1 }]),
+          reserveStock(o2, [{ productId: a, quantity: 1 }]),
+          releaseStock(o1),
+          reserveStock(o3, [{ productId: a, quantity: 1 }]),
+        ]);
+        const finished = Date.now();
+        expect(decide).toHaveBeenCalledTimes(3);
+        expect(latency).toHaveBeenCalledTimes(1);
+        const [s1, s2, s3] = [await h.staged(o1), await h.staged(o2), await h.staged(o3)];
+        expect(s1.map((s) => s.eventType)).toEqual(['StockReservationConfirmed', 'StockReserved', 'StockReleaseConfirmed', 'StockReleased']);
+        for (const s of s1.slice(0, 2)) expectDelay(s, started, finished, 1200);
+        for (const s of s1.slice(2)) expectDelay(s, started, finished, 1600);
+        expect(s2.map((s) => s.envelope.payload)).toEqual([expect.objectContaining({ reason: 'INVENTORY_UNAVAILABLE', transient: true })]);
+        expectDelay(s2[0], started, finished, 400);
+        for (const s of s3) expectDelay(s, started, finished, 800);
+        expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 1 });
+        // Every log line carries the correlation id of its own order.
+        expect(logged).toHaveLength(4);
+        for (const [line, correlationId] of logged) expect(line).toContain(correlationId!.replace('corr-', ''));
+      } finally {
+        decide.mockRestore();
+        latency.mockRestore();
+        log.mockRestore();
+      }
+    });
   });
 });
