@@ -64,7 +64,7 @@ export const envSchema = Joi.object({
   OUTBOX_POLL_INTERVAL_MS: Joi.number().integer().min(10).default(1000),
   OUTBOX_BATCH_SIZE: Joi.number().integer().min(1).max(5000).default(500),
   OUTBOX_SHARDS: Joi.number().integer().min(1).max(256).default(16),
-  OUTBOX_RELAY_CONCURRENCY: Joi.number().integer().min(1).max(64).default(4),
+  OUTBOX_RELAY_CONCURRENCY: Joi.number().integer().min(1).max(64).default(1),
   OUTBOX_RETRY_BACKOFF_MAX_MS: Joi.number().integer().min(100).default(10000),
 })
   .concat(authEnvSchema)

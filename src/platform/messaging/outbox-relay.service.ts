@@ -23,6 +23,8 @@ interface OutboxRow {
  * A pass runs right after a local commit (`kick`) and on a poll for work committed elsewhere.
  * Up to `relayConcurrency` passes run at once, each on its own shards (at most shards/concurrency
  * of them), so the waits of one pass (database, Kafka acks) overlap with the work of the others.
+ * With more than one, each order's messages still leave in commit order (one shard, one pass), but
+ * two orders in different shards may swap places in a Kafka partition; the default is one.
  * When Kafka is down the transaction rolls back and the rows wait, with exponential backoff.
  */
 @Injectable()

@@ -255,9 +255,9 @@ describe('sagaConfig and outboxConfig', () => {
     expect(outboxConfig()).toEqual({ pollIntervalMs: 50, batchSize: 10, shards: 4, relayConcurrency: 2, retryBackoffMaxMs: 2000 });
   });
 
-  it('relay concurrency and consumer batch size default to 4 and 100, and refuse 0', () => {
+  it('relay concurrency and consumer batch size default to 1 and 100, and refuse 0', () => {
     useEnv({});
-    expect(outboxConfig().relayConcurrency).toBe(4);
+    expect(outboxConfig().relayConcurrency).toBe(1);
     expect(kafkaConfig().consumerBatchSize).toBe(100);
     useEnv({ OUTBOX_RELAY_CONCURRENCY: '0' });
     expect(() => outboxConfig()).toThrow(/"OUTBOX_RELAY_CONCURRENCY" must be greater than or equal to 1/);
