@@ -8,7 +8,7 @@ import { kafkaConfig } from '../../config/kafka.config.js';
 import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope } from '../../contracts/envelope.js';
 import { isEventType, payloadSchemas, type EventType, type Payloads } from '../../contracts/messages.js';
 import { affectedRows, leanTransaction, SqlBatch, type LeanTransaction } from '../database/sql-batch.js';
-import { correlation } from '../observability/correlation.js';
+import { correlation, messageTrace } from '../observability/correlation.js';
 import { deadLetteredMessages } from '../observability/metrics.counters.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
 import { OutboxService } from './outbox.service.js';
@@ -64,8 +64,7 @@ interface BatchWork {
   consumerGroup: string;
   attemptKey: string;
   envelope: TypedEnvelope;
-  handler: MessageHandler<EventType>;
-  many?: BatchingHandler<EventType>['many'];
+  handler: Pick<BatchingHandler<EventType>, 'one'> & Partial<Pick<BatchingHandler<EventType>, 'many'>>;
 }
 
 /** Collects what `process` is asked to do while a batch is dispatched. */
@@ -110,14 +109,14 @@ export class MessageProcessorService implements OnApplicationShutdown {
   /**
    * @param accepts the event types this group expects on the topic (anything else is dead-lettered)
    * @param ignores accepted types this group has nothing to do with (they share a topic with its
-   *   own): validated, then passed over without touching the database
+   *   own): validated, then passed over without touching the database, so never given to `handler`
    */
-  async process<T extends EventType>(
+  async process<T extends EventType, I extends T = never>(
     group: string,
     ctx: KafkaContext,
     accepts: readonly T[],
-    handler: MessageHandler<T> | BatchingHandler<T>,
-    ignores: readonly EventType[] = [],
+    handler: MessageHandler<Exclude<T, I>> | BatchingHandler<Exclude<T, I>>,
+    ignores: readonly I[] = [],
   ): Promise<void> {
     const raw = ctx.getMessage();
     const consumerGroup = this.groupId(group);
@@ -136,21 +135,14 @@ export class MessageProcessorService implements OnApplicationShutdown {
       return;
     }
 
-    if (ignores.includes(envelope.eventType)) {
+    if ((ignores as readonly EventType[]).includes(envelope.eventType)) {
       if (batch) batch.entries.push({ offset: raw.offset, ctx, work: null });
       else this.commit(ctx);
       return;
     }
 
-    const work: BatchWork = {
-      ctx,
-      consumerGroup,
-      attemptKey,
-      envelope: envelope as TypedEnvelope,
-      ...(typeof handler === 'function'
-        ? { handler: handler as MessageHandler<EventType> }
-        : { handler: handler.one as MessageHandler<EventType>, many: handler.many as BatchingHandler<EventType>['many'] }),
-    };
+    const handlers = (typeof handler === 'function' ? { one: handler } : handler) as BatchWork['handler'];
+    const work: BatchWork = { ctx, consumerGroup, attemptKey, envelope: envelope as TypedEnvelope, handler: handlers };
     if (batch) batch.entries.push({ offset: raw.offset, ctx, work });
     else await this.processOne(work);
   }
@@ -169,14 +161,14 @@ export class MessageProcessorService implements OnApplicationShutdown {
           const tx = lean.manager;
           const fresh = await this.recordInInbox(lean, work);
           // One partition of one topic for one group: every message has the same handler.
-          const many = fresh[0]?.many;
-          if (many && fresh.every((w) => w.many === many)) {
+          const many = fresh[0]?.handler.many;
+          if (many && fresh.every((w) => w.handler.many === many)) {
             await many(
               fresh.map((w) => w.envelope),
               tx,
             );
           } else {
-            for (const w of fresh) await correlation.run(traceOf(w.envelope), () => w.handler(w.envelope, tx));
+            for (const w of fresh) await correlation.run(messageTrace(w.envelope), () => w.handler.one(w.envelope, tx));
           }
         });
       } catch (err) {
@@ -230,18 +222,17 @@ export class MessageProcessorService implements OnApplicationShutdown {
   }
 
   /** One message in its own transaction, with the attempt counting and dead-lettering of §7.3. */
-  private async processOne({ ctx, consumerGroup, attemptKey, envelope, handler }: BatchWork): Promise<void> {
-    await correlation.run(traceOf(envelope), async () => {
+  private async processOne(work: BatchWork): Promise<void> {
+    const { ctx, consumerGroup, attemptKey, envelope, handler } = work;
+    await correlation.run(messageTrace(envelope), async () => {
       try {
-        const handled = await this.dataSource.transaction(async (tx) => {
-          const result = await tx.query('INSERT IGNORE INTO processed_messages (consumer_group, event_id) VALUES (?, ?)', [consumerGroup, envelope.eventId]);
-          if (affectedRows(result) === 0) return false; // seen before: the inbox makes redelivery a no-op
-          await handler(envelope, tx);
+        const handled = await leanTransaction(this.dataSource, async (lean) => {
+          if (!(await this.recordInInbox(lean, [work])).length) return false;
+          await handler.one(envelope, lean.manager);
           return true;
         });
         this.attempts.delete(attemptKey);
         if (handled) this.outbox.flush();
-        else this.logger.debug(`duplicate ${envelope.eventType} ${envelope.eventId} ignored`);
       } catch (err) {
         if (isTransient(err)) {
           // Kafka redelivers from the uncommitted offset after its backoff; nothing is skipped.
@@ -366,7 +357,3 @@ export class MessageProcessorService implements OnApplicationShutdown {
 // A crash loses at most this much of committed progress to redelivery (which the inbox absorbs);
 // shorter means more OffsetCommit requests for the broker to write.
 const OFFSET_COMMIT_INTERVAL_MS = 100;
-
-function traceOf(envelope: Envelope) {
-  return { correlationId: envelope.correlationId, orderId: envelope.orderId, eventId: envelope.eventId };
-}

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { createHash } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { outboxConfig } from '../../config/outbox.config.js';
-import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope, type Envelope } from '../../contracts/envelope.js';
-import type { EventType, Payloads } from '../../contracts/messages.js';
+import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope } from '../../contracts/envelope.js';
+import type { EventType } from '../../contracts/messages.js';
 import { TOPIC_OF } from '../../contracts/topics.js';
 import { SqlBatch } from '../database/sql-batch.js';
 import { OutboxRelayService } from './outbox-relay.service.js';
@@ -16,7 +15,12 @@ export interface Trace {
   causationId?: string;
 }
 
-export interface EnqueueOptions {
+/** The trace of the messages `message` causes: same correlation, caused by its event. */
+export function causedBy(message: { correlationId: string; eventId: string }): Trace {
+  return { correlationId: message.correlationId, causationId: message.eventId };
+}
+
+export interface StageOptions {
   /** Publish no earlier than this many milliseconds after now (simulated latency). */
   delayMs?: number;
 }
@@ -27,8 +31,8 @@ export function shardOf(orderId: string, shards: number): number {
 }
 
 /**
- * Writes messages into the outbox inside the caller's transaction, so they are committed together
- * with the state change that caused them (DESIGN §7.2). The relay publishes them after the commit.
+ * Stages messages into the outbox in the caller's batch, so they are committed together with the
+ * state change that caused them (DESIGN §7.2). The relay publishes them after the commit.
  */
 @Injectable()
 export class OutboxService {
@@ -38,29 +42,8 @@ export class OutboxService {
     private readonly relay: OutboxRelayService,
   ) {}
 
-  /** Builds the envelope for `type` and stages it in the transaction `tx`. */
-  async enqueue<T extends EventType>(
-    tx: EntityManager,
-    type: T,
-    orderId: string,
-    payload: Payloads[T],
-    trace: Trace,
-    options: EnqueueOptions = {},
-  ): Promise<Envelope<T, Payloads[T]>> {
-    const envelope = newEnvelope(type, orderId, payload, trace);
-    await this.enqueueEnvelopes(tx, [envelope], options);
-    return envelope;
-  }
-
-  async enqueueEnvelopes(tx: EntityManager, envelopes: Envelope[], options: EnqueueOptions = {}): Promise<void> {
-    if (!envelopes.length) return;
-    const batch = new SqlBatch();
-    this.stage(batch, envelopes, options);
-    await batch.run(tx);
-  }
-
   /** Adds the one INSERT that stages `envelopes` to `batch` (the caller runs it in its transaction). */
-  stage(batch: SqlBatch, envelopes: Envelope[], options: EnqueueOptions = {}): void {
+  stage(batch: SqlBatch, envelopes: Envelope[], options: StageOptions = {}): void {
     if (!envelopes.length) return;
     const availableAt = new Date(Date.now() + Math.max(0, options.delayMs ?? 0));
     const rows = envelopes.map((e) => {

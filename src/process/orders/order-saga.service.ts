@@ -7,8 +7,8 @@ import type { Address } from '../../contracts/messages.js';
 import type { OrderStatus } from '../../contracts/order-status.js';
 import { affectedRows, SqlBatch } from '../../platform/database/sql-batch.js';
 import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
-import { OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
-import { correlation } from '../../platform/observability/correlation.js';
+import { causedBy, OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
+import { correlation, messageTrace } from '../../platform/observability/correlation.js';
 import { sagaStepRetries } from '../../platform/observability/metrics.counters.js';
 import { OrderStoreService, type HistoryRow, type OrderPatch } from '../../platform/order-store/order-store.service.js';
 import { decide, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep, type StepState } from './order-saga.js';
@@ -86,9 +86,9 @@ export class OrderSagaService {
     for (const message of messages) {
       const state = states.get(message.orderId);
       if (!state) throw new PoisonMessageError(`no order ${message.orderId}`);
-      correlation.run({ correlationId: message.correlationId, orderId: message.orderId, eventId: message.eventId }, () => {
+      correlation.run(messageTrace(message), () => {
         const interpreted = interpret(message);
-        if (interpreted.event) this.decideAndStage(writes, state, interpreted, { correlationId: message.correlationId, causationId: message.eventId }, now);
+        if (interpreted.event) this.decideAndStage(writes, state, interpreted, causedBy(message), now);
         else if (interpreted.patch) this.store.stagePatch(writes.batch, state.order.id, interpreted.patch, now);
       });
     }

@@ -4,8 +4,8 @@ import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { OrderLine, PricedLine } from '../../contracts/messages.js';
 import { affectedRows, SqlBatch } from '../../platform/database/sql-batch.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
-import { correlation } from '../../platform/observability/correlation.js';
-import { OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
+import { correlation, messageTrace } from '../../platform/observability/correlation.js';
+import { causedBy, OutboxService } from '../../platform/messaging/outbox.service.js';
 import { assertUnreachable } from '../shared/assert-unreachable.js';
 import { lineTotal } from '../shared/decimal.transformer.js';
 import { InventoryErrorCode, InventoryException } from './inventory.exception.js';
@@ -102,8 +102,7 @@ export class InventoryService {
 
     const now = new Date();
     messages.forEach((message, i) => {
-      const ctx = { correlationId: message.correlationId, orderId: message.orderId, eventId: message.eventId };
-      correlation.run(ctx, () => {
+      correlation.run(messageTrace(message), () => {
         switch (message.eventType) {
           case 'ReserveStock':
             return this.reserve(message, decisions[i], state, products ?? new Map());
@@ -122,7 +121,7 @@ export class InventoryService {
   /** Decides one ReserveStock against `state` and `products` (both updated to match) and stages its replies. */
   private reserve(message: TypedEnvelope<'ReserveStock'>, decision: InventoryDecision, state: BatchState, products: Map<string, ProductRow>): void {
     const { orderId } = message;
-    const trace = traceOf(message);
+    const trace = causedBy(message);
     const wanted = mergeLines(message.payload.items);
     const existing = state.linesOf(orderId);
     const messages: Envelope[] = [];
@@ -180,7 +179,7 @@ export class InventoryService {
     to: 'RELEASED' | 'COMMITTED',
   ): void {
     const { orderId } = message;
-    const trace = traceOf(message);
+    const trace = causedBy(message);
     const held = state
       .linesOf(orderId)
       .filter((r) => r.status === 'RESERVED')
@@ -353,8 +352,4 @@ function compareIds(a: string, b: string): number {
 
 function byProductId(a: { productId: string }, b: { productId: string }): number {
   return compareIds(a.productId, b.productId);
-}
-
-function traceOf(message: { correlationId: string; eventId: string }): Trace {
-  return { correlationId: message.correlationId, causationId: message.eventId };
 }

@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import { affectedRows, SqlBatch } from '../../platform/database/sql-batch.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
-import { OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
+import { causedBy, OutboxService } from '../../platform/messaging/outbox.service.js';
 import { assertUnreachable } from '../shared/assert-unreachable.js';
 import type { PaymentStatus } from './payment.entity.js';
 import { PaymentErrorCode, PaymentException } from './payment.exception.js';
@@ -50,7 +50,7 @@ export class PaymentService {
 
   private async charge(message: TypedEnvelope<'ChargePayment'>, tx: EntityManager): Promise<void> {
     const { orderId, payload } = message;
-    const trace = traceOf(message);
+    const trace = causedBy(message);
     // Drawn first and always, so a seeded run makes the same choices for the same commands.
     const decision = this.simulator.decide();
     const delay = { delayMs: decision.delayMs };
@@ -107,7 +107,7 @@ export class PaymentService {
 
   private async refund(message: TypedEnvelope<'RefundPayment'>, tx: EntityManager): Promise<void> {
     const { orderId } = message;
-    const trace = traceOf(message);
+    const trace = causedBy(message);
     const delay = { delayMs: this.simulator.latency() };
     const [payment]: Array<PaymentRow | undefined> = await tx.query(`${SELECT_PAYMENT} FOR UPDATE`, [orderId]);
     const write = new SqlBatch();
@@ -148,8 +148,4 @@ export class PaymentService {
     ]);
     return id;
   }
-}
-
-function traceOf(message: { correlationId: string; eventId: string }): Trace {
-  return { correlationId: message.correlationId, causationId: message.eventId };
 }

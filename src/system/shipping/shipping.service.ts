@@ -6,7 +6,7 @@ import type { Payloads } from '../../contracts/messages.js';
 import type { ShipmentStatus } from '../../contracts/order-status.js';
 import { SqlBatch } from '../../platform/database/sql-batch.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
-import { OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
+import { causedBy, OutboxService } from '../../platform/messaging/outbox.service.js';
 import type { ShipmentEntity } from './shipment.entity.js';
 import { ShippingErrorCode, ShippingException } from './shipping.exception.js';
 import { newTrackingNumber, ShippingSimulator } from './shipping.simulator.js';
@@ -49,7 +49,7 @@ export class ShippingService {
   /** One read round trip (the order's shipment), one write (the new shipment and its messages). */
   async handle(message: ShippingMessage, tx: EntityManager): Promise<void> {
     const { orderId } = message;
-    const trace: Trace = { correlationId: message.correlationId, causationId: message.eventId };
+    const trace = causedBy(message);
     // Drawn first and always, so a seeded run makes the same choices for the same commands.
     const decision = this.simulator.decide();
     const delay = { delayMs: decision.delayMs };

@@ -5,10 +5,11 @@ import { KafkaJSConnectionError, type TopicMessages } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { kafkaConfig } from '../../../src/config/kafka.config.js';
 import type { outboxConfig } from '../../../src/config/outbox.config.js';
-import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope } from '../../../src/contracts/envelope.js';
+import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope, type Envelope } from '../../../src/contracts/envelope.js';
 import type { KafkaProducerService } from '../../../src/platform/messaging/kafka-producer.service.js';
 import { OutboxRelayService, toTopicMessages } from '../../../src/platform/messaging/outbox-relay.service.js';
-import { OutboxService, shardOf } from '../../../src/platform/messaging/outbox.service.js';
+import { causedBy, OutboxService, shardOf } from '../../../src/platform/messaging/outbox.service.js';
+import { SqlBatch } from '../../../src/platform/database/sql-batch.js';
 
 /**
  * Strict doubles (STYLE #8): touching a member the double does not define is recorded and fails the
@@ -494,7 +495,7 @@ describe('OutboxRelayService', () => {
   });
 });
 
-describe('OutboxService.enqueueEnvelopes', () => {
+describe('OutboxService.stage', () => {
   const topics = {
     ordersIn: 't-orders-in',
     ordersValidated: 't-orders-validated',
@@ -535,6 +536,13 @@ describe('OutboxService.enqueueEnvelopes', () => {
     expect(unexpected).toEqual([]);
   });
 
+  /** Stages into a batch of its own and runs it, as a caller's write round trip would. */
+  const stageAndRun = async (envelopes: Envelope[], options?: { delayMs?: number }): Promise<void> => {
+    const batch = new SqlBatch();
+    outbox.stage(batch, envelopes, options);
+    await batch.run(tx);
+  };
+
   it('stages every envelope in one multi-row INSERT with shard, topic, key, headers and availability', async () => {
     const reserve = newEnvelope(
       'ReserveStock',
@@ -543,7 +551,7 @@ describe('OutboxService.enqueueEnvelopes', () => {
       { correlationId: 'corr-a', causationId: 'evt-0' },
     );
     const status = newEnvelope('OrderStatusChanged', ORDER_B, { from: 'RECEIVED', to: 'INVENTORY_CHECK_STARTED', at: new Date(T0).toISOString() }, { correlationId: 'corr-b' });
-    await outbox.enqueueEnvelopes(tx, [reserve, status]);
+    await stageAndRun([reserve, status]);
 
     expect(queries).toHaveLength(1);
     const [{ sql, params }] = queries;
@@ -562,19 +570,20 @@ describe('OutboxService.enqueueEnvelopes', () => {
 
   it('a delayed message becomes available later and wakes the relay at that time', async () => {
     const e = newEnvelope('PaymentCharged', ORDER_A, { paymentId: 'pay-1', amount: 10, currency: 'EUR' }, { correlationId: 'corr-a' });
-    await outbox.enqueueEnvelopes(tx, [e], { delayMs: 250 });
+    await stageAndRun([e], { delayMs: 250 });
     expect(queries[0].params[1]).toBe('t-payment-replies');
     expect(queries[0].params[7]).toEqual(new Date(T0 + 250));
     expect(wakes).toEqual([new Date(T0 + 250)]);
   });
 
   it('writes nothing for no envelopes', async () => {
-    await outbox.enqueueEnvelopes(tx, []);
+    await stageAndRun([]);
     expect(queries).toEqual([]);
   });
 
-  it('enqueue builds the envelope with the trace and returns it', async () => {
-    const e = await outbox.enqueue(tx, 'CommitStock', ORDER_B, {}, { correlationId: 'corr-b', causationId: 'evt-9' });
+  it('a message caused by another carries its correlation and causation, keyed and sharded by its order', async () => {
+    const e = newEnvelope('CommitStock', ORDER_B, {}, causedBy({ correlationId: 'corr-b', eventId: 'evt-9' }));
+    await stageAndRun([e]);
     expect(e).toMatchObject({ eventType: 'CommitStock', orderId: ORDER_B, correlationId: 'corr-b', causationId: 'evt-9', schemaVersion: 1, payload: {} });
     expect(queries[0].params.slice(0, 4)).toEqual([shardOf(ORDER_B, 16), 't-inventory-requests', ORDER_B, e.eventId]);
   });
