@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { KAFKA } from './messaging.tokens.js';
 
 /**
@@ -36,6 +36,12 @@ export class KafkaProducerService implements OnModuleDestroy {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
+        // Named rather than defaulted: murmur2 on the key, as the Java client does, so any producer
+        // of these topics puts an order's messages in the same partition (and KafkaJS stays quiet).
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // Bounded on purpose (KafkaJS warns about it): after the last retry the relay rolls back,
+        // drops this producer and sends the rows again from a new one; the consumers' inboxes drop
+        // what arrives twice. Unbounded retries would hold the relay on a broker that is gone.
         retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3000 },
       });
       this.connecting = producer

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { IHeaders, TopicMessages } from 'kafkajs';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { outboxConfig } from '../../config/outbox.config.js';
+import { HEADER_CORRELATION_ID } from '../../contracts/envelope.js';
+import { correlation } from '../observability/correlation.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
 
 interface OutboxRow {
@@ -26,6 +28,9 @@ interface OutboxRow {
  * With more than one, each order's messages still leave in commit order (one shard, one pass), but
  * two orders in different shards may swap places in a Kafka partition; the default is one.
  * When Kafka is down the transaction rolls back and the rows wait, with exponential backoff.
+ * A message the broker refuses for what it is (too large, invalid) would otherwise be retried forever
+ * in front of everything else: it is parked (left in the table with the broker's answer, skipped by
+ * the relay, counted by the `outbox_parked_messages` gauge) and the rest goes on.
  */
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -92,8 +97,15 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     return this.published;
   }
 
+  /** Messages waiting to be published (parked ones excluded). */
   async backlog(): Promise<number> {
-    const [row] = await this.dataSource.query('SELECT COUNT(*) AS n FROM outbox');
+    const [row] = await this.dataSource.query('SELECT COUNT(*) AS n FROM outbox WHERE parked_at IS NULL');
+    return Number(row.n);
+  }
+
+  /** Messages set aside because the broker refused them, waiting for an operator. */
+  async parkedCount(): Promise<number> {
+    const [row] = await this.dataSource.query('SELECT COUNT(*) AS n FROM outbox WHERE parked_at IS NOT NULL');
     return Number(row.n);
   }
 
@@ -129,7 +141,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private async pass(): Promise<number> {
     // Which shards have due rows: read outside a transaction, so an idle relay opens none.
     const now = new Date();
-    const pending: Array<{ shard: number }> = await this.dataSource.query('SELECT DISTINCT shard FROM outbox WHERE available_at <= ? ORDER BY shard', [now]);
+    const pending: Array<{ shard: number }> = await this.dataSource.query('SELECT DISTINCT shard FROM outbox WHERE available_at <= ? AND parked_at IS NULL ORDER BY shard', [now]);
     const perPass = Math.max(1, Math.ceil(this.cfg.shards / this.cfg.relayConcurrency));
     const free = pending.map((p) => p.shard).filter((shard) => !this.busyShards.has(shard));
     // Rows in shards another pass holds may have come after that pass read its rows: it goes again.
@@ -144,21 +156,54 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         if (!claimed.length) return 0;
         const rows: OutboxRow[] = await tx.query(
           `SELECT id, shard, topic, message_key, headers, payload FROM outbox
-           WHERE shard IN (${claimed.map(() => '?').join(',')}) AND available_at <= ? ORDER BY id LIMIT ?`,
+           WHERE shard IN (${claimed.map(() => '?').join(',')}) AND available_at <= ? AND parked_at IS NULL ORDER BY id LIMIT ?`,
           [...claimed.map((c) => c.shard), now, this.cfg.batchSize],
         );
         if (!rows.length) return 0;
-        await this.producer.sendBatch(toTopicMessages(rows));
-        await tx.query(
-          `DELETE FROM outbox WHERE id IN (${rows.map(() => '?').join(',')})`,
-          rows.map((r) => r.id),
-        );
-        this.published += rows.length;
-        return rows.length;
+        const sent = await this.publish(tx, rows);
+        if (sent.length) {
+          await tx.query(
+            `DELETE FROM outbox WHERE id IN (${sent.map(() => '?').join(',')})`,
+            sent.map((r) => r.id),
+          );
+        }
+        this.published += sent.length;
+        return rows.length; // sent or parked: a full batch still means more may be waiting
       });
     } finally {
       mine.forEach((shard) => this.busyShards.delete(shard));
     }
+  }
+
+  /**
+   * Sends the rows as one batch and returns them. When the broker refuses the batch for what one of
+   * its messages is, sends them one at a time to find which, parks those and returns the others.
+   * Any other failure throws (the pass rolls back; what already left is sent again, and the inboxes
+   * of the consumers drop the duplicates).
+   */
+  private async publish(tx: EntityManager, rows: OutboxRow[]): Promise<OutboxRow[]> {
+    try {
+      await this.producer.sendBatch(toTopicMessages(rows));
+      return rows;
+    } catch (err) {
+      if (!refusedMessage(err)) throw err;
+    }
+    const sent: OutboxRow[] = [];
+    for (const row of rows) {
+      try {
+        await this.producer.sendBatch(toTopicMessages([row]));
+        sent.push(row);
+      } catch (err) {
+        const refusal = refusedMessage(err);
+        if (!refusal) throw err;
+        await tx.query('UPDATE outbox SET parked_at = NOW(3), last_error = ? WHERE id = ?', [refusal.slice(0, 1000), row.id]);
+        const correlationId = String((JSON.parse(row.headers) as Record<string, unknown>)[HEADER_CORRELATION_ID] ?? '');
+        correlation.run({ correlationId, orderId: row.message_key }, () =>
+          this.logger.error(`outbox message ${row.id} to ${row.topic} parked, the broker refused it: ${refusal}`),
+        );
+      }
+    }
+    return sent;
   }
 
   private schedulePoll(delay: number): void {
@@ -187,6 +232,25 @@ const WAKE_BUCKET_MS = 50;
 
 /** What a pass returns when every shard with work is held by another pass of this process. */
 const ALL_BUSY = -1;
+
+/**
+ * Broker answers about a message itself rather than about the broker's state: sending it again can
+ * only fail again. (Authorization failures are not among them: they concern every message alike and
+ * are fixed by configuration, so those rows wait and are retried.)
+ */
+const MESSAGE_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TOPIC_EXCEPTION']);
+
+/** The broker's refusal of a message (`TYPE: message`) found in a KafkaJS error or its causes, else null. */
+export function refusedMessage(err: unknown, depth = 0): string | null {
+  if (!err || typeof err !== 'object' || depth > 5) return null;
+  const e = err as { type?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.type === 'string' && MESSAGE_REFUSALS.has(e.type)) return `${e.type}: ${String(e.message)}`;
+  for (const inner of [e.cause, ...(Array.isArray(e.errors) ? e.errors : [])]) {
+    const refusal = refusedMessage(inner, depth + 1);
+    if (refusal) return refusal;
+  }
+  return null;
+}
 
 /** Groups rows by topic, keeping commit order inside each topic (and so inside each partition). */
 export function toTopicMessages(rows: Array<Pick<OutboxRow, 'topic' | 'message_key' | 'headers' | 'payload'>>): TopicMessages[] {

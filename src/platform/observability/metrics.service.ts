@@ -60,6 +60,9 @@ export class MetricsService {
     this.gauge('outbox_backlog_messages', 'Messages in the transactional outbox not yet published to Kafka', [], async () => {
       return [[{}, await this.relay.backlog()]];
     });
+    this.gauge('outbox_parked_messages', 'Outbox messages the broker refused (too large, invalid), set aside for an operator', [], async () => {
+      return [[{}, await this.relay.parkedCount()]];
+    });
     this.gauge('saga_steps_waiting', 'Saga steps waiting on a reply or a retry, by step and state', ['step', 'state'], async () => {
       const rows: Array<{ step: string; state: string; n: string | number }> = await this.query('SELECT step, state, COUNT(*) AS n FROM saga_steps GROUP BY step, state');
       return rows.map((r) => [{ step: r.step, state: r.state }, Number(r.n)]);

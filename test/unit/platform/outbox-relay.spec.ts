@@ -1,13 +1,13 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { KafkaJSConnectionError, type TopicMessages } from 'kafkajs';
+import { KafkaJSAggregateError, KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSProtocolError, type TopicMessages } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { kafkaConfig } from '../../../src/config/kafka.config.js';
 import type { outboxConfig } from '../../../src/config/outbox.config.js';
 import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope, type Envelope } from '../../../src/contracts/envelope.js';
 import type { KafkaProducerService } from '../../../src/platform/messaging/kafka-producer.service.js';
-import { OutboxRelayService, toTopicMessages } from '../../../src/platform/messaging/outbox-relay.service.js';
+import { OutboxRelayService, refusedMessage, toTopicMessages } from '../../../src/platform/messaging/outbox-relay.service.js';
 import { causedBy, OutboxService, shardOf } from '../../../src/platform/messaging/outbox.service.js';
 import { SqlBatch } from '../../../src/platform/database/sql-batch.js';
 
@@ -37,6 +37,8 @@ interface Row {
   headers: string;
   payload: string;
   available_at: Date;
+  parked_at?: Date | null;
+  last_error?: string | null;
 }
 
 function row(id: number, topic: string, shard = id % 4, availableInMs = 0): Row {
@@ -74,10 +76,11 @@ class FakeDb {
       this.maxActive = Math.max(this.maxActive, this.active);
       const snapshot = [...this.rows];
       const locks = new Set<number>();
+      const parked: Row[] = [];
       this.shardLocks.add(locks);
       this.log.push('BEGIN');
       try {
-        const result = await work(this.manager(locks) as unknown as EntityManager);
+        const result = await work(this.manager(locks, parked) as unknown as EntityManager);
         if (this.gate) await this.gate;
         this.log.push('COMMIT');
         return result;
@@ -85,6 +88,7 @@ class FakeDb {
         // Only this transaction's deletes come back (others may have committed meanwhile).
         const deleted = snapshot.filter((r) => !this.rows.includes(r) && locks.has(r.shard));
         this.rows = [...this.rows, ...deleted].sort((a, b) => Number(a.id) - Number(b.id));
+        parked.forEach((r) => Object.assign(r, { parked_at: null, last_error: null }));
         this.log.push('ROLLBACK');
         throw err;
       } finally {
@@ -93,9 +97,10 @@ class FakeDb {
       }
     },
     query: async (sql: string, params: unknown[] = []): Promise<unknown> => {
-      if (/^SELECT COUNT\(\*\) AS n FROM outbox$/.test(sql)) return [{ n: String(this.rows.length) }];
+      if (sql === 'SELECT COUNT(*) AS n FROM outbox WHERE parked_at IS NULL') return [{ n: String(this.rows.filter((r) => !r.parked_at).length) }];
+      if (sql === 'SELECT COUNT(*) AS n FROM outbox WHERE parked_at IS NOT NULL') return [{ n: String(this.rows.filter((r) => r.parked_at).length) }];
       // Which shards have due rows is read before (and outside) the pass's transaction.
-      if (sql.startsWith('SELECT DISTINCT shard FROM outbox WHERE available_at <= ?')) {
+      if (sql === 'SELECT DISTINCT shard FROM outbox WHERE available_at <= ? AND parked_at IS NULL ORDER BY shard') {
         this.log.push('SELECT pending shards');
         const now = params[0] as Date;
         const shards = [...new Set(this.available(now).map((r) => r.shard))].sort((a, b) => a - b);
@@ -110,7 +115,7 @@ class FakeDb {
   /** Shards each pass locked, in the order the passes locked them. */
   lockedByPass: number[][] = [];
 
-  private manager = (locks: Set<number>) =>
+  private manager = (locks: Set<number>, parked: Row[]) =>
     strict('EntityManager', {
       query: async (sql: string, params: unknown[] = []): Promise<unknown> => {
         const s = sql.replace(/\s+/g, ' ').trim();
@@ -122,7 +127,7 @@ class FakeDb {
           this.lockedByPass.push(got);
           return got.map((shard) => ({ shard }));
         }
-        if (s.startsWith('SELECT id, shard, topic, message_key, headers, payload FROM outbox WHERE shard IN')) {
+        if (s.startsWith('SELECT id, shard, topic, message_key, headers, payload FROM outbox WHERE shard IN') && s.includes('AND parked_at IS NULL')) {
           this.log.push('SELECT rows');
           const limit = params.at(-1) as number;
           const now = params.at(-2) as Date;
@@ -138,18 +143,32 @@ class FakeDb {
           this.rows = this.rows.filter((r) => !ids.has(r.id));
           return { affectedRows: ids.size };
         }
+        if (s === 'UPDATE outbox SET parked_at = NOW(3), last_error = ? WHERE id = ?') {
+          const [error, id] = params as [string, string];
+          this.log.push(`PARK ${id}`);
+          const target = this.rows.find((r) => r.id === id);
+          if (target) {
+            Object.assign(target, { parked_at: new Date(), last_error: error });
+            parked.push(target);
+          }
+          return { affectedRows: target ? 1 : 0 };
+        }
         throw new Error(`unexpected SQL in a pass: ${s}`);
       },
     });
 
   private available(now: Date): Row[] {
-    return this.rows.filter((r) => r.available_at.getTime() <= now.getTime());
+    return this.rows.filter((r) => r.available_at.getTime() <= now.getTime() && !r.parked_at);
   }
 }
 
 class FakeProducer {
   batches: TopicMessages[][] = [];
   failWith: Error | null = null;
+  /** Messages the broker refuses as too large: a batch holding one fails whole, as the broker answers. */
+  refuse: (value: string) => boolean = () => false;
+  /** Fails the send of a batch holding a message for which this returns true (a connection error). */
+  dropOn: (value: string) => boolean = () => false;
 
   constructor(private readonly db: FakeDb) {}
 
@@ -158,6 +177,15 @@ class FakeProducer {
       if (this.failWith) {
         this.db.log.push('SEND failed');
         throw this.failWith;
+      }
+      const values = topicMessages.flatMap((t) => t.messages.map((m) => String(m.value)));
+      if (values.some(this.dropOn)) {
+        this.db.log.push('SEND failed');
+        throw new KafkaJSConnectionError('Connection error: read ECONNRESET');
+      }
+      if (values.some(this.refuse)) {
+        this.db.log.push('SEND refused');
+        throw tooLarge();
       }
       this.db.log.push(`SEND ${topicMessages.flatMap((t) => t.messages.map((m) => m.value)).join(' ')}`);
       this.batches.push(topicMessages);
@@ -168,6 +196,15 @@ class FakeProducer {
   get values(): string[] {
     return this.batches.flatMap((b) => b.flatMap((t) => t.messages.map((m) => String(m.value))));
   }
+}
+
+/** KafkaJS's retrier wraps the error it gives up on this way (its typings omit the second argument). */
+const NonRetriable = KafkaJSNonRetriableError as unknown as new (e: Error, metadata: { cause: Error }) => Error;
+
+/** What KafkaJS throws when the broker answers MESSAGE_TOO_LARGE: a non-retriable error caused by the protocol error. */
+function tooLarge(): Error {
+  const protocol = new KafkaJSProtocolError({ type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false, message: 'The request included a message larger than the max message size the server will accept' } as never);
+  return new NonRetriable(protocol, { cause: protocol });
 }
 
 type OutboxCfg = ConfigType<typeof outboxConfig>;
@@ -489,9 +526,79 @@ describe('OutboxRelayService', () => {
     expect(db.transactions).toBe(1);
   });
 
-  it('backlog counts the rows waiting in the outbox', async () => {
-    db.rows = [row(1, 'a'), row(2, 'a'), row(3, 'b')];
-    await expect(makeRelay().backlog()).resolves.toBe(3);
+  it('backlog counts the rows waiting in the outbox, parked ones apart', async () => {
+    db.rows = [row(1, 'a'), row(2, 'a'), { ...row(3, 'b'), parked_at: new Date(T0), last_error: 'MESSAGE_TOO_LARGE' }];
+    await expect(makeRelay().backlog()).resolves.toBe(2);
+    await expect(relay.parkedCount()).resolves.toBe(1);
+  });
+
+  it('parks a message the broker refuses for what it is, publishes the rest in order, and does not back off', async () => {
+    db.rows = [row(1, 'a', 0), row(2, 'a', 0), row(3, 'b', 0), row(4, 'a', 1)];
+    producer.refuse = (v) => v === '{"n":2}';
+    makeRelay().kick();
+    await settle();
+
+    expect(db.log).toEqual([
+      'SELECT pending shards',
+      'BEGIN',
+      'LOCK shards',
+      'SELECT rows',
+      'SEND refused',
+      'SEND {"n":1}',
+      'SEND refused',
+      'PARK 2',
+      'SEND {"n":3}',
+      'SEND {"n":4}',
+      'DELETE 1,3,4',
+      'COMMIT',
+    ]);
+    expect(db.rows).toEqual([expect.objectContaining({ id: '2', parked_at: expect.any(Date), last_error: expect.stringMatching(/^MESSAGE_TOO_LARGE: /) })]);
+    expect(relay.publishedCount).toBe(3);
+
+    // The parked row is no longer work: a pass only looks.
+    db.log = [];
+    relay.kick();
+    await settle();
+    expect(db.log).toEqual(['SELECT pending shards']);
+
+    // No backoff: a message committed next leaves at once.
+    db.log = [];
+    db.rows.push(row(5, 'a', 0));
+    relay.kick();
+    await settle();
+    expect(producer.values.at(-1)).toBe('{"n":5}');
+    await expect(relay.parkedCount()).resolves.toBe(1);
+  });
+
+  it('a transient failure while looking for the refused message rolls everything back, parking nothing', async () => {
+    db.rows = [row(1, 'a', 0), row(2, 'a', 0), row(3, 'a', 0)];
+    producer.refuse = (v) => v === '{"n":2}';
+    producer.dropOn = (v) => v === '{"n":3}';
+    makeRelay().kick();
+    await settle();
+
+    expect(db.log).toEqual(['SELECT pending shards', 'BEGIN', 'LOCK shards', 'SELECT rows', 'SEND failed', 'ROLLBACK']);
+    expect(db.rows.map((r) => [r.id, r.parked_at ?? null])).toEqual([
+      ['1', null],
+      ['2', null],
+      ['3', null],
+    ]);
+  });
+});
+
+describe('refusedMessage', () => {
+  it('finds the broker refusing a message, in the error or among its causes', () => {
+    expect(refusedMessage(tooLarge())).toMatch(/^MESSAGE_TOO_LARGE: The request included a message larger/);
+    const invalid = new KafkaJSProtocolError({ type: 'INVALID_RECORD', code: 87, retriable: false, message: 'bad record' } as never);
+    expect(refusedMessage(new KafkaJSAggregateError('2 brokers failed', [new KafkaJSConnectionError('down'), invalid]))).toBe('INVALID_RECORD: bad record');
+  });
+
+  it('is null for faults that concern every message alike: connection, timeouts, authorization', () => {
+    expect(refusedMessage(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'))).toBeNull();
+    const denied = new KafkaJSProtocolError({ type: 'TOPIC_AUTHORIZATION_FAILED', code: 29, retriable: false, message: 'Not authorized to access topics' } as never);
+    expect(refusedMessage(new NonRetriable(denied, { cause: denied }))).toBeNull();
+    expect(refusedMessage(new Error('MESSAGE_TOO_LARGE in a message text is not a refusal'))).toBeNull();
+    expect(refusedMessage(undefined)).toBeNull();
   });
 });
 

@@ -2,6 +2,7 @@ import { InitialSchema1763776800000 } from './1763776800000-initial-schema.js';
 import { OutboxAvailableAt1763780400000 } from './1763780400000-outbox-available-at.js';
 import { ShipmentsCorrelationId1763791200000 } from './1763791200000-shipments-correlation-id.js';
 import { SagaStepCommand1763794800000 } from './1763794800000-saga-step-command.js';
+import { OutboxParked1764590400000 } from './1764590400000-outbox-parked.js';
 
 /** Migrations in the order they run. Listed explicitly: ESM has no reliable glob loading. */
-export const MIGRATIONS = [InitialSchema1763776800000, OutboxAvailableAt1763780400000, ShipmentsCorrelationId1763791200000, SagaStepCommand1763794800000];
+export const MIGRATIONS = [InitialSchema1763776800000, OutboxAvailableAt1763780400000, ShipmentsCorrelationId1763791200000, SagaStepCommand1763794800000, OutboxParked1764590400000];

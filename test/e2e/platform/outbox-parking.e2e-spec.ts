@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE } from '../../../src/contracts/envelope.js';
+import { OutboxRelayService } from '../../../src/platform/messaging/outbox-relay.service.js';
+import { eventually } from '../../support/eventually.js';
+import { startTestApp, type TestApp } from '../../support/test-app.js';
+import { TopicReader } from '../../support/topic-reader.js';
+
+/**
+ * A message the real broker refuses (larger than its 1 MB message.max.bytes) must not hold up the
+ * messages behind it in its shard: the relay parks it with the broker's answer and goes on.
+ */
+describe('Outbox relay and a message the broker refuses (real Kafka and MariaDB)', () => {
+  let t: TestApp;
+  let reader: TopicReader;
+
+  beforeAll(async () => {
+    t = await startTestApp({ layers: ['experience'], groups: [] });
+    reader = await new TopicReader(['order-status']).start();
+  });
+  afterAll(async () => {
+    await reader?.stop();
+    await t?.close();
+  });
+
+  it('parks the refused message with the reason, publishes the ones after it, and reports it in /metrics', async () => {
+    const tooBig = randomUUID();
+    const after = randomUUID();
+    const correlationId = `parking-${randomUUID()}`;
+    const headers = (eventType: string) => JSON.stringify({ [HEADER_CORRELATION_ID]: correlationId, [HEADER_EVENT_TYPE]: eventType });
+    const insert = (orderId: string, payload: string) =>
+      t.dataSource.query('INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload) VALUES (0, ?, ?, ?, ?, ?, ?)', [
+        'order-status',
+        orderId,
+        randomUUID(),
+        'OrderStatusChanged',
+        headers('OrderStatusChanged'),
+        payload,
+      ]);
+    await insert(tooBig, JSON.stringify({ orderId: tooBig, padding: 'x'.repeat(1_200_000) }));
+    await insert(after, JSON.stringify({ orderId: after }));
+    t.app.get(OutboxRelayService).kick();
+
+    const published = await reader.waitFor((m) => m.key === after, 'the message behind the refused one on order-status', 30000);
+    expect(published.value).toEqual({ orderId: after });
+    expect(published.headers[HEADER_CORRELATION_ID]).toBe(correlationId);
+
+    const [parked] = await t.dataSource.query('SELECT parked_at, last_error FROM outbox WHERE message_key = ?', [tooBig]);
+    expect(parked.parked_at).toBeInstanceOf(Date);
+    expect(parked.last_error).toMatch(/^MESSAGE_TOO_LARGE: /);
+    const [{ n: left }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM outbox WHERE message_key = ?', [after]);
+    expect(Number(left)).toBe(0);
+    expect(reader.forOrder(tooBig)).toEqual([]);
+
+    const metrics = await eventually(
+      async () => (await request(t.url).get('/metrics').expect(200)).text,
+      (text) => /^order_flow_outbox_parked_messages [1-9]\d*$/m.test(text),
+      { what: 'the parked message in /metrics' },
+    );
+    expect(metrics).toMatch(/^order_flow_outbox_backlog_messages \d+$/m);
+
+    // An operator who fixes the row releases it by clearing parked_at; here it is removed instead.
+    await t.dataSource.query('DELETE FROM outbox WHERE message_key = ?', [tooBig]);
+  });
+});
