@@ -6,8 +6,12 @@
 //
 // Settings: BENCH_URL (http://localhost:3000), BENCH_ORDERS (2000), BENCH_RATE (offered orders/s, 200),
 // BENCH_TIMEOUT_S (180), DATABASE_URL (the service's database, read for timings), AUTH_ISSUER_URL
-// (the local provider by default; a token is fetched with the demo client).
+// (the local provider by default; a token is fetched with the demo client), KAFKA_BROKERS (the local
+// broker by default: orders-in is read to split the pickup into its outbox and consumer halves;
+// skipped when it cannot be read).
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import { issueTestToken } from './oidc-provider.mjs';
 
@@ -44,6 +48,23 @@ const body = (i) =>
     items: [{ productId: products[i % products.length], quantity: 1 + (i % 3) }],
   });
 
+// The load generator shares the machine with what it measures, so it should cost as little as it
+// can: plain node:http over kept-alive connections costs about a third of what fetch() does per request.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const target = new URL('/api/orders', url);
+function post(payload, extraHeaders) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(target, { method: 'POST', agent, headers: { ...headers, ...extraHeaders, 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 console.log(`order-flow bench: ${total} orders offered at ${rate}/s to ${url}`);
 const latencies = [];
 const accepted = [];
@@ -58,11 +79,10 @@ for (let i = 0; i < total; i++) {
   if (wait > 1) await new Promise((r) => setTimeout(r, wait));
   const t0 = performance.now();
   inflight.push(
-    fetch(`${url}/api/orders`, { method: 'POST', headers: { ...headers, 'x-correlation-id': `bench-${randomUUID()}` }, body: body(i) })
-      .then(async (res) => {
-        const json = await res.json();
+    post(body(i), { 'x-correlation-id': `bench-${randomUUID()}` })
+      .then((res) => {
         latencies.push(performance.now() - t0);
-        if (res.status === 202) accepted.push(json.orderId);
+        if (res.status === 202) accepted.push(JSON.parse(res.body).orderId);
         else failures += 1;
       })
       .catch(() => {
@@ -71,6 +91,7 @@ for (let i = 0; i < total; i++) {
   );
 }
 await Promise.all(inflight);
+agent.destroy();
 const intakeSeconds = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 
@@ -95,7 +116,7 @@ const [[span]] = await db.query(
   [...TERMINAL, startedAt],
 );
 const [pickups] = await db.query(
-  `SELECT TIMESTAMPDIFF(MICROSECOND, r.occurred_at, s.occurred_at) / 1000 AS ms FROM order_status_history r JOIN order_status_history s ON s.order_id = r.order_id AND s.to_status = 'INVENTORY_CHECK_STARTED'
+  `SELECT r.order_id AS orderId, r.occurred_at AS received, s.occurred_at AS started, TIMESTAMPDIFF(MICROSECOND, r.occurred_at, s.occurred_at) / 1000 AS ms FROM order_status_history r JOIN order_status_history s ON s.order_id = r.order_id AND s.to_status = 'INVENTORY_CHECK_STARTED'
    JOIN orders o ON o.id = r.order_id WHERE r.to_status = 'RECEIVED' AND o.created_at >= ? AND o.correlation_id LIKE 'bench-%'`,
   [startedAt],
 );
@@ -107,6 +128,8 @@ const e2eSeconds = (new Date(span.last).getTime() - new Date(span.first).getTime
 console.log(`accepted           ${accepted.length}/${total} (${failures} failed) in ${intakeSeconds.toFixed(1)} s = ${(accepted.length / intakeSeconds).toFixed(1)} orders/s`);
 console.log(`POST latency       p50 ${ms(pct(latencies, 50))}  p95 ${ms(pct(latencies, 95))}  p99 ${ms(pct(latencies, 99))}  max ${ms(latencies.at(-1))}`);
 console.log(`pickup             p50 ${ms(pct(pick, 50))}  p95 ${ms(pct(pick, 95))}  (RECEIVED → INVENTORY_CHECK_STARTED, ${pick.length} orders)`);
+const split = await pickupSplit(pickups).catch((err) => `not measured (${err.message})`);
+console.log(`  of which          ${split}`);
 const drainSeconds = (new Date(span.last).getTime() - new Date(span.firstDone).getTime()) / 1000;
 console.log(
   `completed          ${done}/${accepted.length} terminal in ${e2eSeconds.toFixed(1)} s = ${(done / e2eSeconds).toFixed(1)} orders/s end to end (first accepted → last terminal)`,
@@ -115,3 +138,41 @@ console.log(
 console.log(`completion rate    ${(done / drainSeconds).toFixed(1)} orders/s (first terminal → last terminal, ${drainSeconds.toFixed(1)} s)`);
 console.log(`final statuses     ${byStatus.map((r) => `${r.status} ${r.n}`).join(', ')}`);
 if (done < accepted.length) process.exitCode = 1;
+
+/**
+ * Splits each pickup at the moment the relay handed OrderCreated to Kafka (the record's CreateTime on
+ * orders-in): before it the order waits in the outbox, after it in the broker and the process layer's
+ * consumer.
+ */
+async function pickupSplit(rows) {
+  const wanted = new Map(rows.map((r) => [r.orderId, r]));
+  const kafka = new Kafka({ clientId: 'order-flow-bench', brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+  const consumer = kafka.consumer({ groupId: `order-flow-bench-${randomUUID()}` });
+  const sentAt = new Map();
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'orders-in', fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const key = message.key?.toString();
+        if (wanted.has(key)) sentAt.set(key, Number(message.timestamp));
+      },
+    });
+    const until = Date.now() + 30000;
+    while (sentAt.size < wanted.size && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
+  const outbox = [];
+  const consume = [];
+  for (const [orderId, r] of wanted) {
+    const at = sentAt.get(orderId);
+    if (at === undefined) continue;
+    outbox.push(at - new Date(r.received).getTime());
+    consume.push(new Date(r.started).getTime() - at);
+  }
+  if (!outbox.length) throw new Error('no OrderCreated found on orders-in');
+  outbox.sort((a, b) => a - b);
+  consume.sort((a, b) => a - b);
+  return `outbox → Kafka p50 ${ms(pct(outbox, 50))} p95 ${ms(pct(outbox, 95))}, Kafka → first step p50 ${ms(pct(consume, 50))} p95 ${ms(pct(consume, 95))} (${outbox.length} orders)`;
+}

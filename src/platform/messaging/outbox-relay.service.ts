@@ -198,9 +198,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         if (!refusal) throw err;
         await tx.query('UPDATE outbox SET parked_at = NOW(3), last_error = ? WHERE id = ?', [refusal.slice(0, 1000), row.id]);
         const correlationId = String((JSON.parse(row.headers) as Record<string, unknown>)[HEADER_CORRELATION_ID] ?? '');
-        correlation.run({ correlationId, orderId: row.message_key }, () =>
-          this.logger.error(`outbox message ${row.id} to ${row.topic} parked, the broker refused it: ${refusal}`),
-        );
+        correlation.run({ correlationId, orderId: row.message_key }, () => this.logger.error(`outbox message ${row.id} to ${row.topic} parked, the broker refused it: ${refusal}`));
       }
     }
     return sent;

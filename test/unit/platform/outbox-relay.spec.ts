@@ -203,7 +203,12 @@ const NonRetriable = KafkaJSNonRetriableError as unknown as new (e: Error, metad
 
 /** What KafkaJS throws when the broker answers MESSAGE_TOO_LARGE: a non-retriable error caused by the protocol error. */
 function tooLarge(): Error {
-  const protocol = new KafkaJSProtocolError({ type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false, message: 'The request included a message larger than the max message size the server will accept' } as never);
+  const protocol = new KafkaJSProtocolError({
+    type: 'MESSAGE_TOO_LARGE',
+    code: 10,
+    retriable: false,
+    message: 'The request included a message larger than the max message size the server will accept',
+  } as never);
   return new NonRetriable(protocol, { cause: protocol });
 }
 
