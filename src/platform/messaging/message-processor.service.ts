@@ -10,6 +10,7 @@ import { isEventType, payloadSchemas, type EventType, type Payloads } from '../.
 import { affectedRows, leanTransaction, SqlBatch, type LeanTransaction } from '../database/sql-batch.js';
 import { correlation, messageTrace } from '../observability/correlation.js';
 import { deadLetteredMessages } from '../observability/metrics.counters.js';
+import type { DeadLetter } from './dead-letters.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
 import { OutboxService } from './outbox.service.js';
 import { isLockConflict, isTransient } from './transient-error.js';
@@ -30,19 +31,6 @@ export interface BatchingHandler<T extends EventType> {
 /** A message that can never be processed as it is: dead-lettered at once. */
 export class PoisonMessageError extends Error {
   override name = 'PoisonMessageError';
-}
-
-export interface DeadLetter {
-  originTopic: string;
-  partition: number;
-  offset: string;
-  consumerGroup: string;
-  error: string;
-  attempts: number;
-  failedAt: string;
-  key: string | null;
-  headers: Record<string, string>;
-  value: string | null;
 }
 
 /** Where a fetched Kafka batch is (for offsets and for the per-message fallback). */

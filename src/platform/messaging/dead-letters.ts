@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import type { IHeaders, Kafka } from 'kafkajs';
+
+/** What a consumer writes to the DLQ topic when it gives up on a message (DESIGN §5). */
+export interface DeadLetter {
+  originTopic: string;
+  partition: number;
+  offset: string;
+  consumerGroup: string;
+  error: string;
+  attempts: number;
+  failedAt: string;
+  key: string | null;
+  headers: Record<string, string>;
+  value: string | null;
+}
+
+/** A dead letter with its own place in the DLQ topic, which names it for a replay. */
+export interface StoredDeadLetter extends DeadLetter {
+  /** `partition@offset` in the DLQ topic. */
+  id: string;
+}
+
+export interface DeadLetterFilter {
+  /** Only these (`partition@offset` in the DLQ topic). */
+  ids?: string[];
+  /** Only those the consumer group gave up on. */
+  consumerGroup?: string;
+  /** Only those that failed at or after this time. */
+  since?: Date;
+}
+
+/** The header a replayed message carries: which dead letter it came from. */
+export const HEADER_REPLAY_OF = 'x-dlq-replay-of';
+
+const DLQ_ID = /^\d+@\d+$/;
+
+/** Checks ids given by an operator (`partition@offset`); throws on the first malformed one. */
+export function parseDeadLetterIds(ids: string[]): string[] {
+  for (const id of ids) if (!DLQ_ID.test(id)) throw new Error(`not a dead letter id: ${id} (expected partition@offset, as listed)`);
+  return ids;
+}
+
+/**
+ * Reads the DLQ topic from its start to its current end, with a consumer group of its own that
+ * commits nothing (so it never moves anyone else's position), and returns the letters that pass
+ * `filter`, in partition and offset order. Records that are not dead letters are skipped.
+ */
+export async function readDeadLetters(kafka: Kafka, topic: string, groupPrefix: string, filter: DeadLetterFilter = {}, timeoutMs = 30000): Promise<StoredDeadLetter[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: Array<{ partition: number; low: string; high: string }>;
+  try {
+    ends = await admin.fetchTopicOffsets(topic);
+  } finally {
+    await admin.disconnect();
+  }
+  // The last offset to read in each partition that has anything.
+  const last = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
+  if (!last.size) return [];
+
+  const wanted = filter.ids ? new Set(filter.ids) : null;
+  const letters: StoredDeadLetter[] = [];
+  const consumer = kafka.consumer({ groupId: `${groupPrefix}dlq-reader-${randomUUID()}`, allowAutoTopicCreation: false });
+  const pending = new Set(last.keys());
+  let done!: () => void;
+  const allRead = new Promise<void>((resolve) => (done = resolve));
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        const offset = BigInt(message.offset);
+        const end = last.get(partition);
+        if (end === undefined || offset > end) return;
+        const letter = asDeadLetter(message.value?.toString('utf8'));
+        const id = `${partition}@${message.offset}`;
+        if (letter && (!wanted || wanted.has(id)) && matches(letter, filter)) letters.push({ ...letter, id });
+        if (offset === end) {
+          pending.delete(partition);
+          if (!pending.size) done();
+        }
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`could not read ${topic} to its end within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([allRead, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return letters.sort((a, b) => compareIds(a.id, b.id));
+}
+
+/**
+ * Publishes each letter's original message again to its origin topic, with its key, its headers and
+ * `x-dlq-replay-of`. Every consumer group of that topic receives it; those that had processed it find
+ * its eventId in their inbox and skip it, so only the group that gave up does the work again.
+ * Letters without a value (a tombstone) are left out. Returns the ids of the replayed letters.
+ */
+export async function replayDeadLetters(kafka: Kafka, dlqTopic: string, letters: StoredDeadLetter[]): Promise<string[]> {
+  const replayable = letters.filter((l) => l.value !== null);
+  if (!replayable.length) return [];
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    for (const letter of replayable) {
+      const headers: IHeaders = { ...letter.headers, [HEADER_REPLAY_OF]: `${dlqTopic}/${letter.id}` };
+      await producer.send({ topic: letter.originTopic, acks: -1, messages: [{ key: letter.key, value: letter.value, headers }] });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return replayable.map((l) => l.id);
+}
+
+function asDeadLetter(raw: string | undefined): DeadLetter | null {
+  if (!raw) return null;
+  try {
+    const v = JSON.parse(raw) as Partial<DeadLetter>;
+    return typeof v.originTopic === 'string' && typeof v.consumerGroup === 'string' && typeof v.offset === 'string' ? (v as DeadLetter) : null;
+  } catch {
+    return null;
+  }
+}
+
+function matches(letter: DeadLetter, filter: DeadLetterFilter): boolean {
+  if (filter.consumerGroup && letter.consumerGroup !== filter.consumerGroup) return false;
+  if (filter.since && !(new Date(letter.failedAt).getTime() >= filter.since.getTime())) return false;
+  return true;
+}
+
+function compareIds(a: string, b: string): number {
+  const [pa, oa] = a.split('@').map(BigInt);
+  const [pb, ob] = b.split('@').map(BigInt);
+  return pa !== pb ? (pa < pb ? -1 : 1) : oa < ob ? -1 : oa > ob ? 1 : 0;
+}
