@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IHeaders, Kafka } from 'kafkajs';
+import type { IHeaders, Kafka, TopicMessages } from 'kafkajs';
 
 /** What a consumer writes to the DLQ topic when it gives up on a message (DESIGN §5). */
 export interface DeadLetter {
@@ -34,6 +34,7 @@ export interface DeadLetterFilter {
 export const HEADER_REPLAY_OF = 'x-dlq-replay-of';
 
 const DLQ_ID = /^\d+@\d+$/;
+const REPLAY_CHUNK = 50;
 
 /** Checks ids given by an operator (`partition@offset`); throws on the first malformed one. */
 export function parseDeadLetterIds(ids: string[]): string[] {
@@ -110,9 +111,17 @@ export async function replayDeadLetters(kafka: Kafka, dlqTopic: string, letters:
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
   try {
-    for (const letter of replayable) {
-      const headers: IHeaders = { ...letter.headers, [HEADER_REPLAY_OF]: `${dlqTopic}/${letter.id}` };
-      await producer.send({ topic: letter.originTopic, acks: -1, messages: [{ key: letter.key, value: letter.value, headers }] });
+    // Chunks of REPLAY_CHUNK, in the order listed: a record batch per partition stays well under the
+    // broker's message.max.bytes, and one partition receives its letters in that order.
+    for (let start = 0; start < replayable.length; start += REPLAY_CHUNK) {
+      const byTopic = new Map<string, TopicMessages>();
+      for (const letter of replayable.slice(start, start + REPLAY_CHUNK)) {
+        const headers: IHeaders = { ...letter.headers, [HEADER_REPLAY_OF]: `${dlqTopic}/${letter.id}` };
+        const entry = byTopic.get(letter.originTopic) ?? { topic: letter.originTopic, messages: [] };
+        entry.messages.push({ key: letter.key, value: letter.value, headers });
+        byTopic.set(letter.originTopic, entry);
+      }
+      await producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
     }
   } finally {
     await producer.disconnect();
