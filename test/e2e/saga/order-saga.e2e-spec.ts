@@ -320,10 +320,12 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     const a = await createProduct(t, 10);
     const orderId = await placeOrder(t, [{ productId: a, quantity: 1 }]);
     await waitForStatus(t, orderId, ['SHIPPED']);
+    // The shipment's last change (DELIVERED), so no later one of the real shipment overwrites the
+    // tracking number this test sets.
     const status = await eventually(
-      () => reader.forOrder(orderId).find((m) => m.value.eventType === 'ShipmentStatusChanged'),
+      () => reader.forOrder(orderId).find((m) => m.value.eventType === 'ShipmentStatusChanged' && m.value.payload.status === 'DELIVERED'),
       (m) => m !== undefined,
-      { what: 'ShipmentStatusChanged' },
+      { what: 'ShipmentStatusChanged DELIVERED' },
     );
     await waitForGroupsCaughtUp();
 
