@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 if (existsSync('.env')) process.loadEnvFile('.env');
 
 const { kafkaConfig } = await import('../config/kafka.config.js');
+const { HEADER_EVENT_TYPE } = await import('../contracts/envelope.js');
 const { createKafka } = await import('../platform/messaging/kafka-client.js');
 const { parseDeadLetterIds, readDeadLetters, replayDeadLetters } = await import('../platform/messaging/dead-letters.js');
 
@@ -47,7 +48,7 @@ if (command === 'list') {
   if (values.json) console.log(JSON.stringify(letters, null, 2));
   else {
     for (const l of letters) {
-      const type = l.headers['x-event-type'] ?? '?';
+      const type = l.headers[HEADER_EVENT_TYPE] ?? '?';
       console.log(`${l.id}  ${l.failedAt}  ${l.consumerGroup}  ${l.originTopic}/${l.partition}@${l.offset}  ${type}  key ${l.key ?? '-'}  attempts ${l.attempts}  ${l.error}`);
     }
     console.log(`${letters.length} dead letter(s) in ${cfg.topics.dlq}`);

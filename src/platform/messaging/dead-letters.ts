@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { IHeaders, Kafka, TopicMessages } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { groupByTopic } from './kafka-producer.service.js';
 
 /** What a consumer writes to the DLQ topic when it gives up on a message (DESIGN §5). */
 export interface DeadLetter {
@@ -56,16 +57,17 @@ export async function readDeadLetters(kafka: Kafka, topic: string, groupPrefix: 
   } finally {
     await admin.disconnect();
   }
-  // The last offset to read in each partition that has anything.
+  // The last offset to read in each partition that has anything; a partition leaves once read.
   const last = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
   if (!last.size) return [];
 
   const wanted = filter.ids ? new Set(filter.ids) : null;
   const letters: StoredDeadLetter[] = [];
   const consumer = kafka.consumer({ groupId: `${groupPrefix}dlq-reader-${randomUUID()}`, allowAutoTopicCreation: false });
-  const pending = new Set(last.keys());
   let done!: () => void;
-  const allRead = new Promise<void>((resolve) => (done = resolve));
+  let fail!: (err: Error) => void;
+  const allRead = new Promise<void>((resolve, reject) => ((done = resolve), (fail = reject)));
+  const timer = setTimeout(() => fail(new Error(`could not read ${topic} to its end within ${timeoutMs} ms`)), timeoutMs);
   try {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -79,21 +81,14 @@ export async function readDeadLetters(kafka: Kafka, topic: string, groupPrefix: 
         const id = `${partition}@${message.offset}`;
         if (letter && (!wanted || wanted.has(id)) && matches(letter, filter)) letters.push({ ...letter, id });
         if (offset === end) {
-          pending.delete(partition);
-          if (!pending.size) done();
+          last.delete(partition);
+          if (!last.size) done();
         }
       },
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`could not read ${topic} to its end within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      await Promise.race([allRead, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await allRead;
   } finally {
+    clearTimeout(timer);
     await consumer.disconnect();
   }
   return letters.sort((a, b) => compareIds(a.id, b.id));
@@ -114,14 +109,11 @@ export async function replayDeadLetters(kafka: Kafka, dlqTopic: string, letters:
     // Chunks of REPLAY_CHUNK, in the order listed: a record batch per partition stays well under the
     // broker's message.max.bytes, and one partition receives its letters in that order.
     for (let start = 0; start < replayable.length; start += REPLAY_CHUNK) {
-      const byTopic = new Map<string, TopicMessages>();
-      for (const letter of replayable.slice(start, start + REPLAY_CHUNK)) {
-        const headers: IHeaders = { ...letter.headers, [HEADER_REPLAY_OF]: `${dlqTopic}/${letter.id}` };
-        const entry = byTopic.get(letter.originTopic) ?? { topic: letter.originTopic, messages: [] };
-        entry.messages.push({ key: letter.key, value: letter.value, headers });
-        byTopic.set(letter.originTopic, entry);
-      }
-      await producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
+      const chunk = replayable.slice(start, start + REPLAY_CHUNK).map((letter) => ({
+        topic: letter.originTopic,
+        message: { key: letter.key, value: letter.value, headers: { ...letter.headers, [HEADER_REPLAY_OF]: `${dlqTopic}/${letter.id}` } },
+      }));
+      await producer.sendBatch({ topicMessages: groupByTopic(chunk), acks: -1 });
     }
   } finally {
     await producer.disconnect();

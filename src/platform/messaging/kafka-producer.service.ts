@@ -67,3 +67,20 @@ export class KafkaProducerService implements OnModuleDestroy {
     await this.reset();
   }
 }
+
+/**
+ * Groups messages by topic for one `sendBatch`, keeping their order inside each topic (and so inside
+ * each partition): the order the caller gives is the order a consumer reads.
+ */
+export function groupByTopic(entries: Iterable<{ topic: string; message: Message }>): TopicMessages[] {
+  const byTopic = new Map<string, TopicMessages>();
+  for (const { topic, message } of entries) {
+    let group = byTopic.get(topic);
+    if (!group) {
+      group = { topic, messages: [] };
+      byTopic.set(topic, group);
+    }
+    group.messages.push(message);
+  }
+  return [...byTopic.values()];
+}

@@ -5,7 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { outboxConfig } from '../../config/outbox.config.js';
 import { HEADER_CORRELATION_ID } from '../../contracts/envelope.js';
 import { correlation } from '../observability/correlation.js';
-import { KafkaProducerService } from './kafka-producer.service.js';
+import { groupByTopic, KafkaProducerService } from './kafka-producer.service.js';
 
 interface OutboxRow {
   id: string;
@@ -250,16 +250,7 @@ export function refusedMessage(err: unknown, depth = 0): string | null {
   return null;
 }
 
-/** Groups rows by topic, keeping commit order inside each topic (and so inside each partition). */
+/** The rows as one batch per topic, in commit order (see groupByTopic). */
 export function toTopicMessages(rows: Array<Pick<OutboxRow, 'topic' | 'message_key' | 'headers' | 'payload'>>): TopicMessages[] {
-  const byTopic = new Map<string, TopicMessages>();
-  for (const row of rows) {
-    let entry = byTopic.get(row.topic);
-    if (!entry) {
-      entry = { topic: row.topic, messages: [] };
-      byTopic.set(row.topic, entry);
-    }
-    entry.messages.push({ key: row.message_key, value: row.payload, headers: JSON.parse(row.headers) as IHeaders });
-  }
-  return [...byTopic.values()];
+  return groupByTopic(rows.map((row) => ({ topic: row.topic, message: { key: row.message_key, value: row.payload, headers: JSON.parse(row.headers) as IHeaders } })));
 }
