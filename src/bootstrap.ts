@@ -16,10 +16,10 @@ import { CONSUMER_GROUPS, LayerKafkaServer, type ConsumerGroupName } from './pla
 import { MessageProcessorService } from './platform/messaging/message-processor.service.js';
 import { TopicAdminService } from './platform/messaging/topic-admin.service.js';
 
-/** Which consumer groups each layer runs: the process layer one, each system module its own. */
+/** Which consumer groups each layer runs: the process layer two (new orders, everything after), each system module its own. */
 export const LAYER_GROUPS: Record<AppLayer, ConsumerGroupName[]> = {
   experience: [],
-  process: ['process'],
+  process: ['intake', 'process'],
   system: ['inventory', 'payment', 'shipping'],
 };
 

@@ -33,7 +33,10 @@ export const envSchema = Joi.object({
   KAFKA_BROKERS: Joi.string().default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: Joi.string().default('order-flow'),
   KAFKA_GROUP_PREFIX: Joi.string().default('order-flow'),
-  KAFKA_TOPIC_PARTITIONS: Joi.number().integer().min(1).default(6),
+  // Partitions cap how many replicas consume a topic in parallel, and each costs the consumers a
+  // transaction per fetch round: 2 suits one or two replicas; a deployment that scales further sets
+  // it (docker/k8s: 6) before the topics are created.
+  KAFKA_TOPIC_PARTITIONS: Joi.number().integer().min(1).default(2),
   KAFKA_REPLICATION_FACTOR: Joi.number().integer().min(1).default(1),
   KAFKA_CREATE_TOPICS: Joi.boolean().default(true),
   KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: Joi.number().integer().min(1).default(3),

@@ -18,7 +18,8 @@ export const DLQ_TOPIC = 'dlq-orders';
 
 /** The topics each consumer group of the service reads (its @EventPatterns). */
 export const GROUP_TOPICS: Record<string, string[]> = {
-  'order-flow-process': ['orders-in', 'inventory-replies', 'payment-replies', 'orders-validated', 'shipping-replies', 'shipping-updates'],
+  'order-flow-intake': ['orders-in'],
+  'order-flow-process': ['inventory-replies', 'payment-replies', 'orders-validated', 'shipping-replies', 'shipping-updates'],
   'order-flow-inventory': ['inventory-requests'],
   'order-flow-payment': ['payment-requests'],
   'order-flow-shipping': ['shipping-updates'],

@@ -5,12 +5,11 @@ import { MessageProcessorService, type BatchingHandler } from '../../platform/me
 import { topicName } from '../../platform/messaging/topic-name.js';
 import { OrderSagaService, type SagaMessage } from './order-saga.service.js';
 
-const GROUP = 'process';
-
 /**
- * The process layer's Kafka entry points (consumer group `…-process`): the validation flow
- * (orders-in, inventory and payment replies) and the fulfilment flow (orders-validated, shipping).
- * Each maps the transport to one saga call; the processor handles inbox, DLQ and offsets.
+ * The process layer's Kafka entry points: the validation flow (orders-in, inventory and payment
+ * replies) and the fulfilment flow (orders-validated, shipping). New orders are read by the group
+ * `…-intake`, everything after by `…-process` (see CONSUMER_GROUPS.intake). Each maps the transport
+ * to one saga call; the processor handles inbox, DLQ and offsets.
  */
 @Controller()
 export class OrderSagaConsumer {
@@ -26,12 +25,12 @@ export class OrderSagaConsumer {
   };
 
   private run(ctx: KafkaContext, accepts: readonly SagaMessage['eventType'][], ignores: readonly SagaMessage['eventType'][] = []): Promise<void> {
-    return this.processor.process(GROUP, ctx, accepts, this.handler, ignores);
+    return this.processor.process('process', ctx, accepts, this.handler, ignores);
   }
 
-  @EventPattern<string>(topicName('ordersIn'), CONSUMER_GROUPS.process)
+  @EventPattern<string>(topicName('ordersIn'), CONSUMER_GROUPS.intake)
   ordersIn(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
-    return this.run(ctx, ['OrderCreated']);
+    return this.processor.process('intake', ctx, ['OrderCreated'], this.handler);
   }
 
   @EventPattern<string>(topicName('inventoryReplies'), CONSUMER_GROUPS.process)

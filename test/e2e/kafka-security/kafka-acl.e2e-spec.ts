@@ -173,7 +173,7 @@ describe('Kafka SASL/SCRAM-SHA-512 with ACLs (DESIGN §9, docs/kafka-acls.md)', 
       );
 
       // every group committed its offsets (group READ), and nothing went to the DLQ
-      for (const group of ['process', 'inventory', 'payment', 'shipping']) {
+      for (const group of ['intake', 'process', 'inventory', 'payment', 'shipping']) {
         const offsets = await admin.fetchOffsets({ groupId: `${GROUP_PREFIX}${group}` });
         expect(offsets.some((o) => o.partitions.some((p) => Number(p.offset) > 0))).toBe(true);
       }

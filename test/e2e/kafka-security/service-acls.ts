@@ -53,7 +53,7 @@ export function serviceAcls(principal: string, options: { topicPrefix?: string; 
     ...CONSUMED_TOPICS.map((t) => allow(AclResourceTypes.TOPIC, ResourcePatternTypes.LITERAL, topic(t), AclOperationTypes.READ)),
     ...PRODUCED_TOPICS.map((t) => allow(AclResourceTypes.TOPIC, ResourcePatternTypes.LITERAL, topic(t), AclOperationTypes.WRITE)),
     ...(options.createTopics ? ALL_TOPICS.map((t) => allow(AclResourceTypes.TOPIC, ResourcePatternTypes.LITERAL, topic(t), AclOperationTypes.CREATE)) : []),
-    // order-flow-process, -inventory, -payment, -shipping: join, sync, heartbeat, commit and fetch offsets.
+    // order-flow-intake, -process, -inventory, -payment, -shipping: join, sync, heartbeat, commit and fetch offsets.
     allow(AclResourceTypes.GROUP, ResourcePatternTypes.PREFIXED, GROUP_PREFIX, AclOperationTypes.READ),
     // kafkajs idempotent producer: InitProducerId (Kafka >= 2.8 also accepts WRITE on any topic instead, KIP-679).
     allow(AclResourceTypes.CLUSTER, ResourcePatternTypes.LITERAL, 'kafka-cluster', AclOperationTypes.IDEMPOTENT_WRITE),

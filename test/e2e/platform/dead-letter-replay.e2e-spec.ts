@@ -68,20 +68,20 @@ describe('dead letters: list and replay (real Kafka and MariaDB)', () => {
       messages: [{ key: orderId, value: JSON.stringify(created), headers: { [HEADER_CORRELATION_ID]: correlationId, [HEADER_EVENT_TYPE]: 'OrderCreated' } }],
     });
     const letter = await eventually(
-      async () => (await readDeadLetters(kafka, 'dlq-orders', 'order-flow-', { consumerGroup: 'order-flow-process' })).find((l) => l.key === orderId),
+      async () => (await readDeadLetters(kafka, 'dlq-orders', 'order-flow-', { consumerGroup: 'order-flow-intake' })).find((l) => l.key === orderId),
       Boolean,
       { what: 'the dead letter of the early OrderCreated', timeoutMs: 30000 },
     );
-    expect(letter).toMatchObject({ originTopic: 'orders-in', consumerGroup: 'order-flow-process', attempts: 1, error: expect.stringContaining(`no order ${orderId}`) });
+    expect(letter).toMatchObject({ originTopic: 'orders-in', consumerGroup: 'order-flow-intake', attempts: 1, error: expect.stringContaining(`no order ${orderId}`) });
     expect(JSON.parse(letter!.value!).eventId).toBe(created.eventId);
 
     // The operator's listing shows it, with its id, origin and reason.
-    const listed = dlqCli('list', '--group', 'order-flow-process');
+    const listed = dlqCli('list', '--group', 'order-flow-intake');
     expect(listed.status).toBe(0);
     const line = listed.stdout.split('\n').find((l) => l.startsWith(`${letter!.id} `));
-    expect(line).toContain(`order-flow-process  orders-in/${letter!.partition}@${letter!.offset}  OrderCreated  key ${orderId}  attempts 1`);
+    expect(line).toContain(`order-flow-intake  orders-in/${letter!.partition}@${letter!.offset}  OrderCreated  key ${orderId}  attempts 1`);
     expect(line).toContain(`no order ${orderId}`);
-    const asJson = JSON.parse(dlqCli('list', '--json', '--group', 'order-flow-process').stdout) as StoredDeadLetter[];
+    const asJson = JSON.parse(dlqCli('list', '--json', '--group', 'order-flow-intake').stdout) as StoredDeadLetter[];
     expect(asJson.find((l) => l.id === letter!.id)).toEqual(letter);
 
     // The cause goes away: the order is in the database now, as the intake would have written it.

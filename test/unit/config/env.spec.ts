@@ -199,6 +199,13 @@ describe('kafkaConfig', () => {
     expect(secured.ssl).toEqual({ rejectUnauthorized: false });
   });
 
+  it('creates topics with 2 partitions unless told otherwise, and rejects 0', () => {
+    useEnv({});
+    expect(kafkaConfig().partitions).toBe(2);
+    useEnv({ KAFKA_TOPIC_PARTITIONS: '0' });
+    expect(() => kafkaConfig()).toThrow(/"KAFKA_TOPIC_PARTITIONS" must be greater than or equal to 1/);
+  });
+
   it('converts the numeric settings', () => {
     useEnv({ KAFKA_TOPIC_PARTITIONS: '12', KAFKA_REPLICATION_FACTOR: '3', CONSUMER_MAX_ATTEMPTS: '5' });
     expect(kafkaConfig()).toMatchObject({ partitions: 12, replicationFactor: 3, consumerMaxAttempts: 5, createTopics: true });
