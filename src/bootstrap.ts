@@ -12,6 +12,7 @@ import { setupSwagger } from './platform/http/swagger.js';
 import { createValidationPipe } from './platform/http/validation.js';
 import { ConsumerRegistryService } from './platform/messaging/consumer-registry.service.js';
 import { kafkaClientOptions } from './platform/messaging/kafka-client.js';
+import { inheritOffsets } from './platform/messaging/group-offsets.js';
 import { CONSUMER_GROUPS, LayerKafkaServer, type ConsumerGroupName } from './platform/messaging/layer-kafka.server.js';
 import { MessageProcessorService } from './platform/messaging/message-processor.service.js';
 import { TopicAdminService } from './platform/messaging/topic-admin.service.js';
@@ -104,6 +105,23 @@ function attachConsumers(app: INestApplication, groups: ConsumerGroupName[]): vo
 }
 
 /**
+ * orders-in used to be read by the process group: an intake group that has never committed starts
+ * where that one left off rather than at the beginning of the topic (see inheritOffsets). A failure
+ * here only costs a re-read, so it is logged and the consumers start anyway.
+ */
+async function adoptIntakeOffsets(app: INestApplication, logger: Logger): Promise<void> {
+  const processor = app.get(MessageProcessorService);
+  const topic = kafkaConfig().topics.ordersIn;
+  try {
+    const result = await app.get(TopicAdminService).withAdmin((admin) => inheritOffsets(admin, topic, processor.groupId('process'), processor.groupId('intake')));
+    if ('partitions' in result) logger.log(`${processor.groupId('intake')} starts on ${topic} where ${processor.groupId('process')} left off (${result.partitions} partitions)`);
+    else logger.debug(`offsets of ${topic} not inherited: ${result.skipped}`);
+  } catch (err) {
+    logger.warn(`could not read the offsets of ${topic} (${(err as Error).message}); the intake group reads it from its own offsets or the beginning`);
+  }
+}
+
+/**
  * Starts every consumer group once the topics exist, retrying while Kafka is unreachable, so the
  * HTTP API serves (and accepts orders into the outbox) even when the broker is down at boot.
  */
@@ -112,6 +130,7 @@ export async function startConsumers(app: INestApplication): Promise<void> {
   const list = servers.get(app) ?? [];
   if (!list.length) return;
   await app.get(TopicAdminService).whenTopicsReady();
+  if (list.some((s) => s.group === app.get(MessageProcessorService).groupId('intake'))) await adoptIntakeOffsets(app, logger);
   const registry = app.get(ConsumerRegistryService);
   await Promise.all(
     list.map(async ({ group, server }) => {
