@@ -13,7 +13,8 @@ import { createValidationPipe } from './platform/http/validation.js';
 import { ConsumerRegistryService } from './platform/messaging/consumer-registry.service.js';
 import { kafkaClientOptions } from './platform/messaging/kafka-client.js';
 import { inheritOffsets } from './platform/messaging/group-offsets.js';
-import { CONSUMER_GROUPS, LayerKafkaServer, type ConsumerGroupName } from './platform/messaging/layer-kafka.server.js';
+import { CONSUMER_GROUPS, GROUP_HANDOVERS, type ConsumerGroupName } from './platform/messaging/consumer-groups.js';
+import { LayerKafkaServer } from './platform/messaging/layer-kafka.server.js';
 import { MessageProcessorService } from './platform/messaging/message-processor.service.js';
 import { TopicAdminService } from './platform/messaging/topic-admin.service.js';
 
@@ -64,13 +65,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   return app;
 }
 
-const servers = new WeakMap<INestApplication, Array<{ group: string; server: LayerKafkaServer }>>();
+const servers = new WeakMap<INestApplication, Array<{ name: ConsumerGroupName; group: string; server: LayerKafkaServer }>>();
 
 function attachConsumers(app: INestApplication, groups: ConsumerGroupName[]): void {
   const cfg = kafkaConfig();
   const processor = app.get(MessageProcessorService);
   const registry = app.get(ConsumerRegistryService);
-  const list: Array<{ group: string; server: LayerKafkaServer }> = [];
+  const list: Array<{ name: ConsumerGroupName; group: string; server: LayerKafkaServer }> = [];
   for (const name of groups) {
     const groupId = processor.groupId(name);
     const server = new LayerKafkaServer(
@@ -99,25 +100,28 @@ function attachConsumers(app: INestApplication, groups: ConsumerGroupName[]): vo
     );
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
     registry.register(groupId, server);
-    list.push({ group: groupId, server });
+    list.push({ name, group: groupId, server });
   }
   servers.set(app, list);
 }
 
 /**
- * orders-in used to be read by the process group: an intake group that has never committed starts
- * where that one left off rather than at the beginning of the topic (see inheritOffsets). A failure
- * here only costs a re-read, so it is logged and the consumers start anyway.
+ * Applies the GROUP_HANDOVERS whose new group runs here, before any consumer joins (Kafka sets only
+ * an empty group's offsets). A failure only costs a re-read of the topic: logged, and the consumers
+ * start anyway.
  */
-async function adoptIntakeOffsets(app: INestApplication, logger: Logger): Promise<void> {
+async function takeOverOffsets(app: INestApplication, running: ConsumerGroupName[], logger: Logger): Promise<void> {
   const processor = app.get(MessageProcessorService);
-  const topic = kafkaConfig().topics.ordersIn;
-  try {
-    const result = await app.get(TopicAdminService).withAdmin((admin) => inheritOffsets(admin, topic, processor.groupId('process'), processor.groupId('intake')));
-    if ('partitions' in result) logger.log(`${processor.groupId('intake')} starts on ${topic} where ${processor.groupId('process')} left off (${result.partitions} partitions)`);
-    else logger.debug(`offsets of ${topic} not inherited: ${result.skipped}`);
-  } catch (err) {
-    logger.warn(`could not read the offsets of ${topic} (${(err as Error).message}); the intake group reads it from its own offsets or the beginning`);
+  const topics = kafkaConfig().topics;
+  for (const handover of GROUP_HANDOVERS.filter((h) => running.includes(h.to))) {
+    const [topic, from, to] = [topics[handover.topic], processor.groupId(handover.from), processor.groupId(handover.to)];
+    try {
+      const result = await app.get(TopicAdminService).withAdmin((admin) => inheritOffsets(admin, topic, from, to));
+      if ('partitions' in result) logger.log(`${to} starts on ${topic} where ${from} left off (${result.partitions} partitions)`);
+      else logger.debug(`offsets of ${topic} not taken over: ${result.skipped}`);
+    } catch (err) {
+      logger.warn(`could not read the offsets of ${topic} (${(err as Error).message}); ${to} reads it from its own offsets or the beginning`);
+    }
   }
 }
 
@@ -130,7 +134,11 @@ export async function startConsumers(app: INestApplication): Promise<void> {
   const list = servers.get(app) ?? [];
   if (!list.length) return;
   await app.get(TopicAdminService).whenTopicsReady();
-  if (list.some((s) => s.group === app.get(MessageProcessorService).groupId('intake'))) await adoptIntakeOffsets(app, logger);
+  await takeOverOffsets(
+    app,
+    list.map((s) => s.name),
+    logger,
+  );
   const registry = app.get(ConsumerRegistryService);
   await Promise.all(
     list.map(async ({ group, server }) => {

@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { issueTestToken, startOidcProvider, type RunningOidcProvider } from '../../scripts/oidc-provider.mjs';
 import type { AppLayer } from '../../src/config/app.config.js';
-import type { ConsumerGroupName } from '../../src/platform/messaging/layer-kafka.server.js';
+import type { ConsumerGroupName } from '../../src/platform/messaging/consumer-groups.js';
 
 export interface TestApp {
   app: NestExpressApplication;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { groupByTopic } from './kafka-producer.service.js';
+import { groupByTopic, ORDERED_PRODUCER } from './kafka-producer.service.js';
 
 /** What a consumer writes to the DLQ topic when it gives up on a message (DESIGN §5). */
 export interface DeadLetter {
@@ -103,7 +103,7 @@ export async function readDeadLetters(kafka: Kafka, topic: string, groupPrefix: 
 export async function replayDeadLetters(kafka: Kafka, dlqTopic: string, letters: StoredDeadLetter[]): Promise<string[]> {
   const replayable = letters.filter((l) => l.value !== null);
   if (!replayable.length) return [];
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = kafka.producer(ORDERED_PRODUCER);
   await producer.connect();
   try {
     // Chunks of REPLAY_CHUNK, in the order listed: a record batch per partition stays well under the

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type ProducerConfig, type TopicMessages } from 'kafkajs';
 import { KAFKA } from './messaging.tokens.js';
 
 /**
@@ -33,12 +33,7 @@ export class KafkaProducerService implements OnModuleDestroy {
     if (this.producer) return this.producer;
     if (!this.connecting) {
       const producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        // Named rather than defaulted: murmur2 on the key, as the Java client does, so any producer
-        // of these topics puts an order's messages in the same partition (and KafkaJS stays quiet).
-        createPartitioner: Partitioners.DefaultPartitioner,
+        ...ORDERED_PRODUCER,
         // Bounded on purpose (KafkaJS warns about it): after the last retry the relay rolls back,
         // drops this producer and sends the rows again from a new one; the consumers' inboxes drop
         // what arrives twice. Unbounded retries would hold the relay on a broker that is gone.
@@ -67,6 +62,19 @@ export class KafkaProducerService implements OnModuleDestroy {
     await this.reset();
   }
 }
+
+/**
+ * Settings of every producer of the service's topics (the relay's, the DLQ replay's): idempotent,
+ * one request in flight, so a partition receives messages in the order they are sent, and never
+ * creating a topic. The partitioner is named rather than defaulted: murmur2 on the key, as the Java
+ * client does, so any producer puts an order's messages in the same partition (and KafkaJS stays quiet).
+ */
+export const ORDERED_PRODUCER: ProducerConfig = {
+  idempotent: true,
+  maxInFlightRequests: 1,
+  allowAutoTopicCreation: false,
+  createPartitioner: Partitioners.DefaultPartitioner,
+};
 
 /**
  * Groups messages by topic for one `sendBatch`, keeping their order inside each topic (and so inside

@@ -68,17 +68,3 @@ export class LayerKafkaServer extends ServerKafka {
     }
   }
 }
-
-export const CONSUMER_GROUPS = {
-  process: Symbol.for('order-flow.consumer.process'),
-  /**
-   * The process layer's intake (orders-in) in a group of its own: kafkajs fetches again only once
-   * every batch of the last fetch is done, so in the busy `process` group a new order waited for a
-   * whole round of replies; here it waits for the other new orders only.
-   */
-  intake: Symbol.for('order-flow.consumer.intake'),
-  inventory: Symbol.for('order-flow.consumer.inventory'),
-  payment: Symbol.for('order-flow.consumer.payment'),
-  shipping: Symbol.for('order-flow.consumer.shipping'),
-} as const;
-export type ConsumerGroupName = keyof typeof CONSUMER_GROUPS;

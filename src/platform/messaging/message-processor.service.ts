@@ -12,6 +12,7 @@ import { correlation, messageTrace } from '../observability/correlation.js';
 import { deadLetteredMessages } from '../observability/metrics.counters.js';
 import type { DeadLetter } from './dead-letters.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
+import type { ConsumerGroupName } from './consumer-groups.js';
 import { OutboxService } from './outbox.service.js';
 import { isLockConflict, isTransient } from './transient-error.js';
 
@@ -90,7 +91,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
     @Inject(kafkaConfig.KEY) private readonly cfg: ConfigType<typeof kafkaConfig>,
   ) {}
 
-  groupId(name: string): string {
+  groupId(name: ConsumerGroupName): string {
     return `${this.cfg.groupPrefix}-${name}`;
   }
 
@@ -100,7 +101,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
    *   own): validated, then passed over without touching the database, so never given to `handler`
    */
   async process<T extends EventType, I extends T = never>(
-    group: string,
+    group: ConsumerGroupName,
     ctx: KafkaContext,
     accepts: readonly T[],
     handler: MessageHandler<Exclude<T, I>> | BatchingHandler<Exclude<T, I>>,

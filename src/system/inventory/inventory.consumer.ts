@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
-import { CONSUMER_GROUPS } from '../../platform/messaging/layer-kafka.server.js';
+import { CONSUMER_GROUPS } from '../../platform/messaging/consumer-groups.js';
 import { MessageProcessorService, type BatchingHandler } from '../../platform/messaging/message-processor.service.js';
 import { topicName } from '../../platform/messaging/topic-name.js';
 import { InventoryService, type InventoryCommand } from './inventory.service.js';
