@@ -7,7 +7,7 @@ import type { kafkaConfig } from '../../../src/config/kafka.config.js';
 import type { outboxConfig } from '../../../src/config/outbox.config.js';
 import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope, type Envelope } from '../../../src/contracts/envelope.js';
 import type { KafkaProducerService } from '../../../src/platform/messaging/kafka-producer.service.js';
-import { OutboxRelayService, refusedMessage, toTopicMessages } from '../../../src/platform/messaging/outbox-relay.service.js';
+import { DELETE_SENT, OutboxRelayService, refusedMessage, toTopicMessages } from '../../../src/platform/messaging/outbox-relay.service.js';
 import { causedBy, OutboxService, shardOf } from '../../../src/platform/messaging/outbox.service.js';
 import { SqlBatch } from '../../../src/platform/database/sql-batch.js';
 
@@ -137,9 +137,9 @@ class FakeDb {
           if (/LIMIT \?/.test(s)) rows = rows.slice(0, limit);
           return rows.map(({ available_at: _ignored, ...r }) => ({ ...r }));
         }
-        if (s.startsWith('DELETE FROM outbox WHERE id IN')) {
-          this.log.push(`DELETE ${(params as string[]).join(',')}`);
-          const ids = new Set(params as string[]);
+        if (s === DELETE_SENT) {
+          const ids = new Set((JSON.parse(params[0] as string) as Array<string | number>).map(String));
+          this.log.push(`DELETE ${[...ids].join(',')}`);
           this.rows = this.rows.filter((r) => !ids.has(r.id));
           return { affectedRows: ids.size };
         }
