@@ -5,4 +5,10 @@ import { SagaStepCommand1763794800000 } from './1763794800000-saga-step-command.
 import { OutboxParked1764590400000 } from './1764590400000-outbox-parked.js';
 
 /** Migrations in the order they run. Listed explicitly: ESM has no reliable glob loading. */
-export const MIGRATIONS = [InitialSchema1763776800000, OutboxAvailableAt1763780400000, ShipmentsCorrelationId1763791200000, SagaStepCommand1763794800000, OutboxParked1764590400000];
+export const MIGRATIONS = [
+  InitialSchema1763776800000,
+  OutboxAvailableAt1763780400000,
+  ShipmentsCorrelationId1763791200000,
+  SagaStepCommand1763794800000,
+  OutboxParked1764590400000,
+];
