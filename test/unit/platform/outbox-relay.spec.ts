@@ -486,8 +486,35 @@ describe('OutboxRelayService', () => {
     expect(looks()).toBe(2);
     expect(db.transactions).toBe(1);
     expect(producer.values).toEqual(['{"n":1}']);
-    await jest.advanceTimersByTimeAsync(1000);
-    expect(looks()).toBe(4);
+    // After a pass that published, the next poll skips the look and tries every shard; that pass
+    // finds nothing, so the one after looks first again.
+    await jest.advanceTimersByTimeAsync(500);
+    expect({ looks: looks(), transactions: db.transactions }).toEqual({ looks: 2, transactions: 2 });
+    await jest.advanceTimersByTimeAsync(500);
+    expect({ looks: looks(), transactions: db.transactions }).toEqual({ looks: 3, transactions: 2 });
+  });
+
+  it('while passes keep finding rows, a lone relay skips the look; with several passes at once it always looks', async () => {
+    db.rows = [row(1, 'a', 0)];
+    makeRelay().kick();
+    await settle();
+    db.rows = [row(2, 'a', 1)];
+    relay.kick();
+    await settle();
+    expect(db.log).toEqual(['SELECT pending shards', 'BEGIN', 'LOCK shards', 'SELECT rows', 'SEND {"n":1}', 'DELETE 1', 'COMMIT', 'BEGIN', 'LOCK shards', 'SELECT rows', 'SEND {"n":2}', 'DELETE 2', 'COMMIT']);
+    expect(db.lockedByPass).toEqual([[0], [0, 1, 2, 3]]);
+
+    await relay.onApplicationShutdown();
+    db.log = [];
+    db.lockedByPass = [];
+    db.rows = [row(3, 'a', 0)];
+    makeRelay({ relayConcurrency: 2 }).kick();
+    await settle();
+    db.rows = [row(4, 'a', 1)];
+    relay.kick();
+    await settle();
+    expect(db.log.filter((l) => l === 'SELECT pending shards')).toHaveLength(2);
+    expect(db.lockedByPass).toEqual([[0], [1]]);
   });
 
   it('wakeAt runs a pass when a delayed message becomes due (one timer per 50 ms bucket)', async () => {
@@ -560,7 +587,12 @@ describe('OutboxRelayService', () => {
     expect(db.rows).toEqual([expect.objectContaining({ id: '2', parked_at: expect.any(Date), last_error: expect.stringMatching(/^MESSAGE_TOO_LARGE: /) })]);
     expect(relay.publishedCount).toBe(3);
 
-    // The parked row is no longer work: a pass only looks.
+    // The parked row is no longer work: the pass right after a busy one finds nothing, and then a
+    // pass only looks.
+    db.log = [];
+    relay.kick();
+    await settle();
+    expect(db.log).toEqual(['BEGIN', 'LOCK shards', 'SELECT rows', 'COMMIT']);
     db.log = [];
     relay.kick();
     await settle();
