@@ -501,7 +501,21 @@ describe('OutboxRelayService', () => {
     db.rows = [row(2, 'a', 1)];
     relay.kick();
     await settle();
-    expect(db.log).toEqual(['SELECT pending shards', 'BEGIN', 'LOCK shards', 'SELECT rows', 'SEND {"n":1}', 'DELETE 1', 'COMMIT', 'BEGIN', 'LOCK shards', 'SELECT rows', 'SEND {"n":2}', 'DELETE 2', 'COMMIT']);
+    expect(db.log).toEqual([
+      'SELECT pending shards',
+      'BEGIN',
+      'LOCK shards',
+      'SELECT rows',
+      'SEND {"n":1}',
+      'DELETE 1',
+      'COMMIT',
+      'BEGIN',
+      'LOCK shards',
+      'SELECT rows',
+      'SEND {"n":2}',
+      'DELETE 2',
+      'COMMIT',
+    ]);
     expect(db.lockedByPass).toEqual([[0], [0, 1, 2, 3]]);
 
     await relay.onApplicationShutdown();
