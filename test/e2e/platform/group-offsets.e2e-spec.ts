@@ -26,6 +26,9 @@ describe('inheritOffsets (real Kafka)', () => {
     await admin?.disconnect();
   });
 
+  /** Commits `groupId`'s offsets on the topic, one per partition in partition order. */
+  const commitOffsets = (groupId: string, offsets: string[]) => admin.setOffsets({ groupId, topic, partitions: offsets.map((offset, partition) => ({ partition, offset })) });
+
   const offsetsOf = async (groupId: string) => {
     const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
     return Object.fromEntries(offsets.partitions.map((p) => [p.partition, p.offset]));
@@ -34,27 +37,13 @@ describe('inheritOffsets (real Kafka)', () => {
   it("gives a group without offsets the other group's, and leaves them alone afterwards", async () => {
     const from = `test-from-${randomUUID()}`;
     const to = `test-to-${randomUUID()}`;
-    await admin.setOffsets({
-      groupId: from,
-      topic,
-      partitions: [
-        { partition: 0, offset: '2' },
-        { partition: 1, offset: '1' },
-      ],
-    });
+    await commitOffsets(from, ['2', '1']);
 
     expect(await inheritOffsets(admin, topic, from, to)).toEqual({ partitions: 2 });
     expect(await offsetsOf(to)).toEqual({ 0: '2', 1: '1' });
 
     // Once the group has offsets of its own, they are its own: a later start changes nothing.
-    await admin.setOffsets({
-      groupId: from,
-      topic,
-      partitions: [
-        { partition: 0, offset: '3' },
-        { partition: 1, offset: '2' },
-      ],
-    });
+    await commitOffsets(from, ['3', '2']);
     expect(await inheritOffsets(admin, topic, from, to)).toEqual({ skipped: `${to} has offsets on ${topic}` });
     expect(await offsetsOf(to)).toEqual({ 0: '2', 1: '1' });
   });
