@@ -41,8 +41,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   /** Shards a pass of this process is working on: the other passes leave them alone. */
   private readonly busyShards = new Set<number>();
   private again = false;
-  /** The last pass found rows to publish. */
-  private busy = false;
+  /** The last pass found rows to publish (a lone relay then skips its look for pending shards). */
+  private lastPassMoved = false;
   private stopped = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private failures = 0;
@@ -118,7 +118,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         let moved = 0;
         try {
           moved = await this.pass();
-          this.busy = moved > 0;
+          this.lastPassMoved = moved > 0;
           if (moved === ALL_BUSY) break; // the passes holding those shards take the work (and `again`)
           this.failures = 0;
           this.backoffUntil = 0;
@@ -146,7 +146,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     // passes of a lone relay loop keep finding rows, it skips the look and tries every shard.
     const now = new Date();
     const pending: Array<{ shard: number }> =
-      this.busy && this.cfg.relayConcurrency === 1
+      this.lastPassMoved && this.cfg.relayConcurrency === 1
         ? Array.from({ length: this.cfg.shards }, (_, shard) => ({ shard }))
         : await this.dataSource.query('SELECT DISTINCT shard FROM outbox WHERE available_at <= ? AND parked_at IS NULL ORDER BY shard', [now]);
     const perPass = Math.max(1, Math.ceil(this.cfg.shards / this.cfg.relayConcurrency));

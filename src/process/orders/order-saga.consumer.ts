@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
-import { CONSUMER_GROUPS } from '../../platform/messaging/consumer-groups.js';
+import { CONSUMER_GROUPS, type ConsumerGroupName } from '../../platform/messaging/consumer-groups.js';
 import { MessageProcessorService, type BatchingHandler } from '../../platform/messaging/message-processor.service.js';
 import { topicName } from '../../platform/messaging/topic-name.js';
 import { OrderSagaService, type SagaMessage } from './order-saga.service.js';
@@ -24,38 +24,38 @@ export class OrderSagaConsumer {
     many: (ms, tx) => this.saga.handleMany(ms as SagaMessage[], tx),
   };
 
-  private run(ctx: KafkaContext, accepts: readonly SagaMessage['eventType'][], ignores: readonly SagaMessage['eventType'][] = []): Promise<void> {
-    return this.processor.process('process', ctx, accepts, this.handler, ignores);
+  private run(group: ConsumerGroupName, ctx: KafkaContext, accepts: readonly SagaMessage['eventType'][], ignores: readonly SagaMessage['eventType'][] = []): Promise<void> {
+    return this.processor.process(group, ctx, accepts, this.handler, ignores);
   }
 
   @EventPattern<string>(topicName('ordersIn'), CONSUMER_GROUPS.intake)
   ordersIn(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
-    return this.processor.process('intake', ctx, ['OrderCreated'], this.handler);
+    return this.run('intake', ctx, ['OrderCreated']);
   }
 
   @EventPattern<string>(topicName('inventoryReplies'), CONSUMER_GROUPS.process)
   inventoryReplies(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
-    return this.run(ctx, ['StockReservationConfirmed', 'StockReservationRejected', 'StockReleaseConfirmed']);
+    return this.run('process', ctx, ['StockReservationConfirmed', 'StockReservationRejected', 'StockReleaseConfirmed']);
   }
 
   @EventPattern<string>(topicName('paymentReplies'), CONSUMER_GROUPS.process)
   paymentReplies(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
-    return this.run(ctx, ['PaymentCharged', 'PaymentRejected', 'PaymentRefunded']);
+    return this.run('process', ctx, ['PaymentCharged', 'PaymentRejected', 'PaymentRefunded']);
   }
 
   @EventPattern<string>(topicName('ordersValidated'), CONSUMER_GROUPS.process)
   ordersValidated(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
-    return this.run(ctx, ['OrderValidated']);
+    return this.run('process', ctx, ['OrderValidated']);
   }
 
   @EventPattern<string>(topicName('shippingReplies'), CONSUMER_GROUPS.process)
   shippingReplies(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
-    return this.run(ctx, ['ShipmentCreated', 'ShipmentRejected']);
+    return this.run('process', ctx, ['ShipmentCreated', 'ShipmentRejected']);
   }
 
   @EventPattern<string>(topicName('shippingUpdates'), CONSUMER_GROUPS.process)
   shippingUpdates(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
     // ShipmentRequested is the saga's own command to the shipping system, on the same topic.
-    return this.run(ctx, ['ShipmentStatusChanged', 'ShipmentRequested'], ['ShipmentRequested']);
+    return this.run('process', ctx, ['ShipmentStatusChanged', 'ShipmentRequested'], ['ShipmentRequested']);
   }
 }
