@@ -10,8 +10,14 @@
 // (the local provider by default; a token is fetched with the demo client), KAFKA_BROKERS (the local
 // broker by default: orders-in is read to split the pickup into its outbox and consumer halves;
 // skipped when it cannot be read).
+//
+// It also prints what the run cost: the service's CPU per order and how busy its event loop was while
+// orders came in (from its /metrics), and, for what runs on this machine, how busy the CPU was and
+// the CPU per order of the database, Kafka and the bench itself (from /proc; Linux only).
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import { issueTestToken } from './oidc-provider.mjs';
@@ -22,6 +28,8 @@ const rate = Number(process.env.BENCH_RATE ?? 200);
 const timeoutS = Number(process.env.BENCH_TIMEOUT_S ?? 180);
 const dbUrl = new URL(process.env.DATABASE_URL ?? 'mariadb://root@127.0.0.1:3306/order_flow');
 const TERMINAL = ['INVENTORY_FAILED', 'PAYMENT_FAILED', 'SHIPPED', 'SHIPPING_FAILED'];
+// /proc counts CPU time in clock ticks of 1/100 s (USER_HZ, 100 on Linux).
+const TICK_MS = 10;
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const ms = (v) => `${v.toFixed(1)} ms`;
@@ -67,6 +75,7 @@ function post(payload, extraHeaders) {
 }
 
 console.log(`order-flow bench: ${total} orders offered at ${rate}/s to ${url}`);
+const costAtStart = await costSnapshot();
 const latencies = [];
 const accepted = [];
 let failures = 0;
@@ -92,6 +101,7 @@ for (let i = 0; i < total; i++) {
   );
 }
 await Promise.all(inflight);
+const costAfterIntake = await costSnapshot();
 agent.destroy();
 const intakeSeconds = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
@@ -108,6 +118,7 @@ while (Date.now() < deadline) {
   if (done >= accepted.length) break;
   await new Promise((r) => setTimeout(r, 500));
 }
+const costAtEnd = await costSnapshot();
 // When each order was accepted and became terminal (its history row), not orders.updated_at, which
 // later events (the shipment's DELIVERED) move on.
 const [terminalRows] = await db.query(
@@ -149,7 +160,90 @@ if (finished.length >= 10 && p90 > p10) {
   console.log(`sustained          ${((middle * 1000) / (p90 - p10)).toFixed(1)} orders/s (middle 80 % of completions, ${((p90 - p10) / 1000).toFixed(1)} s)`);
 }
 console.log(`final statuses     ${byStatus.map((r) => `${r.status} ${r.n}`).join(', ')}`);
+for (const line of costLines(costAtStart, costAfterIntake, costAtEnd, accepted.length)) console.log(line);
 if (done < accepted.length) process.exitCode = 1;
+
+/**
+ * What the service and this machine have spent so far: the service's CPU and event-loop busy time
+ * (counters on its /metrics), this machine's CPU time (/proc/stat) and that of the local database
+ * and Kafka processes and of the bench (/proc/<pid>/stat). Any part that cannot be read is null.
+ */
+async function costSnapshot() {
+  const at = performance.now();
+  const service = await fetch(new URL('/metrics', url), { signal: AbortSignal.timeout(3000) })
+    .then((res) => (res.ok ? res.text() : null))
+    .then((text) => text && { cpu: counter(text, 'order_flow_process_cpu_seconds_total'), loop: counter(text, 'order_flow_nodejs_eventloop_active_seconds_total') })
+    .catch(() => null);
+  return { at, service, host: hostTicks(), database: processTicks(/(^|\/)(mariadbd|mysqld)$/), kafka: processTicks(/^kafka\.Kafka$/), bench: process.cpuUsage() };
+}
+
+function counter(text, name) {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : null;
+}
+
+/** Busy and total ticks of all CPUs since boot, or null off Linux. */
+function hostTicks() {
+  try {
+    const [, ...fields] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = fields;
+    const busy = user + nice + system + irq + softirq + steal;
+    return { busy, total: busy + idle + iowait };
+  } catch {
+    return null;
+  }
+}
+
+/** User + system ticks of the local processes whose command (or any argument) matches, or null if none runs here. */
+function processTicks(pattern) {
+  let ticks = null;
+  let pids = [];
+  try {
+    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return null;
+  }
+  for (const pid of pids) {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!argv.some((a) => pattern.test(a))) continue;
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name in parentheses: state is the first, utime the 12th, stime the 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks = (ticks ?? 0) + Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return ticks;
+}
+
+/** The cost lines: the service's CPU per order and loop utilization, this machine's CPU use. */
+function costLines(start, intake, end, orders) {
+  const perOrder = (ms) => (ms / orders).toFixed(2);
+  const pct = (part, whole) => `${Math.round((100 * part) / whole)} %`;
+  const lines = [];
+  if (start.service?.cpu != null && end.service?.cpu != null) {
+    const loop =
+      start.service.loop != null && intake.service?.loop != null
+        ? `, event loop busy ${pct(intake.service.loop - start.service.loop, (intake.at - start.at) / 1000)} while orders came in`
+        : '';
+    lines.push(`service            cpu ${perOrder((end.service.cpu - start.service.cpu) * 1000)} ms/order over the run${loop} (its /metrics)`);
+  } else {
+    lines.push('service            cost not measured (its /metrics could not be read)');
+  }
+  if (start.host && intake.host) {
+    const parts = [];
+    for (const name of ['database', 'kafka']) {
+      if (start[name] != null && end[name] != null) parts.push(`${name} ${perOrder((end[name] - start[name]) * TICK_MS)}`);
+    }
+    const benchMs = (end.bench.user + end.bench.system - start.bench.user - start.bench.system) / 1000;
+    parts.push(`bench ${perOrder(benchMs)}`);
+    const busy = pct(intake.host.busy - start.host.busy, intake.host.total - start.host.total);
+    lines.push(`this machine       ${os.availableParallelism()} cores ${busy} busy while orders came in; cpu ms/order over the run: ${parts.join(', ')}`);
+  }
+  return lines;
+}
 
 /**
  * Splits each pickup at the moment the relay handed OrderCreated to Kafka (the record's CreateTime on

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { OutboxRelayService } from '../messaging/outbox-relay.service.js';
 import { ConsumerLagService } from './metrics.consumer-lag.js';
 import { PROCESS_COUNTERS } from './metrics.counters.js';
+import { registerEventLoopActive } from './metrics.event-loop.js';
 import { withTimeout } from './metrics.timeout.js';
 
 export const METRICS_PREFIX = 'order_flow_';
@@ -11,9 +12,9 @@ export const METRICS_PREFIX = 'order_flow_';
 export const COLLECT_TIMEOUT_MS = 1500;
 
 /**
- * The Prometheus registry of this app (DESIGN §10): process metrics, HTTP latency, and gauges read
- * at scrape time from the database (orders by status, outbox backlog, waiting saga steps) and from
- * Kafka (consumer lag). A source that fails or is slow leaves its gauge empty for that scrape and
+ * The Prometheus registry of this app (DESIGN §10): process metrics (with the event loop's busy
+ * time), HTTP latency, and gauges read at scrape time from the database (orders by status, outbox
+ * backlog, waiting saga steps) and from Kafka (consumer lag). A source that fails or is slow leaves its gauge empty for that scrape and
  * counts in order_flow_metrics_collect_errors_total.
  */
 @Injectable()
@@ -43,6 +44,7 @@ export class MetricsService {
     private readonly relay: OutboxRelayService,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: METRICS_PREFIX });
+    registerEventLoopActive(this.registry, METRICS_PREFIX);
     for (const counter of PROCESS_COUNTERS) this.registry.registerMetric(counter);
     this.registerScrapeGauges();
   }

@@ -27,6 +27,7 @@ describe('GET /metrics (DESIGN §10)', () => {
     const res = await scrape().expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(res.text).toContain('# TYPE order_flow_process_cpu_user_seconds_total counter');
+    expect(res.text).toContain('# TYPE order_flow_nodejs_eventloop_active_seconds_total counter');
     expect(res.text).toContain('# TYPE order_flow_dlq_messages_total counter');
     expect(res.text).toContain('# TYPE order_flow_saga_retries_total counter');
     expect(res.text).not.toMatch(/^order_flow_metrics_collect_errors_total/m);
