@@ -224,11 +224,13 @@ function costLines(start, intake, end, orders) {
   const pct = (part, whole) => `${Math.round((100 * part) / whole)} %`;
   const lines = [];
   if (start.service?.cpu != null && end.service?.cpu != null) {
-    const loop =
-      start.service.loop != null && intake.service?.loop != null
-        ? `, event loop busy ${pct(intake.service.loop - start.service.loop, (intake.at - start.at) / 1000)} while orders came in`
-        : '';
-    lines.push(`service            cpu ${perOrder((end.service.cpu - start.service.cpu) * 1000)} ms/order over the run${loop} (its /metrics)`);
+    const seconds = (intake.at - start.at) / 1000;
+    const during = [];
+    if (intake.service?.cpu != null) during.push(`${((intake.service.cpu - start.service.cpu) / seconds).toFixed(2)} cores`);
+    // Busy is wall time: running, or waiting for a CPU when the machine is saturated.
+    if (start.service.loop != null && intake.service?.loop != null) during.push(`event loop busy ${pct(intake.service.loop - start.service.loop, seconds)}`);
+    const window = during.length ? `; while orders came in ${during.join(', ')}` : '';
+    lines.push(`service            cpu ${perOrder((end.service.cpu - start.service.cpu) * 1000)} ms/order over the run${window} (its /metrics)`);
   } else {
     lines.push('service            cost not measured (its /metrics could not be read)');
   }
