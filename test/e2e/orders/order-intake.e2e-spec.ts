@@ -72,6 +72,30 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
     );
   });
 
+  it('a returning customer keeps its id, by client id or else by email, and every OrderCreated carries it', async () => {
+    const customerOf = async (orderId: string) => {
+      const [order] = await t.dataSource.query('SELECT customer_id FROM orders WHERE id = ?', [orderId]);
+      const msg = await ordersIn.waitFor((m) => m.key === orderId, `OrderCreated for ${orderId}`);
+      expect(msg.value.payload.customer.id).toBe(order.customer_id);
+      return order.customer_id as string;
+    };
+    const externalId = `cust-${randomUUID()}`;
+    const first = await post(validOrderBody({ customer: { id: externalId, name: 'Grace Hopper', email: 'grace@example.com' } })).expect(202);
+    const again = await post(validOrderBody({ customer: { id: externalId, name: 'Grace B. Hopper', email: 'grace@navy.example' } })).expect(202);
+    const id = await customerOf(first.body.orderId);
+    expect(await customerOf(again.body.orderId)).toBe(id);
+    // The customer's details are the latest order's.
+    const [customer] = await t.dataSource.query('SELECT name, email FROM customers WHERE id = ?', [id]);
+    expect(customer).toEqual({ name: 'Grace B. Hopper', email: 'grace@navy.example' });
+
+    // Without a client id the email is the key, in any case; another email is another customer.
+    const email = `${randomUUID()}@example.com`;
+    const byEmail = await customerOf((await post(validOrderBody({ customer: { name: 'Alan Turing', email } })).expect(202)).body.orderId);
+    expect(await customerOf((await post(validOrderBody({ customer: { name: 'Alan Turing', email: email.toUpperCase() } })).expect(202)).body.orderId)).toBe(byEmail);
+    const other = await customerOf((await post(validOrderBody({ customer: { name: 'Alan Turing', email: `x${email}` } })).expect(202)).body.orderId);
+    expect(new Set([id, byEmail, other]).size).toBe(3);
+  });
+
   it('makes a correlation id when the client sends none, and the default currency applies', async () => {
     const body = validOrderBody();
     delete body.currency;
