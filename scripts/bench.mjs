@@ -220,15 +220,16 @@ function processTicks(pattern) {
 
 /** The cost lines: the service's CPU per order and loop utilization, this machine's CPU use. */
 function costLines(start, intake, end, orders) {
-  const perOrder = (ms) => (ms / orders).toFixed(2);
-  const pct = (part, whole) => `${Math.round((100 * part) / whole)} %`;
+  const perOrder = (spentMs) => (spentMs / orders).toFixed(2);
+  // Not `pct` (the percentile helper above): the share of `whole` that `part` is.
+  const share = (part, whole) => `${Math.round((100 * part) / whole)} %`;
   const lines = [];
   if (start.service?.cpu != null && end.service?.cpu != null) {
     const seconds = (intake.at - start.at) / 1000;
     const during = [];
     if (intake.service?.cpu != null) during.push(`${((intake.service.cpu - start.service.cpu) / seconds).toFixed(2)} cores`);
     // Busy is wall time: running, or waiting for a CPU when the machine is saturated.
-    if (start.service.loop != null && intake.service?.loop != null) during.push(`event loop busy ${pct(intake.service.loop - start.service.loop, seconds)}`);
+    if (start.service.loop != null && intake.service?.loop != null) during.push(`event loop busy ${share(intake.service.loop - start.service.loop, seconds)}`);
     const window = during.length ? `; while orders came in ${during.join(', ')}` : '';
     lines.push(`service            cpu ${perOrder((end.service.cpu - start.service.cpu) * 1000)} ms/order over the run${window} (its /metrics)`);
   } else {
@@ -241,7 +242,7 @@ function costLines(start, intake, end, orders) {
     }
     const benchMs = (end.bench.user + end.bench.system - start.bench.user - start.bench.system) / 1000;
     parts.push(`bench ${perOrder(benchMs)}`);
-    const busy = pct(intake.host.busy - start.host.busy, intake.host.total - start.host.total);
+    const busy = share(intake.host.busy - start.host.busy, intake.host.total - start.host.total);
     lines.push(`this machine       ${os.availableParallelism()} cores ${busy} busy while orders came in; cpu ms/order over the run: ${parts.join(', ')}`);
   }
   return lines;
