@@ -110,29 +110,38 @@ latencies.sort((a, b) => a - b);
 const deadline = Date.now() + timeoutS * 1000;
 let done = 0;
 while (Date.now() < deadline) {
-  const [[row]] = await db.query(`SELECT COUNT(*) AS n FROM orders WHERE created_at >= ? AND status IN (${TERMINAL.map(() => '?').join(',')}) AND correlation_id LIKE 'bench-%'`, [
-    startedAt,
-    ...TERMINAL,
-  ]);
+  // Through the (status, updated_at) index: a terminal order of this run was updated after it was
+  // created, so this reads this run's terminal orders only, not the whole table, every half second.
+  const [[row]] = await db.query(
+    `SELECT COUNT(*) AS n FROM orders WHERE status IN (${TERMINAL.map(() => '?').join(',')}) AND updated_at >= ? AND created_at >= ? AND correlation_id LIKE 'bench-%'`,
+    [...TERMINAL, startedAt, startedAt],
+  );
   done = Number(row.n);
   if (done >= accepted.length) break;
   await new Promise((r) => setTimeout(r, 500));
 }
 const costAtEnd = await costSnapshot();
+// What follows reads this run's orders by id, through the primary key and the history's order index:
+// a scan of the whole orders and history tables would push the service's working set out of
+// MariaDB's buffer pool, and the next run would pay for reading it back.
 // When each order was accepted and became terminal (its history row), not orders.updated_at, which
 // later events (the shipment's DELIVERED) move on.
-const [terminalRows] = await db.query(
-  `SELECT o.created_at AS createdAt, h.occurred_at AS at FROM orders o
+const terminalRows = await byOrderIds(
+  (marks) => `SELECT o.created_at AS createdAt, h.occurred_at AS at FROM orders o
    JOIN order_status_history h ON h.order_id = o.id AND h.to_status IN (${TERMINAL.map(() => '?').join(',')})
-   WHERE o.created_at >= ? AND o.correlation_id LIKE 'bench-%'`,
-  [...TERMINAL, startedAt],
+   WHERE o.id IN (${marks})`,
+  TERMINAL,
 );
-const [pickups] = await db.query(
-  `SELECT r.order_id AS orderId, r.occurred_at AS received, s.occurred_at AS started, TIMESTAMPDIFF(MICROSECOND, r.occurred_at, s.occurred_at) / 1000 AS ms FROM order_status_history r JOIN order_status_history s ON s.order_id = r.order_id AND s.to_status = 'INVENTORY_CHECK_STARTED'
-   JOIN orders o ON o.id = r.order_id WHERE r.to_status = 'RECEIVED' AND o.created_at >= ? AND o.correlation_id LIKE 'bench-%'`,
-  [startedAt],
+const pickups = await byOrderIds(
+  (marks) => `SELECT r.order_id AS orderId, r.occurred_at AS received, s.occurred_at AS started, TIMESTAMPDIFF(MICROSECOND, r.occurred_at, s.occurred_at) / 1000 AS ms
+   FROM order_status_history r JOIN order_status_history s ON s.order_id = r.order_id AND s.to_status = 'INVENTORY_CHECK_STARTED'
+   WHERE r.order_id IN (${marks}) AND r.to_status = 'RECEIVED'`,
 );
-const [byStatus] = await db.query(`SELECT status, COUNT(*) AS n FROM orders WHERE created_at >= ? AND correlation_id LIKE 'bench-%' GROUP BY status ORDER BY status`, [startedAt]);
+const statusCounts = new Map();
+for (const r of await byOrderIds((marks) => `SELECT status, COUNT(*) AS n FROM orders WHERE id IN (${marks}) GROUP BY status`)) {
+  statusCounts.set(r.status, (statusCounts.get(r.status) ?? 0) + Number(r.n));
+}
+const byStatus = [...statusCounts].sort(([a], [b]) => a.localeCompare(b)).map(([status, n]) => ({ status, n }));
 await db.end();
 
 const pick = pickups.map((r) => Number(r.ms)).sort((a, b) => a - b);
@@ -284,4 +293,15 @@ async function pickupSplit(rows) {
   outbox.sort((a, b) => a - b);
   consume.sort((a, b) => a - b);
   return `outbox → Kafka p50 ${ms(pct(outbox, 50))} p95 ${ms(pct(outbox, 95))}, Kafka → first step p50 ${ms(pct(consume, 50))} p95 ${ms(pct(consume, 95))} (${outbox.length} orders)`;
+}
+
+/** Rows of `sql(marks)` for the accepted orders, 500 ids per query; `params` come before the ids. */
+async function byOrderIds(sql, params = []) {
+  const rows = [];
+  for (let i = 0; i < accepted.length; i += 500) {
+    const ids = accepted.slice(i, i + 500);
+    const [chunk] = await db.query(sql(ids.map(() => '?').join(',')), [...params, ...ids]);
+    rows.push(...chunk);
+  }
+  return rows;
 }
