@@ -5,6 +5,7 @@ import { OutboxRelayService } from '../messaging/outbox-relay.service.js';
 import { ConsumerLagService } from './metrics.consumer-lag.js';
 import { PROCESS_COUNTERS } from './metrics.counters.js';
 import { registerEventLoopActive } from './metrics.event-loop.js';
+import { OrderStatusCounts } from './metrics.order-counts.js';
 import { withTimeout } from './metrics.timeout.js';
 
 export const METRICS_PREFIX = 'order_flow_';
@@ -55,9 +56,9 @@ export class MetricsService {
   }
 
   private registerScrapeGauges(): void {
-    this.gauge('orders', 'Orders by status', ['status'], async () => {
-      const rows: Array<{ status: string; n: string | number }> = await this.query('SELECT status, COUNT(*) AS n FROM orders GROUP BY status');
-      return rows.map((r) => [{ status: r.status }, Number(r.n)]);
+    const orderCounts = new OrderStatusCounts((sql, params) => this.dataSource.query(sql, params));
+    this.gauge('orders', 'Orders by status (every status, 0 when none)', ['status'], async () => {
+      return [...(await orderCounts.read())].map(([status, n]) => [{ status }, n]);
     });
     this.gauge('outbox_backlog_messages', 'Messages in the transactional outbox not yet published to Kafka', [], async () => {
       return [[{}, await this.relay.backlog()]];

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { ORDER_STATUSES } from '../../../src/contracts/order-status.js';
 import { startTestApp, validOrderBody, type TestApp } from '../../support/test-app.js';
 
 /** The value of one sample line (`name{labels} value`) in a Prometheus text exposition. */
@@ -59,5 +60,19 @@ describe('GET /metrics (DESIGN §10)', () => {
     expect(text).toContain('# TYPE order_flow_saga_steps_waiting gauge');
     expect(text).toContain('# TYPE order_flow_kafka_consumer_lag gauge');
     expect(sample(text, 'order_flow_http_request_duration_seconds_count', { method: 'POST', route: '/api/orders', status_code: '202' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('moves an order that reaches a terminal status to that status, and gives every status a series', async () => {
+    const { body } = await t.post('/api/orders', validOrderBody()).expect(202);
+    const before = (await scrape().expect(200)).text;
+    // The saga's guarded transition, as it writes it: the status and its history row in one transaction.
+    await t.dataSource.transaction(async (tx) => {
+      await tx.query(`UPDATE orders SET status = 'SHIPPED', version = version + 1, updated_at = NOW(3) WHERE id = ? AND status = 'RECEIVED'`, [body.orderId]);
+      await tx.query(`INSERT INTO order_status_history (order_id, from_status, to_status, occurred_at) VALUES (?, 'RECEIVED', 'SHIPPED', NOW(3))`, [body.orderId]);
+    });
+    const after = (await scrape().expect(200)).text;
+    expect(sample(after, 'order_flow_orders', { status: 'SHIPPED' })).toBe(sample(before, 'order_flow_orders', { status: 'SHIPPED' })! + 1);
+    expect(sample(after, 'order_flow_orders', { status: 'RECEIVED' })).toBe(sample(before, 'order_flow_orders', { status: 'RECEIVED' })! - 1);
+    for (const status of ORDER_STATUSES) expect(sample(after, 'order_flow_orders', { status })).toBeGreaterThanOrEqual(0);
   });
 });

@@ -1,0 +1,161 @@
+import { ORDER_STATUSES, type OrderStatus } from '../../../src/contracts/order-status.js';
+import { OrderStatusCounts, type Query } from '../../../src/platform/observability/metrics.order-counts.js';
+
+/**
+ * The orders and order_status_history tables as the counter's four statements see them: only
+ * committed rows are visible, and a row may commit after one with a higher id.
+ */
+class FakeTables {
+  readonly orders = new Map<string, OrderStatus>();
+  readonly history: Array<{ id: number; orderId: string; to: OrderStatus; committed: boolean }> = [];
+  /** The `from` of every count of history rows since the baseline (the part each scrape reads). */
+  readonly scannedFrom: number[] = [];
+  /** Scrapes that read the whole status index. */
+  fullCounts = 0;
+  private nextId = 1;
+
+  /** An order's transition and its history row, committed now or (`committed: false`) later. */
+  transition(orderId: string, to: OrderStatus, committed = true): { commit: () => void } {
+    const row = { id: this.nextId++, orderId, to, committed: false };
+    this.history.push(row);
+    const commit = () => {
+      row.committed = true;
+      this.orders.set(orderId, to);
+    };
+    if (committed) commit();
+    return { commit };
+  }
+
+  /** What a full `GROUP BY status` over the orders table would say. */
+  naive(): Map<OrderStatus, number> {
+    const counts = new Map<OrderStatus, number>(ORDER_STATUSES.map((s) => [s, 0]));
+    for (const status of this.orders.values()) counts.set(status, counts.get(status)! + 1);
+    return counts;
+  }
+
+  readonly query: Query = async (sql, params = []) => {
+    await Promise.resolve();
+    const visible = this.history.filter((r) => r.committed);
+    if (sql.startsWith('SELECT COALESCE(MAX(id), 0) AS high')) return [{ high: Math.max(0, ...visible.map((r) => r.id)) }];
+    if (sql.includes('FROM order_status_history')) {
+      const bounded = sql.includes('id <= ?');
+      const [from, to] = [Number(params[0]), bounded ? Number(params[1]) : Infinity];
+      const statuses = new Set(params.slice(bounded ? 2 : 1) as OrderStatus[]);
+      if (!bounded) this.scannedFrom.push(from);
+      return countBy(visible.filter((r) => r.id > from && r.id <= to && statuses.has(r.to)).map((r) => r.to));
+    }
+    if (sql === 'SELECT status, COUNT(*) AS n FROM orders GROUP BY status') {
+      this.fullCounts += 1;
+      return countBy([...this.orders.values()]);
+    }
+    if (sql.includes('FROM orders WHERE status IN')) {
+      const statuses = new Set(params as OrderStatus[]);
+      return countBy([...this.orders.values()].filter((s) => statuses.has(s)));
+    }
+    throw new Error(`unexpected statement: ${sql}`);
+  };
+}
+
+function countBy(statuses: OrderStatus[]): Array<{ status: OrderStatus; n: number }> {
+  const counts = new Map<OrderStatus, number>();
+  for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return [...counts].map(([status, n]) => ({ status, n }));
+}
+
+/** Takes `n` new orders through RECEIVED → … → `to`. */
+function finish(db: FakeTables, prefix: string, n: number, to: OrderStatus): void {
+  for (let i = 0; i < n; i++) {
+    db.transition(`${prefix}-${i}`, 'RECEIVED');
+    db.transition(`${prefix}-${i}`, 'INVENTORY_CHECK_STARTED');
+    db.transition(`${prefix}-${i}`, to);
+  }
+}
+
+describe('OrderStatusCounts (the order_flow_orders gauge)', () => {
+  const SETTLE = 120_000;
+  let db: FakeTables;
+  let clock: number;
+  let counts: OrderStatusCounts;
+  /** Times the clock gives before it falls back to `clock`, one per reading. */
+  let ticks: number[];
+
+  beforeEach(() => {
+    db = new FakeTables();
+    clock = 1_000_000;
+    ticks = [];
+    counts = new OrderStatusCounts(db.query, SETTLE, () => ticks.shift() ?? clock);
+  });
+
+  it('gives every status, 0 when none, as a full count of the orders would', async () => {
+    finish(db, 'a', 3, 'SHIPPED');
+    finish(db, 'b', 2, 'PAYMENT_FAILED');
+    db.transition('c-0', 'RECEIVED');
+    const read = await counts.read();
+    expect(read).toEqual(db.naive());
+    expect(read.get('SHIPPED')).toBe(3);
+    expect(read.get('SHIPPING_FAILED')).toBe(0);
+    expect(read.size).toBe(ORDER_STATUSES.length);
+  });
+
+  it('stays exact as the baseline moves on, and then reads only the history after it', async () => {
+    finish(db, 'a', 4, 'SHIPPED');
+    expect(await counts.read()).toEqual(db.naive());
+    for (let round = 0; round < 6; round++) {
+      clock += 50_000;
+      finish(db, `r${round}`, 3, round % 2 ? 'SHIPPED' : 'INVENTORY_FAILED');
+      db.transition(`w${round}`, 'RECEIVED');
+      expect(await counts.read()).toEqual(db.naive());
+    }
+    // The whole index is read only in the first settle period; after it, a scrape counts the history
+    // from the baseline on, which moves with time.
+    expect(db.fullCounts).toBe(3);
+    expect(Math.min(...db.scannedFrom)).toBeGreaterThan(0);
+    expect(db.scannedFrom.at(-1)).toBeGreaterThan(30);
+  });
+
+  it('counts a terminal row that commits after a higher id was already counted', async () => {
+    finish(db, 'a', 2, 'SHIPPED');
+    await counts.read();
+    clock += SETTLE;
+    await counts.read();
+    expect(db.fullCounts).toBe(1);
+    db.transition('late', 'RECEIVED');
+    const late = db.transition('late', 'SHIPPED', false);
+    finish(db, 'b', 2, 'SHIPPED');
+    expect((await counts.read()).get('SHIPPED')).toBe(4);
+    clock += SETTLE / 2;
+    await counts.read();
+    late.commit();
+    // Another transaction is open when that high settles: the baseline must stop below its row.
+    db.transition('later', 'RECEIVED');
+    const later = db.transition('later', 'SHIPPED', false);
+    finish(db, 'c', 1, 'SHIPPED');
+    clock += SETTLE / 2;
+    expect((await counts.read()).get('SHIPPED')).toBe(6);
+    later.commit();
+    expect((await counts.read()).get('SHIPPED')).toBe(7);
+    clock += SETTLE;
+    const read = await counts.read();
+    expect(read.get('SHIPPED')).toBe(7);
+    expect(read).toEqual(db.naive());
+  });
+
+  it('does not add a settled range twice when two scrapes run at once', async () => {
+    finish(db, 'a', 3, 'SHIPPED');
+    await counts.read();
+    clock += 10;
+    finish(db, 'b', 1, 'SHIPPED');
+    await counts.read();
+    // Scrape one settles the first high and is still reading when scrape two, 10 ms later, settles
+    // the second: both started from the same baseline.
+    const start = clock - 10;
+    ticks.push(start + SETTLE, start + SETTLE + 10);
+    const [one, two] = await Promise.all([counts.read(), counts.read()]);
+    expect(one.get('SHIPPED')).toBe(4);
+    expect(two.get('SHIPPED')).toBe(4);
+    clock = start + 3 * SETTLE;
+    const later = await counts.read();
+    expect(later.get('SHIPPED')).toBe(4);
+    expect(later).toEqual(db.naive());
+  });
+});
