@@ -60,6 +60,13 @@ export class OrderStatusCounts {
   /** Records this scrape's highest id, and folds the rows up to the newest settled one into the baseline. */
   private async settle(high: number): Promise<void> {
     const at = this.now();
+    if (high < this.baselineId) {
+      // The history is not the one the baseline was summed from (a restored or emptied database).
+      this.baselineId = 0;
+      this.hasBaseline = false;
+      this.baseline.clear();
+      this.highs.length = 0;
+    }
     this.highs.push({ at, id: high });
     let settled: number | undefined;
     while (this.highs.length && at - this.highs[0].at >= this.settleMs) settled = this.highs.shift()!.id;

@@ -26,6 +26,11 @@ class FakeTables {
     return { commit };
   }
 
+  /** As after the tables were emptied and their counters reset. */
+  resetIds(): void {
+    this.nextId = 1;
+  }
+
   /** What a full `GROUP BY status` over the orders table would say. */
   naive(): Map<OrderStatus, number> {
     const counts = new Map<OrderStatus, number>(ORDER_STATUSES.map((s) => [s, 0]));
@@ -137,6 +142,20 @@ describe('OrderStatusCounts (the order_flow_orders gauge)', () => {
     clock += SETTLE;
     const read = await counts.read();
     expect(read.get('SHIPPED')).toBe(7);
+    expect(read).toEqual(db.naive());
+  });
+
+  it('starts over when the history is shorter than its baseline (a restored or emptied database)', async () => {
+    finish(db, 'a', 5, 'SHIPPED');
+    await counts.read();
+    clock += SETTLE;
+    expect((await counts.read()).get('SHIPPED')).toBe(5);
+    db.orders.clear();
+    db.history.length = 0;
+    db.resetIds();
+    finish(db, 'b', 1, 'SHIPPED');
+    const read = await counts.read();
+    expect(read.get('SHIPPED')).toBe(1);
     expect(read).toEqual(db.naive());
   });
 
