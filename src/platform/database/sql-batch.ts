@@ -36,6 +36,11 @@ export class SqlBatch {
   }
 }
 
+/** `?,?,?`: one placeholder per value, for an `IN (…)` list. */
+export function placeholders(values: readonly unknown[]): string {
+  return values.map(() => '?').join(',');
+}
+
 /** Rows changed by an INSERT/UPDATE/DELETE result. */
 export function affectedRows(result: unknown): number {
   if (result && typeof result === 'object' && !Array.isArray(result)) {

@@ -1,11 +1,11 @@
 import { ORDER_STATUSES, TERMINAL_STATUSES, type OrderStatus } from '../../contracts/order-status.js';
+import { placeholders } from '../database/sql-batch.js';
 
 /** Runs one SQL statement with bound parameters and returns its rows. */
 export type Query = (sql: string, params?: unknown[]) => Promise<Array<Record<string, unknown>>>;
 
 const IN_FLIGHT = ORDER_STATUSES.filter((s) => !TERMINAL_STATUSES.has(s));
 const TERMINAL = ORDER_STATUSES.filter((s) => TERMINAL_STATUSES.has(s));
-const marks = (values: readonly unknown[]) => values.map(() => '?').join(',');
 
 /**
  * How long after a history id was the highest every row up to it has surely committed or rolled
@@ -32,8 +32,8 @@ export const HISTORY_SETTLE_MS = 120_000;
  * index as before; setting it reads the history once.
  */
 export class OrderStatusCounts {
-  private baselineId = 0;
-  private hasBaseline = false;
+  /** The history id the baseline counts up to; null until the first one settles. */
+  private baselineId: number | null = null;
   private readonly baseline = new Map<OrderStatus, number>();
   /** The highest history id seen at each scrape since the baseline, oldest first. */
   private readonly highs: Array<{ at: number; id: number }> = [];
@@ -48,11 +48,11 @@ export class OrderStatusCounts {
   async read(): Promise<Map<OrderStatus, number>> {
     const [{ high }] = await this.query('SELECT COALESCE(MAX(id), 0) AS high FROM order_status_history');
     await this.settle(Number(high));
-    if (!this.hasBaseline) return this.countAll();
-    const from = this.baselineId;
-    const counts = new Map<OrderStatus, number>(ORDER_STATUSES.map((s) => [s, this.baseline.get(s) ?? 0]));
-    for (const [status, n] of await this.terminalRows(from)) counts.set(status, counts.get(status)! + n);
-    const inFlight = await this.query(`SELECT status, COUNT(*) AS n FROM orders WHERE status IN (${marks(IN_FLIGHT)}) GROUP BY status`, IN_FLIGHT);
+    if (this.baselineId === null) return this.countAll();
+    const counts = zeroed();
+    for (const [status, n] of this.baseline) counts.set(status, n);
+    for (const [status, n] of await this.terminalRows(this.baselineId)) counts.set(status, counts.get(status)! + n);
+    const inFlight = await this.query(`SELECT status, COUNT(*) AS n FROM orders WHERE status IN (${placeholders(IN_FLIGHT)}) GROUP BY status`, IN_FLIGHT);
     for (const r of inFlight) counts.set(r.status as OrderStatus, Number(r.n));
     return counts;
   }
@@ -60,10 +60,9 @@ export class OrderStatusCounts {
   /** Records this scrape's highest id, and folds the rows up to the newest settled one into the baseline. */
   private async settle(high: number): Promise<void> {
     const at = this.now();
-    if (high < this.baselineId) {
+    if (this.baselineId !== null && high < this.baselineId) {
       // The history is not the one the baseline was summed from (a restored or emptied database).
-      this.baselineId = 0;
-      this.hasBaseline = false;
+      this.baselineId = null;
       this.baseline.clear();
       this.highs.length = 0;
     }
@@ -71,18 +70,17 @@ export class OrderStatusCounts {
     let settled: number | undefined;
     while (this.highs.length && at - this.highs[0].at >= this.settleMs) settled = this.highs.shift()!.id;
     const from = this.baselineId;
-    if (settled === undefined || (this.hasBaseline && settled <= from)) return;
-    const rows = await this.terminalRows(from, settled);
+    if (settled === undefined || (from !== null && settled <= from)) return;
+    const rows = await this.terminalRows(from ?? 0, settled);
     // Another scrape running at the same time may have moved the baseline while this one read.
     if (this.baselineId !== from) return;
     for (const [status, n] of rows) this.baseline.set(status, (this.baseline.get(status) ?? 0) + n);
     this.baselineId = settled;
-    this.hasBaseline = true;
   }
 
   /** One pass over the orders' status index. */
   private async countAll(): Promise<Map<OrderStatus, number>> {
-    const counts = new Map<OrderStatus, number>(ORDER_STATUSES.map((s) => [s, 0]));
+    const counts = zeroed();
     for (const r of await this.query('SELECT status, COUNT(*) AS n FROM orders GROUP BY status')) counts.set(r.status as OrderStatus, Number(r.n));
     return counts;
   }
@@ -91,9 +89,14 @@ export class OrderStatusCounts {
   private async terminalRows(from: number, to?: number): Promise<Array<[OrderStatus, number]>> {
     const rows = await this.query(
       `SELECT to_status AS status, COUNT(*) AS n FROM order_status_history
-       WHERE id > ?${to === undefined ? '' : ' AND id <= ?'} AND to_status IN (${marks(TERMINAL)}) GROUP BY to_status`,
+       WHERE id > ?${to === undefined ? '' : ' AND id <= ?'} AND to_status IN (${placeholders(TERMINAL)}) GROUP BY to_status`,
       [from, ...(to === undefined ? [] : [to]), ...TERMINAL],
     );
     return rows.map((r) => [r.status as OrderStatus, Number(r.n)]);
   }
+}
+
+/** Every status at 0. */
+function zeroed(): Map<OrderStatus, number> {
+  return new Map(ORDER_STATUSES.map((s) => [s, 0]));
 }

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { OrderLine, PricedLine } from '../../contracts/messages.js';
-import { affectedRows, SqlBatch } from '../../platform/database/sql-batch.js';
+import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
 import { causedBy, OutboxService } from '../../platform/messaging/outbox.service.js';
@@ -85,7 +85,7 @@ export class InventoryService {
     const reservationsAt = read.add(
       `SELECT r.id, r.order_id, r.product_id, r.quantity, r.unit_price, r.status, p.currency
          FROM stock_reservations r LEFT JOIN products p ON p.product_id = r.product_id
-        WHERE r.order_id IN (${marks(orderIds)}) ORDER BY r.id`,
+        WHERE r.order_id IN (${placeholders(orderIds)}) ORDER BY r.id`,
       orderIds,
     );
     const productsAt = !finishing && wantedIds.length ? read.add(lockProducts(wantedIds), wantedIds) : -1;
@@ -241,7 +241,11 @@ export class InventoryService {
     }
     const guards = state.guards.map((g) => ({
       ...g,
-      at: write.add(`UPDATE stock_reservations SET status = ?, updated_at = ? WHERE id IN (${marks(g.lines)}) AND status = 'RESERVED'`, [g.to, now, ...g.lines.map((r) => r.id)]),
+      at: write.add(`UPDATE stock_reservations SET status = ?, updated_at = ? WHERE id IN (${placeholders(g.lines)}) AND status = 'RESERVED'`, [
+        g.to,
+        now,
+        ...g.lines.map((r) => r.id),
+      ]),
     }));
     for (const { messages, delayMs } of state.outgoing) this.outbox.stage(write, messages, { delayMs });
     if (!write.size) return;
@@ -330,12 +334,8 @@ class BatchState {
   }
 }
 
-function marks(values: readonly unknown[]): string {
-  return values.map(() => '?').join(',');
-}
-
 function lockProducts(ids: string[]): string {
-  return `SELECT product_id, unit_price, currency, stock_on_hand, stock_reserved FROM products WHERE product_id IN (${marks(ids)}) ORDER BY product_id FOR UPDATE`;
+  return `SELECT product_id, unit_price, currency, stock_on_hand, stock_reserved FROM products WHERE product_id IN (${placeholders(ids)}) ORDER BY product_id FOR UPDATE`;
 }
 
 function productMap(rows: unknown): Map<string, ProductRow> {

@@ -84,6 +84,13 @@ describe('OrderStatusCounts (the order_flow_orders gauge)', () => {
   /** Times the clock gives before it falls back to `clock`, one per reading. */
   let ticks: number[];
 
+  /** Reads the counts: SHIPPED is `n`, and every status is as a full count of the orders says. */
+  async function expectShipped(n: number): Promise<void> {
+    const read = await counts.read();
+    expect(read.get('SHIPPED')).toBe(n);
+    expect(read).toEqual(db.naive());
+  }
+
   beforeEach(() => {
     db = new FakeTables();
     clock = 1_000_000;
@@ -140,9 +147,7 @@ describe('OrderStatusCounts (the order_flow_orders gauge)', () => {
     later.commit();
     expect((await counts.read()).get('SHIPPED')).toBe(7);
     clock += SETTLE;
-    const read = await counts.read();
-    expect(read.get('SHIPPED')).toBe(7);
-    expect(read).toEqual(db.naive());
+    await expectShipped(7);
   });
 
   it('starts over when the history is shorter than its baseline (a restored or emptied database)', async () => {
@@ -154,9 +159,7 @@ describe('OrderStatusCounts (the order_flow_orders gauge)', () => {
     db.history.length = 0;
     db.resetIds();
     finish(db, 'b', 1, 'SHIPPED');
-    const read = await counts.read();
-    expect(read.get('SHIPPED')).toBe(1);
-    expect(read).toEqual(db.naive());
+    await expectShipped(1);
   });
 
   it('does not add a settled range twice when two scrapes run at once', async () => {
@@ -173,8 +176,6 @@ describe('OrderStatusCounts (the order_flow_orders gauge)', () => {
     expect(one.get('SHIPPED')).toBe(4);
     expect(two.get('SHIPPED')).toBe(4);
     clock = start + 3 * SETTLE;
-    const later = await counts.read();
-    expect(later.get('SHIPPED')).toBe(4);
-    expect(later).toEqual(db.naive());
+    await expectShipped(4);
   });
 });
