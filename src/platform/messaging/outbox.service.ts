@@ -20,6 +20,12 @@ export function causedBy(message: { correlationId: string; eventId: string }): T
   return { correlationId: message.correlationId, causationId: message.eventId };
 }
 
+/** Messages caused by one command, to be published `delayMs` after now (simulated latency). */
+export interface OutgoingMessages {
+  messages: Envelope[];
+  delayMs: number;
+}
+
 export interface StageOptions {
   /** Publish no earlier than this many milliseconds after now (simulated latency). */
   delayMs?: number;
@@ -44,18 +50,31 @@ export class OutboxService {
 
   /** Adds the one INSERT that stages `envelopes` to `batch` (the caller runs it in its transaction). */
   stage(batch: SqlBatch, envelopes: Envelope[], options: StageOptions = {}): void {
-    if (!envelopes.length) return;
-    const availableAt = new Date(Date.now() + Math.max(0, options.delayMs ?? 0));
-    const rows = envelopes.map((e) => {
-      const topic = this.kafka.topics[TOPIC_OF[e.eventType as EventType]];
-      const headers = { [HEADER_CORRELATION_ID]: e.correlationId, [HEADER_EVENT_TYPE]: e.eventType };
-      return [shardOf(e.orderId, this.cfg.shards), topic, e.orderId, e.eventId, e.eventType, JSON.stringify(headers), JSON.stringify(e), availableAt];
-    });
+    this.stageEach(batch, [{ messages: envelopes, delayMs: options.delayMs ?? 0 }]);
+  }
+
+  /**
+   * Adds the one INSERT that stages the messages of several commands, each group with its own delay
+   * (a batch of commands whose simulated latencies differ), in the order given.
+   */
+  stageEach(batch: SqlBatch, groups: readonly OutgoingMessages[]): void {
+    const now = Date.now();
+    const rows: unknown[][] = [];
+    for (const { messages, delayMs } of groups) {
+      if (!messages.length) continue;
+      const availableAt = new Date(now + Math.max(0, delayMs));
+      for (const e of messages) {
+        const topic = this.kafka.topics[TOPIC_OF[e.eventType as EventType]];
+        const headers = { [HEADER_CORRELATION_ID]: e.correlationId, [HEADER_EVENT_TYPE]: e.eventType };
+        rows.push([shardOf(e.orderId, this.cfg.shards), topic, e.orderId, e.eventId, e.eventType, JSON.stringify(headers), JSON.stringify(e), availableAt]);
+      }
+      if (delayMs > 0) this.relay.wakeAt(availableAt);
+    }
+    if (!rows.length) return;
     batch.add(
       `INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`,
       rows.flat(),
     );
-    if (options.delayMs) this.relay.wakeAt(availableAt);
   }
 
   /** Call after the transaction committed: publishes now instead of at the next poll. */

@@ -5,7 +5,7 @@ import type { OrderLine, PricedLine } from '../../contracts/messages.js';
 import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
-import { causedBy, OutboxService } from '../../platform/messaging/outbox.service.js';
+import { causedBy, OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
 import { assertUnreachable } from '../shared/assert-unreachable.js';
 import { lineTotal } from '../shared/decimal.transformer.js';
 import { InventoryErrorCode, InventoryException } from './inventory.exception.js';
@@ -247,7 +247,7 @@ export class InventoryService {
         ...g.lines.map((r) => r.id),
       ]),
     }));
-    for (const { messages, delayMs } of state.outgoing) this.outbox.stage(write, messages, { delayMs });
+    this.outbox.stageEach(write, state.outgoing);
     if (!write.size) return;
     const results = await write.run(tx);
 
@@ -286,7 +286,7 @@ class BatchState {
   readonly inserts: Array<{ orderId: string; line: ReservationLine }> = [];
   readonly guards: Array<{ orderId: string; to: 'RELEASED' | 'COMMITTED'; lines: ReservationLine[] }> = [];
   /** Outbox rows in command order, one group per run of equal delays. */
-  readonly outgoing: Array<{ messages: Envelope[]; delayMs: number }> = [];
+  readonly outgoing: OutgoingMessages[] = [];
 
   constructor(rows: ReservationRow[]) {
     for (const r of rows) {

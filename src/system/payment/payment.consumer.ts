@@ -1,9 +1,9 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
 import { CONSUMER_GROUPS } from '../../platform/messaging/consumer-groups.js';
-import { MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
+import { MessageProcessorService, type BatchingHandler } from '../../platform/messaging/message-processor.service.js';
 import { topicName } from '../../platform/messaging/topic-name.js';
-import { PaymentService } from './payment.service.js';
+import { PaymentService, type PaymentCommand } from './payment.service.js';
 
 /** Kafka adapter of the payment system: inbox, validation and commit are the processor's job. */
 @Controller()
@@ -15,6 +15,12 @@ export class PaymentConsumer {
 
   @EventPattern<string>(topicName('paymentRequests'), CONSUMER_GROUPS.payment)
   handle(@Payload() _data: unknown, @Ctx() ctx: KafkaContext): Promise<void> {
-    return this.processor.process('payment', ctx, ['ChargePayment', 'RefundPayment'] as const, (m, tx) => this.payments.handle(m, tx));
+    return this.processor.process('payment', ctx, ['ChargePayment', 'RefundPayment'] as const, this.handler);
   }
+
+  /** One object for every message: the processor hands a batch to `many` when its messages share it. */
+  private readonly handler: BatchingHandler<PaymentCommand['eventType']> = {
+    one: (m, tx) => this.payments.handle(m, tx),
+    many: (ms, tx) => this.payments.handleMany(ms, tx),
+  };
 }

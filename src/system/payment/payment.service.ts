@@ -2,31 +2,46 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
-import { affectedRows, SqlBatch } from '../../platform/database/sql-batch.js';
+import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
-import { causedBy, OutboxService } from '../../platform/messaging/outbox.service.js';
+import { causedBy, OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
+import { correlation, messageTrace } from '../../platform/observability/correlation.js';
 import { assertUnreachable } from '../shared/assert-unreachable.js';
 import type { PaymentStatus } from './payment.entity.js';
 import { PaymentErrorCode, PaymentException } from './payment.exception.js';
-import { PaymentSimulator } from './payment.simulator.js';
+import { PaymentSimulator, type PaymentDecision } from './payment.simulator.js';
 
 export type PaymentCommand = TypedEnvelope<'ChargePayment' | 'RefundPayment'>;
 
-/** The order's payment row (DECIMAL columns come back as numbers). */
+/** An order's payment row (DECIMAL columns come back as numbers). */
 interface PaymentRow {
   id: string;
+  order_id: string;
   amount: number;
   currency: string;
   status: PaymentStatus;
   refunded_amount: number;
 }
 
-const SELECT_PAYMENT = 'SELECT id, amount, currency, status, refunded_amount FROM payments WHERE order_id = ?';
+const SELECT_PAYMENTS = 'SELECT id, order_id, amount, currency, status, refunded_amount FROM payments';
+
+/** What one batch writes, in the order its commands were decided. */
+interface PaymentWrites {
+  inserts: unknown[][];
+  /** Guarded refunds of rows read as CHARGED (a row charged in this batch is inserted first). */
+  refunds: Array<{ paymentId: string; orderId: string; amount: number }>;
+  outgoing: OutgoingMessages[];
+}
 
 /**
  * The payment provider: exactly one charge per order (`payments.order_id` is unique), whatever the
  * redeliveries and retries. Works in the caller's transaction and stages its replies in the outbox,
- * delayed by the simulated latency. Each command costs one read and at most one write round trip.
+ * delayed by the simulated latency; it never waits.
+ *
+ * A batch of commands (one command is a batch of one) costs one read round trip (the orders'
+ * payments: a plain read for charges, locked for refunds) and at most one write round trip. Each
+ * command is decided in memory, in order, against the payments the commands before it left, so a
+ * retried charge in the same batch as the first answers with the first's payment.
  */
 @Injectable()
 export class PaymentService {
@@ -37,35 +52,65 @@ export class PaymentService {
     private readonly simulator: PaymentSimulator,
   ) {}
 
-  async handle(message: PaymentCommand, tx: EntityManager): Promise<void> {
-    switch (message.eventType) {
-      case 'ChargePayment':
-        return this.charge(message, tx);
-      case 'RefundPayment':
-        return this.refund(message, tx);
-      default:
-        return assertUnreachable(message, 'payment command');
-    }
+  handle(message: PaymentCommand, tx: EntityManager): Promise<void> {
+    return this.handleMany([message], tx);
   }
 
-  private async charge(message: TypedEnvelope<'ChargePayment'>, tx: EntityManager): Promise<void> {
+  /** Commands of one partition, in offset order, in one transaction (see the class comment). */
+  async handleMany(messages: PaymentCommand[], tx: EntityManager): Promise<void> {
+    if (!messages.length) return;
+    // Drawn first and always, one per command in order, so a seeded run makes the same choices.
+    const draws = messages.map((m) => (m.eventType === 'ChargePayment' ? this.simulator.decide() : this.simulator.latency()));
+    const payments = await this.read(messages, tx);
+
+    const writes: PaymentWrites = { inserts: [], refunds: [], outgoing: [] };
+    const now = new Date();
+    messages.forEach((message, i) => {
+      correlation.run(messageTrace(message), () => {
+        const draw = draws[i];
+        switch (message.eventType) {
+          case 'ChargePayment':
+            return this.charge(message, draw as PaymentDecision, payments, writes, now);
+          case 'RefundPayment':
+            return this.refund(message, draw as number, payments, writes);
+          default:
+            return assertUnreachable(message, 'payment command');
+        }
+      });
+    });
+    await this.write(tx, writes, now);
+  }
+
+  /**
+   * The read round trip. Charges read without locks: one order's commands come one at a time (one
+   * partition), and a concurrent insert would hit the unique key, roll back, and be answered from
+   * the existing row on its retry. Refunds lock the row they will change.
+   */
+  private async read(messages: PaymentCommand[], tx: EntityManager): Promise<Map<string, PaymentRow>> {
+    const ids = (type: PaymentCommand['eventType']) => [...new Set(messages.filter((m) => m.eventType === type).map((m) => m.orderId))];
+    const charged = ids('ChargePayment');
+    const refunded = ids('RefundPayment');
+    const read = new SqlBatch();
+    if (charged.length) read.add(`${SELECT_PAYMENTS} WHERE order_id IN (${placeholders(charged)})`, charged);
+    // Last, so that for an order in both lists the locked (latest) read wins.
+    if (refunded.length) read.add(`${SELECT_PAYMENTS} WHERE order_id IN (${placeholders(refunded)}) FOR UPDATE`, refunded);
+    const results = (await read.run(tx)) as PaymentRow[][];
+    return new Map(results.flat().map((row) => [row.order_id, row]));
+  }
+
+  private charge(message: TypedEnvelope<'ChargePayment'>, decision: PaymentDecision, payments: Map<string, PaymentRow>, writes: PaymentWrites, now: Date): void {
     const { orderId, payload } = message;
     const trace = causedBy(message);
-    // Drawn first and always, so a seeded run makes the same choices for the same commands.
-    const decision = this.simulator.decide();
-    const delay = { delayMs: decision.delayMs };
-    const write = new SqlBatch();
-    const messages: Envelope[] = [];
+    const send = (m: Envelope): void => {
+      writes.outgoing.push({ messages: [m], delayMs: decision.delayMs });
+    };
+    const existing = payments.get(orderId);
     try {
-      // A plain read: one order's commands come one at a time (one partition); a concurrent insert
-      // would hit the unique key, roll back, and be answered from this branch on its retry.
-      const [existing]: PaymentRow[] = await tx.query(SELECT_PAYMENT, [orderId]);
       if (existing) {
         this.logger.log(`order ${orderId} already has payment ${existing.id} (${existing.status}); answering the same`);
         switch (existing.status) {
           case 'CHARGED':
-            messages.push(newEnvelope('PaymentCharged', orderId, { paymentId: existing.id, amount: Number(existing.amount), currency: existing.currency }, trace));
-            break;
+            return send(newEnvelope('PaymentCharged', orderId, { paymentId: existing.id, amount: Number(existing.amount), currency: existing.currency }, trace));
           case 'DECLINED':
             throw new PaymentException(PaymentErrorCode.DECLINED, `payment ${existing.id} was declined`);
           case 'REFUNDED':
@@ -73,49 +118,44 @@ export class PaymentService {
           default:
             return assertUnreachable(existing.status, 'payment status');
         }
-      } else {
-        switch (decision.outcome) {
-          case 'noAnswer':
-            // Nothing recorded, nothing sent: the saga's deadline takes over.
-            this.logger.log(`order ${orderId}: simulating a payment provider that never answers`);
-            return;
-          case 'unavailable':
-            throw new PaymentException(PaymentErrorCode.UNAVAILABLE, 'simulated payment provider outage');
-          case 'decline': {
-            // Recorded in the same round trip as the rejection staged below.
-            const declinedId = this.record(write, message, 'DECLINED');
-            throw new PaymentException(PaymentErrorCode.DECLINED, `payment ${declinedId} was declined`);
-          }
-          case 'charge': {
-            const chargedId = this.record(write, message, 'CHARGED');
-            this.logger.log(`order ${orderId}: charged ${payload.amount} ${payload.currency} as ${chargedId}, answering in ${decision.delayMs} ms`);
-            messages.push(newEnvelope('PaymentCharged', orderId, { paymentId: chargedId, amount: payload.amount, currency: payload.currency }, trace));
-            break;
-          }
-          default:
-            return assertUnreachable(decision.outcome, 'payment outcome');
+      }
+      switch (decision.outcome) {
+        case 'noAnswer':
+          // Nothing recorded, nothing sent: the saga's deadline takes over.
+          this.logger.log(`order ${orderId}: simulating a payment provider that never answers`);
+          return;
+        case 'unavailable':
+          throw new PaymentException(PaymentErrorCode.UNAVAILABLE, 'simulated payment provider outage');
+        case 'decline': {
+          // Recorded in the same write as the rejection sent below.
+          const declined = this.record(writes, payments, message, 'DECLINED', now);
+          throw new PaymentException(PaymentErrorCode.DECLINED, `payment ${declined.id} was declined`);
         }
+        case 'charge': {
+          const charged = this.record(writes, payments, message, 'CHARGED', now);
+          this.logger.log(`order ${orderId}: charged ${payload.amount} ${payload.currency} as ${charged.id}, answering in ${decision.delayMs} ms`);
+          return send(newEnvelope('PaymentCharged', orderId, { paymentId: charged.id, amount: payload.amount, currency: payload.currency }, trace));
+        }
+        default:
+          return assertUnreachable(decision.outcome, 'payment outcome');
       }
     } catch (err) {
       if (!(err instanceof PaymentException)) throw err;
       this.logger.log(`order ${orderId}: payment rejected (${err.message})`);
-      messages.push(newEnvelope('PaymentRejected', orderId, err.toRejection(), trace));
+      send(newEnvelope('PaymentRejected', orderId, err.toRejection(), trace));
     }
-    this.outbox.stage(write, messages, delay);
-    await write.run(tx);
   }
 
-  private async refund(message: TypedEnvelope<'RefundPayment'>, tx: EntityManager): Promise<void> {
+  private refund(message: TypedEnvelope<'RefundPayment'>, delayMs: number, payments: Map<string, PaymentRow>, writes: PaymentWrites): void {
     const { orderId } = message;
     const trace = causedBy(message);
-    const delay = { delayMs: this.simulator.latency() };
-    const [payment]: Array<PaymentRow | undefined> = await tx.query(`${SELECT_PAYMENT} FOR UPDATE`, [orderId]);
-    const write = new SqlBatch();
-    let guarded = -1;
+    const payment = payments.get(orderId);
     let answer: Envelope;
     if (payment?.status === 'CHARGED') {
       const amount = Number(payment.amount);
-      guarded = write.add(`UPDATE payments SET status = 'REFUNDED', refunded_amount = ?, updated_at = ? WHERE id = ? AND status = 'CHARGED'`, [amount, new Date(), payment.id]);
+      writes.refunds.push({ paymentId: payment.id, orderId, amount });
+      payment.status = 'REFUNDED';
+      payment.refunded_amount = amount;
       this.logger.log(`order ${orderId}: refunded ${amount} ${payment.currency} of ${payment.id}`);
       answer = newEnvelope('PaymentRefunded', orderId, { paymentId: payment.id, amount }, trace);
     } else if (payment?.status === 'REFUNDED') {
@@ -125,27 +165,37 @@ export class PaymentService {
       this.logger.log(`order ${orderId}: nothing to refund${payment ? ` (${payment.id} is ${payment.status})` : ''}`);
       answer = newEnvelope('PaymentRefunded', orderId, { paymentId: null, amount: 0 }, trace);
     }
-    this.outbox.stage(write, [answer], delay);
-    const results = await write.run(tx);
-    // The row is locked FOR UPDATE, so this cannot happen; if it does, the refund rolls back.
-    if (guarded >= 0 && affectedRows(results[guarded]) !== 1) throw new Error(`payment ${payment!.id} of order ${orderId} left CHARGED while locked`);
+    writes.outgoing.push({ messages: [answer], delayMs });
   }
 
-  /** Stages the order's one payment row in `batch`; returns its id. */
-  private record(batch: SqlBatch, message: TypedEnvelope<'ChargePayment'>, status: 'CHARGED' | 'DECLINED'): string {
-    const id = randomUUID();
-    const now = new Date();
+  /** The order's one payment row: staged for insertion and known to the rest of the batch. */
+  private record(writes: PaymentWrites, payments: Map<string, PaymentRow>, message: TypedEnvelope<'ChargePayment'>, status: 'CHARGED' | 'DECLINED', now: Date): PaymentRow {
     const { customerId, amount, currency } = message.payload;
-    batch.add('INSERT INTO payments (id, order_id, customer_id, amount, currency, status, refunded_amount, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)', [
-      id,
-      message.orderId,
-      customerId,
-      amount,
-      currency,
-      status,
-      now,
-      now,
-    ]);
-    return id;
+    const row: PaymentRow = { id: randomUUID(), order_id: message.orderId, amount, currency, status, refunded_amount: 0 };
+    writes.inserts.push([row.id, row.order_id, customerId, amount, currency, status, now, now]);
+    payments.set(row.order_id, row);
+    return row;
+  }
+
+  /** The write round trip: new payments (one INSERT), guarded refunds, then the replies (one INSERT). */
+  private async write(tx: EntityManager, writes: PaymentWrites, now: Date): Promise<void> {
+    const write = new SqlBatch();
+    if (writes.inserts.length) {
+      write.add(
+        `INSERT INTO payments (id, order_id, customer_id, amount, currency, status, refunded_amount, created_at, updated_at) VALUES ${writes.inserts.map(() => '(?, ?, ?, ?, ?, ?, 0, ?, ?)').join(', ')}`,
+        writes.inserts.flat(),
+      );
+    }
+    const guarded = writes.refunds.map((r) => ({
+      ...r,
+      at: write.add(`UPDATE payments SET status = 'REFUNDED', refunded_amount = ?, updated_at = ? WHERE id = ? AND status = 'CHARGED'`, [r.amount, now, r.paymentId]),
+    }));
+    this.outbox.stageEach(write, writes.outgoing);
+    if (!write.size) return;
+    const results = await write.run(tx);
+    // A read row is locked FOR UPDATE, so this cannot happen; if it does, the batch rolls back.
+    for (const r of guarded) {
+      if (affectedRows(results[r.at]) !== 1) throw new Error(`payment ${r.paymentId} of order ${r.orderId} left CHARGED while locked`);
+    }
   }
 }

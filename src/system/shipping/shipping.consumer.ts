@@ -1,9 +1,9 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
 import { CONSUMER_GROUPS } from '../../platform/messaging/consumer-groups.js';
-import { MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
+import { MessageProcessorService, type BatchingHandler } from '../../platform/messaging/message-processor.service.js';
 import { topicName } from '../../platform/messaging/topic-name.js';
-import { ShippingService } from './shipping.service.js';
+import { ShippingService, type ShippingMessage } from './shipping.service.js';
 
 /** `shipping-updates` carries the saga's requests and this module's own status events. */
 const ACCEPTS = ['ShipmentRequested', 'ShipmentStatusChanged'] as const;
@@ -21,6 +21,12 @@ export class ShippingConsumer {
   @EventPattern<string>(topicName('shippingUpdates'), CONSUMER_GROUPS.shipping)
   handle(@Payload() _data: unknown, @Ctx() ctx: KafkaContext): Promise<void> {
     // The processor never hands an ignored type to the handler, and its types say so.
-    return this.processor.process('shipping', ctx, ACCEPTS, (m, tx) => this.shipping.handle(m, tx), IGNORES);
+    return this.processor.process('shipping', ctx, ACCEPTS, this.handler, IGNORES);
   }
+
+  /** One object for every message: the processor hands a batch to `many` when its messages share it. */
+  private readonly handler: BatchingHandler<ShippingMessage['eventType']> = {
+    one: (m, tx) => this.shipping.handle(m, tx),
+    many: (ms, tx) => this.shipping.handleMany(ms, tx),
+  };
 }

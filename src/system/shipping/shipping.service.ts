@@ -4,12 +4,13 @@ import type { EntityManager } from 'typeorm';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { Payloads } from '../../contracts/messages.js';
 import type { ShipmentStatus } from '../../contracts/order-status.js';
-import { SqlBatch } from '../../platform/database/sql-batch.js';
+import { placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
-import { causedBy, OutboxService } from '../../platform/messaging/outbox.service.js';
+import { causedBy, OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
+import { correlation, messageTrace } from '../../platform/observability/correlation.js';
 import type { ShipmentEntity } from './shipment.entity.js';
 import { ShippingErrorCode, ShippingException } from './shipping.exception.js';
-import { newTrackingNumber, ShippingSimulator } from './shipping.simulator.js';
+import { newTrackingNumber, ShippingSimulator, type ShippingDecision } from './shipping.simulator.js';
 
 /**
  * What reaches the service from `shipping-updates`. The topic also carries this module's own
@@ -22,6 +23,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** The shipment row as read back (DATETIME columns come back as Dates). */
 interface ShipmentRow {
   id: string;
+  order_id: string;
   carrier: string;
   tracking_number: string;
   status: ShipmentStatus;
@@ -36,6 +38,11 @@ export function shipmentView(s: Pick<ShipmentEntity, 'id' | 'carrier' | 'trackin
  * The carriers: one shipment per order (`shipments.order_id` is unique) with carrier, tracking
  * number and estimated delivery. Works in the caller's transaction and stages its messages in the
  * outbox, delayed by the simulated latency; the delivery scheduler later marks shipments DELIVERED.
+ *
+ * A batch of requests (one request is a batch of one) costs one read round trip (the orders'
+ * shipments) and at most one write round trip (the new shipments in one INSERT, and the messages).
+ * Each request is decided in order against the shipments the requests before it left, so a
+ * retried request in the same batch as the first answers with the first's shipment.
  */
 @Injectable()
 export class ShippingService {
@@ -46,59 +53,99 @@ export class ShippingService {
     private readonly simulator: ShippingSimulator,
   ) {}
 
-  /** One read round trip (the order's shipment), one write (the new shipment and its messages). */
-  async handle(message: ShippingMessage, tx: EntityManager): Promise<void> {
+  handle(message: ShippingMessage, tx: EntityManager): Promise<void> {
+    return this.handleMany([message], tx);
+  }
+
+  /** Requests of one partition, in offset order, in one transaction (see the class comment). */
+  async handleMany(messages: ShippingMessage[], tx: EntityManager): Promise<void> {
+    if (!messages.length) return;
+    // Drawn first and always, one per request in order, so a seeded run makes the same choices.
+    const decisions = messages.map(() => this.simulator.decide());
+    // A plain read: one order's messages come one at a time (one partition); a concurrent insert
+    // would hit the unique key, roll back, and be answered from the existing row on its retry.
+    const orderIds = [...new Set(messages.map((m) => m.orderId))];
+    const rows: ShipmentRow[] = await tx.query(
+      `SELECT id, order_id, carrier, tracking_number, status, estimated_delivery FROM shipments WHERE order_id IN (${placeholders(orderIds)})`,
+      orderIds,
+    );
+    const shipments = new Map(rows.map((r) => [r.order_id, r]));
+
+    const inserts: unknown[][] = [];
+    const outgoing: OutgoingMessages[] = [];
+    const now = new Date();
+    messages.forEach((message, i) => {
+      correlation.run(messageTrace(message), () => {
+        const messages = this.decide(message, decisions[i], shipments, inserts, now);
+        outgoing.push({ messages, delayMs: decisions[i].delayMs });
+      });
+    });
+
+    const write = new SqlBatch();
+    if (inserts.length) {
+      write.add(
+        `INSERT INTO shipments (id, order_id, correlation_id, carrier, tracking_number, status, estimated_delivery, deliver_after, created_at, updated_at)
+         VALUES ${inserts.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        inserts.flat(),
+      );
+    }
+    this.outbox.stageEach(write, outgoing);
+    if (write.size) await write.run(tx);
+  }
+
+  /** Decides one request against `shipments` (updated to match); returns the messages it sends. */
+  private decide(message: ShippingMessage, decision: ShippingDecision, shipments: Map<string, ShipmentRow>, inserts: unknown[][], now: Date): Envelope[] {
     const { orderId } = message;
     const trace = causedBy(message);
-    // Drawn first and always, so a seeded run makes the same choices for the same commands.
-    const decision = this.simulator.decide();
-    const delay = { delayMs: decision.delayMs };
-    const write = new SqlBatch();
-    const messages: Envelope[] = [];
-    try {
-      // A plain read: one order's messages come one at a time (one partition); a concurrent insert
-      // would hit the unique key, roll back, and be answered from this branch on its retry.
-      const [existing]: Array<ShipmentRow | undefined> = await tx.query('SELECT id, carrier, tracking_number, status, estimated_delivery FROM shipments WHERE order_id = ?', [
-        orderId,
-      ]);
-      if (existing) {
-        this.logger.log(`order ${orderId} already has shipment ${existing.id} (${existing.tracking_number}); answering the same`);
-        const view = shipmentView({
-          id: existing.id,
-          carrier: existing.carrier,
-          trackingNumber: existing.tracking_number,
-          status: existing.status,
-          estimatedDelivery: new Date(existing.estimated_delivery),
-        });
-        messages.push(newEnvelope('ShipmentCreated', orderId, view, trace));
-      } else {
-        if (decision.outcome === 'reject') throw new ShippingException(ShippingErrorCode.CARRIER_REJECTED, `${decision.carrier} refused the shipment (simulated)`);
-
-        const now = new Date();
-        const shipment = {
-          id: randomUUID(),
-          carrier: decision.carrier,
-          trackingNumber: newTrackingNumber(),
-          status: 'IN_TRANSIT' as const,
-          estimatedDelivery: new Date(now.getTime() + decision.deliveryDays * DAY_MS),
-          // Counted from when the answer leaves, so DELIVERED never comes before ShipmentCreated.
-          deliverAfter: new Date(now.getTime() + decision.delayMs + this.simulator.behaviour.deliveryDelayMs),
-        };
-        write.add(
-          `INSERT INTO shipments (id, order_id, correlation_id, carrier, tracking_number, status, estimated_delivery, deliver_after, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [shipment.id, orderId, message.correlationId, shipment.carrier, shipment.trackingNumber, shipment.status, shipment.estimatedDelivery, shipment.deliverAfter, now, now],
-        );
-        const view = shipmentView(shipment);
-        this.logger.log(`order ${orderId}: shipment ${shipment.id} with ${shipment.carrier}, tracking ${shipment.trackingNumber}, answering in ${decision.delayMs} ms`);
-        messages.push(newEnvelope('ShipmentCreated', orderId, view, trace), newEnvelope('ShipmentStatusChanged', orderId, view, trace));
-      }
-    } catch (err) {
-      if (!(err instanceof ShippingException)) throw err;
-      this.logger.log(`order ${orderId}: shipment rejected (${err.message})`);
-      messages.push(newEnvelope('ShipmentRejected', orderId, err.toRejection(), trace));
+    const existing = shipments.get(orderId);
+    if (existing) {
+      this.logger.log(`order ${orderId} already has shipment ${existing.id} (${existing.tracking_number}); answering the same`);
+      const view = shipmentView({
+        id: existing.id,
+        carrier: existing.carrier,
+        trackingNumber: existing.tracking_number,
+        status: existing.status,
+        estimatedDelivery: new Date(existing.estimated_delivery),
+      });
+      return [newEnvelope('ShipmentCreated', orderId, view, trace)];
     }
-    this.outbox.stage(write, messages, delay);
-    await write.run(tx);
+    if (decision.outcome === 'reject') {
+      const rejection = new ShippingException(ShippingErrorCode.CARRIER_REJECTED, `${decision.carrier} refused the shipment (simulated)`);
+      this.logger.log(`order ${orderId}: shipment rejected (${rejection.message})`);
+      return [newEnvelope('ShipmentRejected', orderId, rejection.toRejection(), trace)];
+    }
+
+    const shipment = {
+      id: randomUUID(),
+      carrier: decision.carrier,
+      trackingNumber: newTrackingNumber(),
+      status: 'IN_TRANSIT' as const,
+      estimatedDelivery: new Date(now.getTime() + decision.deliveryDays * DAY_MS),
+      // Counted from when the answer leaves, so DELIVERED never comes before ShipmentCreated.
+      deliverAfter: new Date(now.getTime() + decision.delayMs + this.simulator.behaviour.deliveryDelayMs),
+    };
+    inserts.push([
+      shipment.id,
+      orderId,
+      message.correlationId,
+      shipment.carrier,
+      shipment.trackingNumber,
+      shipment.status,
+      shipment.estimatedDelivery,
+      shipment.deliverAfter,
+      now,
+      now,
+    ]);
+    shipments.set(orderId, {
+      id: shipment.id,
+      order_id: orderId,
+      carrier: shipment.carrier,
+      tracking_number: shipment.trackingNumber,
+      status: shipment.status,
+      estimated_delivery: shipment.estimatedDelivery,
+    });
+    const view = shipmentView(shipment);
+    this.logger.log(`order ${orderId}: shipment ${shipment.id} with ${shipment.carrier}, tracking ${shipment.trackingNumber}, answering in ${decision.delayMs} ms`);
+    return [newEnvelope('ShipmentCreated', orderId, view, trace), newEnvelope('ShipmentStatusChanged', orderId, view, trace)];
   }
 }

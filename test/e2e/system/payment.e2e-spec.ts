@@ -1,7 +1,8 @@
+import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { newEnvelope } from '../../../src/contracts/envelope.js';
 import { PaymentModule } from '../../../src/system/payment/payment.module.js';
-import { PaymentService } from '../../../src/system/payment/payment.service.js';
+import { PaymentService, type PaymentCommand } from '../../../src/system/payment/payment.service.js';
 import { PaymentSimulator } from '../../../src/system/payment/payment.simulator.js';
 import { expectDelay, startSystemHarness, type SystemHarness } from './system-harness.js';
 
@@ -155,5 +156,82 @@ describe('payment system (real MariaDB)', () => {
       expect(last.eventType).toBe('PaymentRefunded');
       expect(last.envelope.payload).toEqual({ paymentId: null, amount: 0 });
     }
+  });
+  describe('a batch of commands in one transaction (handleMany)', () => {
+    const chargePayment = (orderId: string, amount = 10, attempt = 1) =>
+      newEnvelope('ChargePayment', orderId, { amount, currency: 'EUR', customerId: 'cust-42', attempt }, { correlationId: `corr-${orderId}` });
+    const refundPayment = (orderId: string) => newEnvelope('RefundPayment', orderId, { reason: 'SHIPPING_FAILED' }, { correlationId: `corr-${orderId}` });
+    const many = (messages: PaymentCommand[]) => h.roundTrips((tx) => payments.handleMany(messages, tx));
+
+    it('charges several orders in one read and one write round trip, and a retry in the same batch answers with the first charge', async () => {
+      const [o1, o2, o3] = [randomUUID(), randomUUID(), randomUUID()];
+      const first = chargePayment(o1, 12.5);
+      const retry = chargePayment(o1, 12.5, 2);
+      expect(await many([first, chargePayment(o2, 20), retry, chargePayment(o3, 7.25)])).toBe(2);
+      for (const [orderId, amount] of [
+        [o1, 12.5],
+        [o2, 20],
+        [o3, 7.25],
+      ] as const) {
+        const all = await rows(orderId);
+        expect(all).toHaveLength(1);
+        expect(all[0]).toMatchObject({ amount, status: 'CHARGED', customer_id: 'cust-42' });
+        const replies = await h.staged(orderId);
+        expect(replies.every((r) => r.eventType === 'PaymentCharged' && r.envelope.payload.paymentId === all[0].id)).toBe(true);
+        expect(replies.every((r) => r.envelope.correlationId === `corr-${orderId}`)).toBe(true);
+      }
+      expect((await h.staged(o1)).map((r) => r.envelope.causationId)).toEqual([first.eventId, retry.eventId]);
+    });
+
+    it('refunds a charge made earlier in the same batch, and answers a charge after it with a rejection', async () => {
+      const orderId = randomUUID();
+      expect(await many([chargePayment(orderId, 30), refundPayment(orderId), refundPayment(orderId), chargePayment(orderId, 30, 2)])).toBe(2);
+      expect(await rows(orderId)).toEqual([expect.objectContaining({ status: 'REFUNDED', amount: 30, refunded_amount: 30 })]);
+      const replies = await h.staged(orderId);
+      expect(replies.map((r) => r.eventType)).toEqual(['PaymentCharged', 'PaymentRefunded', 'PaymentRefunded', 'PaymentRejected']);
+      expect(replies[1].envelope.payload).toEqual({ paymentId: replies[0].envelope.payload.paymentId, amount: 30 });
+      expect(replies[2].envelope.payload).toEqual(replies[1].envelope.payload);
+    });
+
+    it('refunds charges read from the database (locked) next to new charges, in two round trips', async () => {
+      const [paid, fresh] = [randomUUID(), randomUUID()];
+      await charge(paid, 15);
+      expect(await many([refundPayment(paid), chargePayment(fresh, 5)])).toBe(2);
+      expect((await rows(paid))[0]).toMatchObject({ status: 'REFUNDED', refunded_amount: 15 });
+      expect((await rows(fresh))[0]).toMatchObject({ status: 'CHARGED', amount: 5 });
+    });
+
+    it('draws one decision per command, in order, and stages each reply with its own delay', async () => {
+      const [o1, o2, o3, o4] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const decide = jest
+        .spyOn(simulator, 'decide')
+        .mockReturnValueOnce({ outcome: 'charge', delayMs: 900 })
+        .mockReturnValueOnce({ outcome: 'decline', delayMs: 300 })
+        .mockReturnValueOnce({ outcome: 'noAnswer', delayMs: 0 })
+        .mockReturnValueOnce({ outcome: 'unavailable', delayMs: 600 });
+      const latency = jest.spyOn(simulator, 'latency').mockReturnValueOnce(1500);
+      try {
+        const started = Date.now();
+        await many([chargePayment(o1), chargePayment(o2), chargePayment(o3), refundPayment(o1), chargePayment(o4)]);
+        const finished = Date.now();
+        expect(decide).toHaveBeenCalledTimes(4);
+        expect(latency).toHaveBeenCalledTimes(1);
+        const [s1, s2, s3, s4] = [await h.staged(o1), await h.staged(o2), await h.staged(o3), await h.staged(o4)];
+        expect(s1.map((s) => s.eventType)).toEqual(['PaymentCharged', 'PaymentRefunded']);
+        expectDelay(s1[0], started, finished, 900);
+        expectDelay(s1[1], started, finished, 1500);
+        expect(s2.map((s) => s.envelope.payload)).toEqual([expect.objectContaining({ reason: 'PAYMENT_DECLINED', transient: false })]);
+        expectDelay(s2[0], started, finished, 300);
+        expect(s3).toEqual([]);
+        expect(s4.map((s) => s.envelope.payload)).toEqual([expect.objectContaining({ reason: 'PAYMENT_UNAVAILABLE', transient: true })]);
+        expectDelay(s4[0], started, finished, 600);
+        expect((await rows(o2))[0].status).toBe('DECLINED');
+        expect(await rows(o3)).toEqual([]);
+        expect(await rows(o4)).toEqual([]);
+      } finally {
+        decide.mockRestore();
+        latency.mockRestore();
+      }
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { KafkaContext } from '@nestjs/microservices';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
@@ -6,7 +7,7 @@ import { MessageProcessorService } from '../../../src/platform/messaging/message
 import { DeliveryScheduler } from '../../../src/system/shipping/delivery.scheduler.js';
 import { ShippingConsumer } from '../../../src/system/shipping/shipping.consumer.js';
 import { ShippingModule } from '../../../src/system/shipping/shipping.module.js';
-import { ShippingService } from '../../../src/system/shipping/shipping.service.js';
+import { ShippingService, type ShippingMessage } from '../../../src/system/shipping/shipping.service.js';
 import { CARRIERS, ShippingSimulator, TRACKING_NUMBER_PATTERN } from '../../../src/system/shipping/shipping.simulator.js';
 import { eventually } from '../../support/eventually.js';
 import { expectDelay, startSystemHarness, type SystemHarness } from './system-harness.js';
@@ -205,5 +206,46 @@ describe('shipping system (real MariaDB)', () => {
     }
     expect(await scheduler.deliverDue(new Date(Date.now() + 120000))).toBeGreaterThanOrEqual(1);
     expect((await rows(orderId))[0].status).toBe('DELIVERED');
+  });
+  describe('a batch of requests in one transaction (handleMany)', () => {
+    const shipmentRequested = (orderId: string, attempt = 1) =>
+      newEnvelope('ShipmentRequested', orderId, { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt }, { correlationId: `corr-${orderId}` });
+    const many = (messages: ShippingMessage[]) => h.roundTrips((tx) => shipping.handleMany(messages, tx));
+
+    it('ships several orders in one read and one write round trip; a retry in the same batch answers with the first shipment', async () => {
+      const [o1, o2, o3] = [randomUUID(), randomUUID(), randomUUID()];
+      const decide = jest
+        .spyOn(simulator, 'decide')
+        .mockReturnValueOnce({ outcome: 'create', carrier: 'DHL', deliveryDays: 2, delayMs: 700 })
+        .mockReturnValueOnce({ outcome: 'reject', carrier: 'UPS', deliveryDays: 3, delayMs: 200 })
+        .mockReturnValueOnce({ outcome: 'reject', carrier: 'GLS', deliveryDays: 3, delayMs: 400 })
+        .mockReturnValueOnce({ outcome: 'create', carrier: 'DPD', deliveryDays: 4, delayMs: 1100 });
+      try {
+        const first = shipmentRequested(o1);
+        const started = Date.now();
+        expect(await many([first, shipmentRequested(o2), shipmentRequested(o1, 2), shipmentRequested(o3)])).toBe(2);
+        const finished = Date.now();
+        expect(decide).toHaveBeenCalledTimes(4);
+
+        const [r1] = await rows(o1);
+        expect(r1).toMatchObject({ carrier: 'DHL', status: 'IN_TRANSIT', correlation_id: `corr-${o1}` });
+        expect(await rows(o1)).toHaveLength(1);
+        const s1 = await h.staged(o1);
+        expect(s1.map((s) => s.eventType)).toEqual(['ShipmentCreated', 'ShipmentStatusChanged', 'ShipmentCreated']);
+        expect(new Set(s1.map((s) => s.envelope.payload.trackingNumber))).toEqual(new Set([r1.tracking_number]));
+        for (const s of s1.slice(0, 2)) expectDelay(s, started, finished, 700);
+        expectDelay(s1[2], started, finished, 400); // the retry answers after its own draw's latency
+
+        expect(await rows(o2)).toEqual([]);
+        const s2 = await h.staged(o2);
+        expect(s2.map((s) => s.envelope.payload)).toEqual([expect.objectContaining({ reason: 'CARRIER_REJECTED', transient: false })]);
+        expectDelay(s2[0], started, finished, 200);
+
+        expect((await rows(o3))[0]).toMatchObject({ carrier: 'DPD', status: 'IN_TRANSIT' });
+        for (const s of await h.staged(o3)) expectDelay(s, started, finished, 1100);
+      } finally {
+        decide.mockRestore();
+      }
+    });
   });
 });
