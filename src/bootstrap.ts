@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { Logger, RequestMethod, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -50,6 +51,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
     bodyParser: false,
   });
   applyHttpSecurity(app, app_);
+  // Longer than the idle timeout of the proxy in front: with Node's 5 s default the service closes
+  // kept-alive connections a proxy (or any pooling client) is about to reuse, and under load some
+  // requests fail with a reset or a 502. Headers get a second more, as Node's docs advise.
+  const server = app.getHttpServer() as Server;
+  server.keepAliveTimeout = app_.keepAliveTimeoutMs;
+  server.headersTimeout = app_.keepAliveTimeoutMs + 1000;
   app.useLogger(app.get(PinoLogger));
   app.useBodyParser('json', { limit: app_.bodyLimit, type: ['application/json', 'application/*+json'] });
   app.set('trust proxy', 1);

@@ -19,6 +19,7 @@ export const appConfig = registerAs('app', () => {
     logLevel: e.LOG_LEVEL as string,
     logPretty: e.LOG_PRETTY as boolean,
     bodyLimit: e.HTTP_BODY_LIMIT as string,
+    keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS as number,
     corsOrigins: String(e.CORS_ORIGINS)
       .split(',')
       .map((s) => s.trim())

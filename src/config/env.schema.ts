@@ -22,6 +22,7 @@ export const envSchema = Joi.object({
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   LOG_PRETTY: Joi.boolean().default(false),
   HTTP_BODY_LIMIT: Joi.string().default('100kb'),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Joi.number().integer().min(1000).max(600000).default(65000),
   CORS_ORIGINS: Joi.string().allow('').default(''),
   RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(1).default(6000),
 

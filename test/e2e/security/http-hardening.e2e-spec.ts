@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
+import http from 'node:http';
 import request from 'supertest';
 import { issueTestToken } from '../../../scripts/oidc-provider.mjs';
 import { startSecurityHarness, validOrder, type SecurityHarness } from './security-harness.js';
@@ -34,6 +35,20 @@ describe('hardened HTTP', () => {
     expect(res.status).toBe(413);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('keeps an idle kept-alive connection open longer than a load balancer would (HTTP_KEEP_ALIVE_TIMEOUT_MS, 65 s)', async () => {
+    // Node's own 5 s closes connections a proxy or a pooling client is about to reuse: resets under load.
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(`${h.url}/health/live`, { agent }, resolve).on('error', reject));
+      res.resume();
+      expect(res.statusCode).toBe(200);
+      expect(res.headers.connection).toBe('keep-alive');
+      expect(res.headers['keep-alive']).toBe('timeout=65');
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('sends security headers and no framework banner', async () => {
