@@ -79,6 +79,12 @@ const costAtStart = await costSnapshot();
 const latencies = [];
 const accepted = [];
 let failures = 0;
+/** Why requests failed (status and problem title, or the network error), with how many each. */
+const failureReasons = new Map();
+const failed = (reason) => {
+  failures += 1;
+  failureReasons.set(reason, (failureReasons.get(reason) ?? 0) + 1);
+};
 const started = performance.now();
 const startedAt = new Date();
 const inflight = [];
@@ -93,11 +99,9 @@ for (let i = 0; i < total; i++) {
       .then((res) => {
         latencies.push(performance.now() - t0);
         if (res.status === 202) accepted.push(JSON.parse(res.body).orderId);
-        else failures += 1;
+        else failed(`HTTP ${res.status} ${problemTitle(res.body)}`);
       })
-      .catch(() => {
-        failures += 1;
-      }),
+      .catch((err) => failed(err.code ?? err.message)),
   );
 }
 await Promise.all(inflight);
@@ -149,6 +153,7 @@ const finished = terminalRows.map((r) => new Date(r.at).getTime()).sort((a, b) =
 const firstAccepted = terminalRows.reduce((min, r) => Math.min(min, new Date(r.createdAt).getTime()), Infinity);
 const e2eSeconds = (finished.at(-1) - firstAccepted) / 1000;
 console.log(`accepted           ${accepted.length}/${total} (${failures} failed) in ${intakeSeconds.toFixed(1)} s = ${(accepted.length / intakeSeconds).toFixed(1)} orders/s`);
+for (const [reason, n] of failureReasons) console.log(`  failed           ${n} × ${reason}`);
 console.log(`POST latency       p50 ${ms(pct(latencies, 50))}  p95 ${ms(pct(latencies, 95))}  p99 ${ms(pct(latencies, 99))}  max ${ms(latencies.at(-1))}`);
 console.log(`pickup             p50 ${ms(pct(pick, 50))}  p95 ${ms(pct(pick, 95))}  (RECEIVED → INVENTORY_CHECK_STARTED, ${pick.length} orders)`);
 const split = await pickupSplit(pickups).catch((err) => `not measured (${err.message})`);
@@ -304,4 +309,14 @@ async function byOrderIds(sql, params = []) {
     rows.push(...chunk);
   }
   return rows;
+}
+
+/** The title (and detail) of a problem+json body, or its first characters. */
+function problemTitle(body) {
+  try {
+    const p = JSON.parse(body);
+    return [p.title, p.detail].filter(Boolean).join(': ');
+  } catch {
+    return body.slice(0, 120);
+  }
 }
