@@ -178,4 +178,42 @@ describe('OrderStatusCounts (the order_flow_orders gauge)', () => {
     clock = start + 3 * SETTLE;
     await expectShipped(4);
   });
+  it('before the first baseline, reads the whole index at most once per 30 s and stays exact in between', async () => {
+    finish(db, 'a', 3, 'SHIPPED');
+    for (let t = 0; t < SETTLE; t += 5_000) {
+      clock = 1_000_000 + t;
+      finish(db, `t${t}`, 1, t % 10_000 ? 'SHIPPED' : 'PAYMENT_FAILED');
+      db.transition(`w${t}`, 'RECEIVED');
+      expect(await counts.read()).toEqual(db.naive());
+    }
+    // 24 scrapes in the first two minutes: a full count at 0, 30, 60 and 90 s, the history after it between.
+    expect(db.fullCounts).toBe(4);
+    expect(Math.min(...db.scannedFrom)).toBeGreaterThan(0);
+  });
+
+  it('before the first baseline, counts a terminal row that commits after the full count once the count is redone', async () => {
+    finish(db, 'a', 2, 'SHIPPED');
+    db.transition('late', 'RECEIVED');
+    const late = db.transition('late', 'SHIPPED', false);
+    finish(db, 'b', 1, 'SHIPPED');
+    expect((await counts.read()).get('SHIPPED')).toBe(3);
+    late.commit();
+    clock += 29_000;
+    // Its id is below the one read after the full count: missed until the count is redone.
+    expect((await counts.read()).get('SHIPPED')).toBe(3);
+    clock += 1_000;
+    await expectShipped(4);
+    expect(db.fullCounts).toBe(2);
+  });
+
+  it('drops the full count when the history is shorter than the id read after it', async () => {
+    finish(db, 'a', 4, 'SHIPPED');
+    expect((await counts.read()).get('SHIPPED')).toBe(4);
+    db.orders.clear();
+    db.history.length = 0;
+    db.resetIds();
+    finish(db, 'b', 1, 'SHIPPED');
+    clock += 1_000;
+    await expectShipped(1);
+  });
 });
