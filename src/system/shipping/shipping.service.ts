@@ -76,8 +76,7 @@ export class ShippingService {
     const now = new Date();
     messages.forEach((message, i) => {
       correlation.run(messageTrace(message), () => {
-        const messages = this.decide(message, decisions[i], shipments, inserts, now);
-        outgoing.push({ messages, delayMs: decisions[i].delayMs });
+        outgoing.push({ messages: this.decide(message, decisions[i], shipments, inserts, now), delayMs: decisions[i].delayMs });
       });
     });
 
