@@ -78,13 +78,9 @@ console.log(`order-flow bench: ${total} orders offered at ${rate}/s to ${url}`);
 const costAtStart = await costSnapshot();
 const latencies = [];
 const accepted = [];
-let failures = 0;
 /** Why requests failed (status and problem title, or the network error), with how many each. */
 const failureReasons = new Map();
-const failed = (reason) => {
-  failures += 1;
-  failureReasons.set(reason, (failureReasons.get(reason) ?? 0) + 1);
-};
+const failed = (reason) => failureReasons.set(reason, (failureReasons.get(reason) ?? 0) + 1);
 const started = performance.now();
 const startedAt = new Date();
 const inflight = [];
@@ -152,6 +148,7 @@ const pick = pickups.map((r) => Number(r.ms)).sort((a, b) => a - b);
 const finished = terminalRows.map((r) => new Date(r.at).getTime()).sort((a, b) => a - b);
 const firstAccepted = terminalRows.reduce((min, r) => Math.min(min, new Date(r.createdAt).getTime()), Infinity);
 const e2eSeconds = (finished.at(-1) - firstAccepted) / 1000;
+const failures = [...failureReasons.values()].reduce((sum, n) => sum + n, 0);
 console.log(`accepted           ${accepted.length}/${total} (${failures} failed) in ${intakeSeconds.toFixed(1)} s = ${(accepted.length / intakeSeconds).toFixed(1)} orders/s`);
 for (const [reason, n] of failureReasons) console.log(`  failed           ${n} × ${reason}`);
 console.log(`POST latency       p50 ${ms(pct(latencies, 50))}  p95 ${ms(pct(latencies, 95))}  p99 ${ms(pct(latencies, 99))}  max ${ms(latencies.at(-1))}`);

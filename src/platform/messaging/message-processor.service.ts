@@ -29,6 +29,14 @@ export interface BatchingHandler<T extends EventType> {
   many: (messages: Array<TypedEnvelope<T>>, tx: EntityManager) => Promise<void>;
 }
 
+/**
+ * The handler of a module that decides whole batches: one message is a batch of one. Build it once
+ * per consumer, since the processor hands a batch to `many` only when its messages share it.
+ */
+export function batching<T extends EventType>(many: BatchingHandler<T>['many']): BatchingHandler<T> {
+  return { one: (message, tx) => many([message], tx), many };
+}
+
 /** A message that can never be processed as it is: dead-lettered at once. */
 export class PoisonMessageError extends Error {
   override name = 'PoisonMessageError';

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
 import { CONSUMER_GROUPS, type ConsumerGroupName } from '../../platform/messaging/consumer-groups.js';
-import { MessageProcessorService, type BatchingHandler } from '../../platform/messaging/message-processor.service.js';
+import { batching, MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
 import { topicName } from '../../platform/messaging/topic-name.js';
 import { OrderSagaService, type SagaMessage } from './order-saga.service.js';
 
@@ -18,11 +18,7 @@ export class OrderSagaConsumer {
     private readonly saga: OrderSagaService,
   ) {}
 
-  /** One object for every message: the processor hands a batch to `many` when its messages share it. */
-  private readonly handler: BatchingHandler<SagaMessage['eventType']> = {
-    one: (m, tx) => this.saga.handle(m as SagaMessage, tx),
-    many: (ms, tx) => this.saga.handleMany(ms as SagaMessage[], tx),
-  };
+  private readonly handler = batching<SagaMessage['eventType']>((ms, tx) => this.saga.handleMany(ms as SagaMessage[], tx));
 
   private run(group: ConsumerGroupName, ctx: KafkaContext, accepts: readonly SagaMessage['eventType'][], ignores: readonly SagaMessage['eventType'][] = []): Promise<void> {
     return this.processor.process(group, ctx, accepts, this.handler, ignores);

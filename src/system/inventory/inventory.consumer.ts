@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
 import { CONSUMER_GROUPS } from '../../platform/messaging/consumer-groups.js';
-import { MessageProcessorService, type BatchingHandler } from '../../platform/messaging/message-processor.service.js';
+import { batching, MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
 import { topicName } from '../../platform/messaging/topic-name.js';
 import { InventoryService, type InventoryCommand } from './inventory.service.js';
 
@@ -18,9 +18,5 @@ export class InventoryConsumer {
     return this.processor.process('inventory', ctx, ['ReserveStock', 'ReleaseStock', 'CommitStock'] as const, this.handler);
   }
 
-  /** One object for every message: the processor hands a batch to `many` when its messages share it. */
-  private readonly handler: BatchingHandler<InventoryCommand['eventType']> = {
-    one: (m, tx) => this.inventory.handle(m, tx),
-    many: (ms, tx) => this.inventory.handleMany(ms, tx),
-  };
+  private readonly handler = batching<InventoryCommand['eventType']>((ms, tx) => this.inventory.handleMany(ms, tx));
 }

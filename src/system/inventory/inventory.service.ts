@@ -285,7 +285,7 @@ class BatchState {
   readonly stock = new Map<string, { reserved: number; onHand: number; heldBy?: { id: number | string; orderId: string } }>();
   readonly inserts: Array<{ orderId: string; line: ReservationLine }> = [];
   readonly guards: Array<{ orderId: string; to: 'RELEASED' | 'COMMITTED'; lines: ReservationLine[] }> = [];
-  /** Outbox rows in command order, one group per run of equal delays. */
+  /** Outbox rows in command order, each command's with its own delay (staged in one INSERT). */
   readonly outgoing: OutgoingMessages[] = [];
 
   constructor(rows: ReservationRow[]) {
@@ -327,10 +327,7 @@ class BatchState {
   }
 
   send(messages: Envelope[], delayMs: number): void {
-    if (!messages.length) return;
-    const last = this.outgoing.at(-1);
-    if (last && last.delayMs === delayMs) last.messages.push(...messages);
-    else this.outgoing.push({ messages: [...messages], delayMs });
+    this.outgoing.push({ messages, delayMs });
   }
 }
 

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
 import { CONSUMER_GROUPS } from '../../platform/messaging/consumer-groups.js';
-import { MessageProcessorService, type BatchingHandler } from '../../platform/messaging/message-processor.service.js';
+import { batching, MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
 import { topicName } from '../../platform/messaging/topic-name.js';
 import { PaymentService, type PaymentCommand } from './payment.service.js';
 
@@ -18,9 +18,5 @@ export class PaymentConsumer {
     return this.processor.process('payment', ctx, ['ChargePayment', 'RefundPayment'] as const, this.handler);
   }
 
-  /** One object for every message: the processor hands a batch to `many` when its messages share it. */
-  private readonly handler: BatchingHandler<PaymentCommand['eventType']> = {
-    one: (m, tx) => this.payments.handle(m, tx),
-    many: (ms, tx) => this.payments.handleMany(ms, tx),
-  };
+  private readonly handler = batching<PaymentCommand['eventType']>((ms, tx) => this.payments.handleMany(ms, tx));
 }

@@ -59,25 +59,23 @@ export class PaymentService {
   /** Commands of one partition, in offset order, in one transaction (see the class comment). */
   async handleMany(messages: PaymentCommand[], tx: EntityManager): Promise<void> {
     if (!messages.length) return;
-    // Drawn first and always, one per command in order, so a seeded run makes the same choices.
-    const draws = messages.map((m) => (m.eventType === 'ChargePayment' ? this.simulator.decide() : this.simulator.latency()));
     const payments = await this.read(messages, tx);
 
     const writes: PaymentWrites = { inserts: [], refunds: [], outgoing: [] };
     const now = new Date();
-    messages.forEach((message, i) => {
+    for (const message of messages) {
       correlation.run(messageTrace(message), () => {
-        const draw = draws[i];
+        // Drawn first and always, one per command in order, so a seeded run makes the same choices.
         switch (message.eventType) {
           case 'ChargePayment':
-            return this.charge(message, draw as PaymentDecision, payments, writes, now);
+            return this.charge(message, this.simulator.decide(), payments, writes, now);
           case 'RefundPayment':
-            return this.refund(message, draw as number, payments, writes);
+            return this.refund(message, this.simulator.latency(), payments, writes);
           default:
             return assertUnreachable(message, 'payment command');
         }
       });
-    });
+    }
     await this.write(tx, writes, now);
   }
 

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
 import { CONSUMER_GROUPS } from '../../platform/messaging/consumer-groups.js';
-import { MessageProcessorService, type BatchingHandler } from '../../platform/messaging/message-processor.service.js';
+import { batching, MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
 import { topicName } from '../../platform/messaging/topic-name.js';
 import { ShippingService, type ShippingMessage } from './shipping.service.js';
 
@@ -24,9 +24,5 @@ export class ShippingConsumer {
     return this.processor.process('shipping', ctx, ACCEPTS, this.handler, IGNORES);
   }
 
-  /** One object for every message: the processor hands a batch to `many` when its messages share it. */
-  private readonly handler: BatchingHandler<ShippingMessage['eventType']> = {
-    one: (m, tx) => this.shipping.handle(m, tx),
-    many: (ms, tx) => this.shipping.handleMany(ms, tx),
-  };
+  private readonly handler = batching<ShippingMessage['eventType']>((ms, tx) => this.shipping.handleMany(ms, tx));
 }
