@@ -6,7 +6,7 @@
 //   sustained rate (middle 80 % of completions), which also leaves out the spread of that latency.
 //
 // Settings: BENCH_URL (http://localhost:3000), BENCH_ORDERS (2000), BENCH_RATE (offered orders/s, 200),
-// BENCH_TIMEOUT_S (180), DATABASE_URL (the service's database, read for timings), AUTH_ISSUER_URL
+// BENCH_WARMUP_ORDERS (1000; 0 skips the warm-up), BENCH_WARMUP_RATE (100), BENCH_TIMEOUT_S (180), DATABASE_URL (the service's database, read for timings), AUTH_ISSUER_URL
 // (the local provider by default; a token is fetched with the demo client), KAFKA_BROKERS (the local
 // broker by default: orders-in is read to split the pickup into its outbox and consumer halves;
 // skipped when it cannot be read).
@@ -26,6 +26,13 @@ const url = process.env.BENCH_URL ?? 'http://localhost:3000';
 const total = Number(process.env.BENCH_ORDERS ?? 2000);
 const rate = Number(process.env.BENCH_RATE ?? 200);
 const timeoutS = Number(process.env.BENCH_TIMEOUT_S ?? 180);
+// A service, broker and database just started run interpreted code and cold caches: the first
+// seconds at full rate measure the JIT compilers (Kafka's C2 thread alone takes a CPU for a while)
+// and queue behind them, which says nothing about what the system sustains. The warm-up orders go
+// through the same path at a lower rate and must all be terminal before the measured run starts;
+// they are left out of every figure.
+const warmupOrders = Number(process.env.BENCH_WARMUP_ORDERS ?? 1000);
+const warmupRate = Number(process.env.BENCH_WARMUP_RATE ?? 100);
 const dbUrl = new URL(process.env.DATABASE_URL ?? 'mariadb://root@127.0.0.1:3306/order_flow');
 const TERMINAL = ['INVENTORY_FAILED', 'PAYMENT_FAILED', 'SHIPPED', 'SHIPPING_FAILED'];
 // /proc counts CPU time in clock ticks of 1/100 s (USER_HZ, 100 on Linux).
@@ -74,52 +81,31 @@ function post(payload, extraHeaders) {
   });
 }
 
+if (warmupOrders > 0) {
+  const warmStartedAt = new Date();
+  let warmFailures = 0;
+  const warm = await offer(warmupOrders, warmupRate, () => (warmFailures += 1));
+  const warmDone = await untilTerminal(warm.accepted.length, warmStartedAt);
+  console.log(
+    `warm-up            ${warm.accepted.length}/${warmupOrders} accepted at ${warmupRate}/s (${warmFailures} failed), ${warmDone} terminal ${((Date.now() - warmStartedAt.getTime()) / 1000).toFixed(1)} s after the first (left out of every figure below)`,
+  );
+  if (warmDone < warm.accepted.length) console.log('  warning          not every warm-up order finished in time: the measured run starts on a busy system');
+}
+
 console.log(`order-flow bench: ${total} orders offered at ${rate}/s to ${url}`);
 const costAtStart = await costSnapshot();
-const latencies = [];
-const accepted = [];
 /** Why requests failed (status and problem title, or the network error), with how many each. */
 const failureReasons = new Map();
 const failed = (reason) => failureReasons.set(reason, (failureReasons.get(reason) ?? 0) + 1);
 const started = performance.now();
 const startedAt = new Date();
-const inflight = [];
-for (let i = 0; i < total; i++) {
-  // Open-loop: each request leaves at its scheduled time, whatever the earlier ones are doing.
-  const due = started + (i * 1000) / rate;
-  const wait = due - performance.now();
-  if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-  const t0 = performance.now();
-  inflight.push(
-    post(body(i), { 'x-correlation-id': `bench-${randomUUID()}` })
-      .then((res) => {
-        latencies.push(performance.now() - t0);
-        if (res.status === 202) accepted.push(JSON.parse(res.body).orderId);
-        else failed(`HTTP ${res.status} ${problemTitle(res.body)}`);
-      })
-      .catch((err) => failed(err.code ?? err.message)),
-  );
-}
-await Promise.all(inflight);
+const { latencies, accepted } = await offer(total, rate, failed);
 const costAfterIntake = await costSnapshot();
 agent.destroy();
 const intakeSeconds = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 
-// Wait until every accepted order is terminal (or the timeout).
-const deadline = Date.now() + timeoutS * 1000;
-let done = 0;
-while (Date.now() < deadline) {
-  // Through the (status, updated_at) index: a terminal order of this run was updated after it was
-  // created, so this reads this run's terminal orders only, not the whole table, every half second.
-  const [[row]] = await db.query(
-    `SELECT COUNT(*) AS n FROM orders WHERE status IN (${TERMINAL.map(() => '?').join(',')}) AND updated_at >= ? AND created_at >= ? AND correlation_id LIKE 'bench-%'`,
-    [...TERMINAL, startedAt, startedAt],
-  );
-  done = Number(row.n);
-  if (done >= accepted.length) break;
-  await new Promise((r) => setTimeout(r, 500));
-}
+const done = await untilTerminal(accepted.length, startedAt);
 const costAtEnd = await costSnapshot();
 // What follows reads this run's orders by id, through the primary key and the history's order index:
 // a scan of the whole orders and history tables would push the service's working set out of
@@ -173,6 +159,54 @@ if (finished.length >= 10 && p90 > p10) {
 console.log(`final statuses     ${byStatus.map((r) => `${r.status} ${r.n}`).join(', ')}`);
 for (const line of costLines(costAtStart, costAfterIntake, costAtEnd, accepted.length)) console.log(line);
 if (done < accepted.length) process.exitCode = 1;
+
+/**
+ * Offers `n` orders at `perSecond`, open loop: each request leaves at its scheduled time, whatever the
+ * earlier ones are doing. Returns the POST latencies (sorted later) and the accepted order ids.
+ */
+async function offer(n, perSecond, onFailure = () => {}) {
+  const latencies = [];
+  const accepted = [];
+  const inflight = [];
+  const t = performance.now();
+  for (let i = 0; i < n; i++) {
+    const due = t + (i * 1000) / perSecond;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const t0 = performance.now();
+    inflight.push(
+      post(body(i), { 'x-correlation-id': `bench-${randomUUID()}` })
+        .then((res) => {
+          latencies.push(performance.now() - t0);
+          if (res.status === 202) accepted.push(JSON.parse(res.body).orderId);
+          else onFailure(`HTTP ${res.status} ${problemTitle(res.body)}`);
+        })
+        .catch((err) => onFailure(err.code ?? err.message)),
+    );
+  }
+  await Promise.all(inflight);
+  return { latencies, accepted };
+}
+
+/**
+ * Waits until `expected` bench orders created since `since` are terminal (or the timeout) and returns
+ * how many are. Through the (status, updated_at) index: a terminal order of this run was updated after
+ * it was created, so this reads this run's terminal orders only, not the whole table, every half second.
+ */
+async function untilTerminal(expected, since) {
+  const deadline = Date.now() + timeoutS * 1000;
+  let done = 0;
+  while (Date.now() < deadline) {
+    const [[row]] = await db.query(
+      `SELECT COUNT(*) AS n FROM orders WHERE status IN (${TERMINAL.map(() => '?').join(',')}) AND updated_at >= ? AND created_at >= ? AND correlation_id LIKE 'bench-%'`,
+      [...TERMINAL, since, since],
+    );
+    done = Number(row.n);
+    if (done >= expected) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return done;
+}
 
 /**
  * What the service and this machine have spent so far: the service's CPU and event-loop busy time
