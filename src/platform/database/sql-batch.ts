@@ -19,6 +19,14 @@ export class SqlBatch {
     return this.statements.length - 1;
   }
 
+  /**
+   * Adds `statement VALUES (?,…),(?,…)` with one placeholder group per row (each row an array of its
+   * values, in column order); returns its index in the results of `run`.
+   */
+  addRows(statement: string, rows: ReadonlyArray<readonly unknown[]>): number {
+    return this.add(`${statement} VALUES ${rows.map((row) => `(${placeholders(row)})`).join(',')}`, rows.flat());
+  }
+
   get size(): number {
     return this.statements.length;
   }

@@ -199,9 +199,9 @@ export class MessageProcessorService implements OnApplicationShutdown {
   private async recordInInbox(lean: LeanTransaction, work: BatchWork[]): Promise<BatchWork[]> {
     const all = new SqlBatch();
     all.add('SAVEPOINT inbox');
-    const inserted = all.add(
-      `INSERT IGNORE INTO processed_messages (consumer_group, event_id) VALUES ${work.map(() => '(?, ?)').join(', ')}`,
-      work.flatMap((w) => [w.consumerGroup, w.envelope.eventId]),
+    const inserted = all.addRows(
+      'INSERT IGNORE INTO processed_messages (consumer_group, event_id)',
+      work.map((w) => [w.consumerGroup, w.envelope.eventId]),
     );
     if (affectedRows((await lean.run(all))[inserted]) === work.length) return work;
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { ConfigType } from '@nestjs/config';
 import type { IHeaders, TopicMessages } from 'kafkajs';
 import { DataSource, type EntityManager } from 'typeorm';
+import { placeholders } from '../database/sql-batch.js';
 import { outboxConfig } from '../../config/outbox.config.js';
 import { HEADER_CORRELATION_ID } from '../../contracts/envelope.js';
 import { correlation } from '../observability/correlation.js';
@@ -159,11 +160,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     mine.forEach((shard) => this.busyShards.add(shard));
     try {
       return await this.dataSource.transaction(async (tx) => {
-        const claimed: Array<{ shard: number }> = await tx.query(`SELECT shard FROM outbox_shards WHERE shard IN (${mine.map(() => '?').join(',')}) FOR UPDATE SKIP LOCKED`, mine);
+        const claimed: Array<{ shard: number }> = await tx.query(`SELECT shard FROM outbox_shards WHERE shard IN (${placeholders(mine)}) FOR UPDATE SKIP LOCKED`, mine);
         if (!claimed.length) return 0;
         const rows: OutboxRow[] = await tx.query(
           `SELECT id, shard, topic, message_key, headers, payload FROM outbox
-           WHERE shard IN (${claimed.map(() => '?').join(',')}) AND available_at <= ? AND parked_at IS NULL ORDER BY id LIMIT ?`,
+           WHERE shard IN (${placeholders(claimed)}) AND available_at <= ? AND parked_at IS NULL ORDER BY id LIMIT ?`,
           [...claimed.map((c) => c.shard), now, this.cfg.batchSize],
         );
         if (!rows.length) return 0;

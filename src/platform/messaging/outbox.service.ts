@@ -71,10 +71,7 @@ export class OutboxService {
       if (delayMs > 0) this.relay.wakeAt(availableAt);
     }
     if (!rows.length) return;
-    batch.add(
-      `INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`,
-      rows.flat(),
-    );
+    batch.addRows('INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at)', rows);
   }
 
   /** Call after the transaction committed: publishes now instead of at the next poll. */

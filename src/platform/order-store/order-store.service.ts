@@ -103,9 +103,9 @@ export class OrderStoreService {
        VALUES (?, ?, 'RECEIVED', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [o.id, customerId, o.currency, a.line1, a.line2 ?? null, a.city, a.postalCode, a.country, o.correlationId, o.at, o.at],
     );
-    batch.add(
-      `INSERT INTO order_items (order_id, line_no, product_id, quantity) VALUES ${o.items.map(() => '(?, ?, ?, ?)').join(', ')}`,
-      o.items.flatMap((item, i) => [o.id, i + 1, item.productId, item.quantity]),
+    batch.addRows(
+      'INSERT INTO order_items (order_id, line_no, product_id, quantity)',
+      o.items.map((item, i) => [o.id, i + 1, item.productId, item.quantity]),
     );
     batch.add(`INSERT INTO order_status_history (order_id, from_status, to_status, occurred_at) VALUES (?, NULL, 'RECEIVED', ?)`, [o.id, o.at]);
   }
@@ -145,7 +145,7 @@ export class OrderStoreService {
   /** Adds one INSERT of history rows (each from stageTransition's collector) to `batch`. */
   stageHistory(batch: SqlBatch, rows: HistoryRow[]): void {
     if (!rows.length) return;
-    batch.add(`INSERT INTO order_status_history (order_id, from_status, to_status, reason, occurred_at) VALUES ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, rows.flat());
+    batch.addRows('INSERT INTO order_status_history (order_id, from_status, to_status, reason, occurred_at)', rows);
   }
 
   /** Columns that change without a status transition (e.g. the shipment status after SHIPPED). */

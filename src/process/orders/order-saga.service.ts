@@ -5,7 +5,7 @@ import { sagaConfig } from '../../config/saga.config.js';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { Address } from '../../contracts/messages.js';
 import type { OrderStatus } from '../../contracts/order-status.js';
-import { affectedRows, SqlBatch } from '../../platform/database/sql-batch.js';
+import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
 import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy, OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
@@ -234,7 +234,7 @@ export class OrderSagaService {
    */
   private async load(tx: EntityManager, orderIds: string[], skipLocked = false): Promise<Map<string, OrderState>> {
     const ids = [...orderIds].sort();
-    const marks = ids.map(() => '?').join(',');
+    const marks = placeholders(ids);
     const batch = new SqlBatch();
     batch.add(
       `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country

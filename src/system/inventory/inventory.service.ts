@@ -234,9 +234,9 @@ export class InventoryService {
         : write.add('UPDATE products SET stock_reserved = stock_reserved + ? WHERE product_id = ?', [d.reserved, productId]),
     }));
     if (state.inserts.length) {
-      write.add(
-        `INSERT INTO stock_reservations (order_id, product_id, quantity, unit_price, status, created_at, updated_at) VALUES ${state.inserts.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        state.inserts.flatMap(({ orderId, line }) => [orderId, line.productId, line.quantity, line.unitPrice, line.status, now, now]),
+      write.addRows(
+        'INSERT INTO stock_reservations (order_id, product_id, quantity, unit_price, status, created_at, updated_at)',
+        state.inserts.map(({ orderId, line }) => [orderId, line.productId, line.quantity, line.unitPrice, line.status, now, now]),
       );
     }
     const guards = state.guards.map((g) => ({

@@ -170,7 +170,7 @@ export class PaymentService {
   private record(writes: PaymentWrites, payments: Map<string, PaymentRow>, message: TypedEnvelope<'ChargePayment'>, status: 'CHARGED' | 'DECLINED', now: Date): PaymentRow {
     const { customerId, amount, currency } = message.payload;
     const row: PaymentRow = { id: randomUUID(), order_id: message.orderId, amount, currency, status, refunded_amount: 0 };
-    writes.inserts.push([row.id, row.order_id, customerId, amount, currency, status, now, now]);
+    writes.inserts.push([row.id, row.order_id, customerId, amount, currency, status, 0, now, now]);
     payments.set(row.order_id, row);
     return row;
   }
@@ -179,10 +179,7 @@ export class PaymentService {
   private async write(tx: EntityManager, writes: PaymentWrites, now: Date): Promise<void> {
     const write = new SqlBatch();
     if (writes.inserts.length) {
-      write.add(
-        `INSERT INTO payments (id, order_id, customer_id, amount, currency, status, refunded_amount, created_at, updated_at) VALUES ${writes.inserts.map(() => '(?, ?, ?, ?, ?, ?, 0, ?, ?)').join(', ')}`,
-        writes.inserts.flat(),
-      );
+      write.addRows('INSERT INTO payments (id, order_id, customer_id, amount, currency, status, refunded_amount, created_at, updated_at)', writes.inserts);
     }
     const guarded = writes.refunds.map((r) => ({
       ...r,

@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { simulationConfig } from '../../config/simulation.config.js';
 import { newEnvelope } from '../../contracts/envelope.js';
-import { affectedRows, SqlBatch } from '../../platform/database/sql-batch.js';
+import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
 import { correlation } from '../../platform/observability/correlation.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
 import { shipmentView } from './shipping.service.js';
@@ -54,7 +54,7 @@ export class DeliveryScheduler implements OnApplicationBootstrap, OnApplicationS
       if (!due.length) return [];
       const at = new Date();
       const batch = new SqlBatch();
-      const marked = batch.add(`UPDATE shipments SET status = 'DELIVERED', updated_at = ? WHERE id IN (${due.map(() => '?').join(',')}) AND status = 'IN_TRANSIT'`, [
+      const marked = batch.add(`UPDATE shipments SET status = 'DELIVERED', updated_at = ? WHERE id IN (${placeholders(due)}) AND status = 'IN_TRANSIT'`, [
         at,
         ...due.map((d) => d.id),
       ]);

@@ -82,11 +82,7 @@ export class ShippingService {
 
     const write = new SqlBatch();
     if (inserts.length) {
-      write.add(
-        `INSERT INTO shipments (id, order_id, correlation_id, carrier, tracking_number, status, estimated_delivery, deliver_after, created_at, updated_at)
-         VALUES ${inserts.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        inserts.flat(),
-      );
+      write.addRows('INSERT INTO shipments (id, order_id, correlation_id, carrier, tracking_number, status, estimated_delivery, deliver_after, created_at, updated_at)', inserts);
     }
     this.outbox.stageEach(write, outgoing);
     if (write.size) await write.run(tx);

@@ -101,4 +101,28 @@ describe('leanTransaction (real MariaDB)', () => {
       }),
     ).rejects.toThrow('the transaction has ended');
   });
+
+  it('addRows inserts one row per array, its values in column order, and keeps statement indexes', async () => {
+    const p = randomUUID();
+    const results = await leanTransaction(db, async (tx) => {
+      const batch = new SqlBatch();
+      const before = batch.add(`SELECT COUNT(*) AS n FROM ${table} WHERE id LIKE ?`, [`${p}%`]);
+      const inserted = batch.addRows(`INSERT INTO ${table} (id, n)`, [
+        [`${p}-x`, 7],
+        [`${p}-y`, 8],
+        [`${p}-z`, 9],
+      ]);
+      const after = batch.add(`SELECT id, n FROM ${table} WHERE id LIKE ? ORDER BY id`, [`${p}%`]);
+      const out = await tx.run(batch, { commit: true });
+      return { before: out[before], inserted: out[inserted], after: out[after], indexes: [before, inserted, after] };
+    });
+    expect(results.indexes).toEqual([0, 1, 2]);
+    expect(Number((results.before as Array<{ n: unknown }>)[0].n)).toBe(0);
+    expect((results.inserted as { affectedRows: number }).affectedRows).toBe(3);
+    expect(results.after).toEqual([
+      { id: `${p}-x`, n: 7 },
+      { id: `${p}-y`, n: 8 },
+      { id: `${p}-z`, n: 9 },
+    ]);
+  });
 });
