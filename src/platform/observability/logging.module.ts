@@ -4,12 +4,20 @@ import { LoggerModule } from 'nestjs-pino';
 import { appConfig } from '../../config/app.config.js';
 import { correlation } from './correlation.js';
 
-/** JSON logs; every line inside a request or a Kafka message carries its correlation id and order id. */
+/**
+ * JSON logs; every line inside a request or a Kafka message carries its correlation id and order id.
+ *
+ * nestjs-pino supplies the Nest logger, but its pino-http middleware is not mounted (`forRoutes: []`):
+ * it cost a tenth of an order's HTTP path in per-request child loggers, even when no line is
+ * written. The correlation id comes from the mixin instead, and HttpAccessMiddleware writes the
+ * access log line.
+ */
 @Module({
   imports: [
     LoggerModule.forRootAsync({
       inject: [appConfig.KEY],
       useFactory: (app: ConfigType<typeof appConfig>) => ({
+        forRoutes: [],
         pinoHttp: {
           level: app.logLevel,
           transport: app.logPretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
@@ -19,13 +27,8 @@ import { correlation } from './correlation.js';
           },
           // Tokens and secrets never reach the logs.
           redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.token', '*.access_token'], censor: '[redacted]' },
-          autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') || (req.url ?? '').startsWith('/metrics') },
-          quietReqLogger: true,
-          serializers: {
-            // No query string: a token misplaced in the URL must not reach the logs.
-            req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }),
-            res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-          },
+          // The access lines' `req` and `res` are already the few fields they log (see HttpAccessMiddleware).
+          wrapSerializers: false,
         },
       }),
     }),

@@ -1,12 +1,13 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { HttpAccessMiddleware } from './http-access.middleware.js';
 import { MetricsController } from './metrics.controller.js';
 import { ConsumerLagService } from './metrics.consumer-lag.js';
-import { HttpMetricsMiddleware } from './metrics.http.middleware.js';
 import { MetricsService } from './metrics.service.js';
 
 /**
  * `GET /metrics` for Prometheus (DESIGN §10). The DLQ and saga retry counters live in
- * metrics.counters.ts so the code that increments them needs no dependency on this module.
+ * metrics.counters.ts so the code that increments them needs no dependency on this module. Every HTTP
+ * request is timed and logged here (HttpAccessMiddleware).
  */
 @Module({
   controllers: [MetricsController],
@@ -15,6 +16,6 @@ import { MetricsService } from './metrics.service.js';
 })
 export class MetricsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('{*path}');
+    consumer.apply(HttpAccessMiddleware).forRoutes('{*path}');
   }
 }

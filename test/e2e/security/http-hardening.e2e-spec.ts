@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import request from 'supertest';
 import { issueTestToken } from '../../../scripts/oidc-provider.mjs';
+import { eventually } from '../../support/eventually.js';
 import { startSecurityHarness, validOrder, type SecurityHarness } from './security-harness.js';
 
 describe('hardened HTTP', () => {
@@ -96,7 +97,8 @@ describe('hardened HTTP', () => {
     }
   });
 
-  it('writes no token or secret to the logs', async () => {
+  /** Everything the app's loggers write (pino writes with fs.write/fs.writeSync, Nest's fallback to stdout). */
+  function captureLogs(): { text(): string; lines(): Array<Record<string, any>>; restore(): void } {
     const written: string[] = [];
     const capture = (chunk: unknown): void => {
       written.push(typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : String(chunk));
@@ -114,25 +116,65 @@ describe('hardened HTTP', () => {
       capture(chunk);
       return true;
     }) as never);
+    const text = (): string => written.join('');
+    return {
+      text,
+      lines: () =>
+        text()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, any>),
+      restore: () => {
+        writeSync.mockRestore();
+        write.mockRestore();
+        stdout.mockRestore();
+      },
+    };
+  }
+  const accessLines = (logs: ReturnType<typeof captureLogs>): Array<Record<string, any>> => logs.lines().filter((l) => l.msg === 'request completed');
+
+  it('writes no token or secret to the logs', async () => {
+    const logs = captureLogs();
     try {
       const forged = `${token.split('.').slice(0, 2).join('.')}.c2lnbmF0dXJl`;
       await post()
         .set('Content-Type', 'application/json')
         .send({ ...validOrder(), password: 'hunter2' });
       await request(h.url).get('/api/inventory/products').set('Authorization', `Bearer ${forged}`);
-      await request(h.url).get('/api/inventory/products').set('Authorization', `Bearer ${token}`).set('Cookie', 'session=s3cr3t');
-      await new Promise((r) => setTimeout(r, 200));
+      await request(h.url).get('/api/inventory/products?access_token=s3cr3t-in-url').set('Authorization', `Bearer ${token}`).set('Cookie', 'session=s3cr3t');
+      await eventually(() => accessLines(logs).length, (n) => n >= 3, { what: 'the three access lines' });
     } finally {
-      writeSync.mockRestore();
-      write.mockRestore();
-      stdout.mockRestore();
+      logs.restore();
     }
-    const logs = written.join('');
-    expect(logs).toMatch(/"url":"\/api\/inventory\/products"/);
-    expect(logs).not.toContain(token.split('.')[2]);
-    expect(logs).not.toContain(token.split('.')[1]);
-    expect(logs).not.toContain('hunter2');
-    expect(logs).not.toContain('s3cr3t');
-    expect(logs).not.toMatch(/Bearer ey/);
+    const text = logs.text();
+    expect(text).toMatch(/"url":"\/api\/inventory\/products"/);
+    expect(text).not.toContain(token.split('.')[2]);
+    expect(text).not.toContain(token.split('.')[1]);
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('s3cr3t');
+    expect(text).not.toMatch(/Bearer ey/);
+  });
+
+  it('writes one access line per request, with its correlation id, status and time, and none for probes', async () => {
+    const logs = captureLogs();
+    try {
+      const listed = await request(h.url).get('/api/inventory/products?limit=5').set('Authorization', `Bearer ${token}`).set('X-Correlation-Id', 'corr-access-1');
+      const refused = await request(h.url).get('/api/inventory/products');
+      await request(h.url).get('/health/live');
+      await request(h.url).get('/metrics');
+      expect(listed.status).toBe(200);
+      expect(refused.status).toBe(401);
+      await eventually(() => accessLines(logs).length, (n) => n >= 2, { what: 'the two access lines' });
+      const lines = accessLines(logs);
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatchObject({ level: 30, req: { method: 'GET', url: '/api/inventory/products' }, res: { statusCode: 200 }, correlationId: 'corr-access-1' });
+      expect(lines[0].responseTime).toEqual(expect.any(Number));
+      expect(lines[1]).toMatchObject({ req: { method: 'GET', url: '/api/inventory/products' }, res: { statusCode: 401 }, correlationId: refused.headers['x-correlation-id'] });
+      // The request and response themselves never reach the log: only the fields above.
+      expect(Object.keys(lines[0].req as object)).toEqual(['method', 'url']);
+      expect(Object.keys(lines[0].res as object)).toEqual(['statusCode']);
+    } finally {
+      logs.restore();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { routePattern, UNMATCHED_ROUTE } from '../../../src/platform/observability/metrics.http.middleware.js';
+import { routePattern, UNMATCHED_ROUTE } from '../../../src/platform/observability/http-access.middleware.js';
 
 describe('routePattern (the HTTP metrics route label)', () => {
   const req = (route: unknown) => ({ route }) as Pick<Request, 'route'>;
