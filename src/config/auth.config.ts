@@ -22,6 +22,9 @@ export const authConfig = registerAs('auth', () => {
     jwksRequestsPerMinute: e.AUTH_JWKS_REQUESTS_PER_MINUTE as number,
     jwksCacheMaxAgeMs: (e.AUTH_JWKS_CACHE_MAX_AGE_SECONDS as number) * 1000,
     httpTimeoutMs: e.AUTH_HTTP_TIMEOUT_MS as number,
+    /** Verified tokens kept (0: every request is verified in full) and for how long at most (see VerifiedTokenCache). */
+    tokenCacheSize: e.AUTH_TOKEN_CACHE_SIZE as number,
+    tokenCacheMaxAgeMs: (e.AUTH_TOKEN_CACHE_MAX_AGE_SECONDS as number) * 1000,
     /** Pre-filled in Swagger UI's Authorize dialog (the Okta SPA client for PKCE, or the dev client). */
     swaggerClientId: e.AUTH_SWAGGER_CLIENT_ID as string | undefined,
     ...oauthEndpoints(issuer),

@@ -14,6 +14,8 @@ export const authEnvSchema = Joi.object({
   AUTH_CLOCK_SKEW_SECONDS: Joi.number().integer().min(0).max(300).default(30),
   AUTH_JWKS_REQUESTS_PER_MINUTE: Joi.number().integer().min(1).max(600).default(10),
   AUTH_JWKS_CACHE_MAX_AGE_SECONDS: Joi.number().integer().min(10).default(600),
+  AUTH_TOKEN_CACHE_SIZE: Joi.number().integer().min(0).max(1000000).default(10000),
+  AUTH_TOKEN_CACHE_MAX_AGE_SECONDS: Joi.number().integer().min(1).max(3600).default(60),
   AUTH_HTTP_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(5000),
   AUTH_SWAGGER_CLIENT_ID: Joi.string().optional(),
 });

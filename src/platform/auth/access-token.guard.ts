@@ -8,18 +8,22 @@ import { describeTokenFailure, InvalidTokenError, KeySourceUnavailableError } fr
 import { bearerChallenge } from './bearer-challenge.js';
 import { JWT_STRATEGY } from './jwt.strategy.js';
 import { PUBLIC_KEY, SCOPES_KEY, type ScopeName } from './scopes.decorator.js';
+import { bearerTokenOf, VerifiedTokenCache } from './verified-token-cache.js';
 
 /**
  * The global guard (APP_GUARD): every HTTP route needs a valid access token unless it is `@Public()`,
  * and the scopes of its `@RequireScopes()`. 401 with a Bearer challenge for a missing or bad token,
  * 403 for a missing scope, 503 when the issuer's keys cannot be fetched. Kafka handlers are not HTTP
- * and pass through.
+ * and pass through. A token verified lately is taken from the VerifiedTokenCache without passport.
  */
 @Injectable()
 export class AccessTokenGuard extends AuthGuard(JWT_STRATEGY) {
   private readonly logger = new Logger('Auth');
 
-  constructor(private readonly reflector: Reflector) {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verified: VerifiedTokenCache,
+  ) {
     super();
   }
 
@@ -28,8 +32,10 @@ export class AccessTokenGuard extends AuthGuard(JWT_STRATEGY) {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
 
-    await super.canActivate(context);
     const req = context.switchToHttp().getRequest<Request & { user: AuthenticatedClient }>();
+    const known = this.verified.get(bearerTokenOf(req));
+    if (known) req.user = known;
+    else await super.canActivate(context);
     const required = this.reflector.getAllAndOverride<ScopeName[] | undefined>(SCOPES_KEY, targets) ?? [];
     const missing = missingScopes(req.user.scopes, required);
     if (missing.length) {

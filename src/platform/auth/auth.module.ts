@@ -7,6 +7,7 @@ import { AccessTokenGuard } from './access-token.guard.js';
 import { ClientRateLimitGuard } from './client-rate-limit.guard.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { SigningKeyResolver } from './signing-key.resolver.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /**
  * OAuth 2.0 resource server (DESIGN §9) and per-client rate limiting. The two global guards run in
@@ -16,6 +17,6 @@ import { SigningKeyResolver } from './signing-key.resolver.js';
  */
 @Module({
   imports: [ConfigModule.forFeature(authConfig), PassportModule],
-  providers: [SigningKeyResolver, JwtStrategy, { provide: APP_GUARD, useClass: AccessTokenGuard }, { provide: APP_GUARD, useClass: ClientRateLimitGuard }],
+  providers: [SigningKeyResolver, VerifiedTokenCache, JwtStrategy, { provide: APP_GUARD, useClass: AccessTokenGuard }, { provide: APP_GUARD, useClass: ClientRateLimitGuard }],
 })
 export class AuthModule {}

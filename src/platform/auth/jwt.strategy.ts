@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { PassportStrategy } from '@nestjs/passport';
-import { ExtractJwt, Strategy } from 'passport-jwt';
+import { Strategy } from 'passport-jwt';
 import { authConfig, type AuthConfig } from '../../config/auth.config.js';
 import { principalOf, type AccessTokenClaims, type AuthenticatedClient } from './access-token.js';
 import { InvalidTokenError } from './auth.errors.js';
 import { SigningKeyResolver } from './signing-key.resolver.js';
+import { bearerTokenOf, VerifiedTokenCache } from './verified-token-cache.js';
 
 export const JWT_STRATEGY = 'okta-jwt';
 
@@ -16,9 +17,14 @@ export const JWT_STRATEGY = 'okta-jwt';
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
-  constructor(keys: SigningKeyResolver, @Inject(authConfig.KEY) cfg: AuthConfig) {
+  constructor(
+    keys: SigningKeyResolver,
+    private readonly verified: VerifiedTokenCache,
+    @Inject(authConfig.KEY) cfg: AuthConfig,
+  ) {
     super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      jwtFromRequest: bearerTokenOf,
+      passReqToCallback: true,
       secretOrKeyProvider: (_req: unknown, rawJwt: string, done: (err: unknown, key?: string) => void) => {
         keys.keyFor(rawJwt).then(
           // passport-jwt hands the key to jsonwebtoken.verify, which takes a KeyObject (its types say string).
@@ -34,11 +40,14 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     });
   }
 
-  validate(claims: AccessTokenClaims): AuthenticatedClient {
+  /** Called once the signature, issuer, audience and times have passed. */
+  validate(req: unknown, claims: AccessTokenClaims): AuthenticatedClient {
     // jsonwebtoken accepts a token without `exp`; an access token that never expires is not one we take.
     if (typeof claims.exp !== 'number') throw new InvalidTokenError('The access token has no expiry');
     const principal = principalOf(claims);
     if (!principal) throw new InvalidTokenError('The access token names no subject');
+    const token = bearerTokenOf(req);
+    if (token) this.verified.remember(token, principal, claims.exp);
     return principal;
   }
 }

@@ -1,6 +1,9 @@
+import { jest } from '@jest/globals';
 import { createHmac, createPublicKey, createSign, generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
 import { issueTestToken } from '../../../scripts/oidc-provider.mjs';
+import { JwtStrategy } from '../../../src/platform/auth/jwt.strategy.js';
+import { eventually } from '../../support/eventually.js';
 import { nowSeconds, startSecurityHarness, validOrder, type SecurityHarness } from './security-harness.js';
 
 /** Attack cases against the real app and a real local OpenID provider (DESIGN §9). */
@@ -92,6 +95,37 @@ describe('access tokens', () => {
       .get('/api/inventory/products')
       .set('Authorization', `Bearer ${h.op.signToken(claims({ exp: nowSeconds() - 5 }))}`);
     expect(res.status).toBe(200);
+  });
+
+  it('checks a token in full once, then knows its caller until the token expires; a copy with another signature is refused', async () => {
+    const full = jest.spyOn(h.app.get(JwtStrategy), 'authenticate');
+    const get = (token: string) => request(h.url).get('/api/inventory/products').set('Authorization', `Bearer ${token}`);
+    try {
+      const token = h.op.signToken(claims({ sub: 'cache-1', client_id: 'cache-1' }));
+      expect((await get(token)).status).toBe(200);
+      expect((await get(token)).status).toBe(200);
+      expect(full).toHaveBeenCalledTimes(1);
+
+      const [header, payload] = token.split('.') as [string, string];
+      await expectUnauthorized(`${header}.${payload}.${Buffer.alloc(256, 7).toString('base64url')}`, /signature/);
+      expect(full).toHaveBeenCalledTimes(2);
+
+      // Known until its exp, then checked in full again (and still accepted within the clock skew).
+      const short = h.op.signToken(claims({ sub: 'cache-2', client_id: 'cache-2', exp: nowSeconds() + 2 }));
+      expect((await get(short)).status).toBe(200);
+      expect((await get(short)).status).toBe(200);
+      expect(full).toHaveBeenCalledTimes(3);
+      await eventually(
+        async () => {
+          expect((await get(short)).status).toBe(200);
+          return full.mock.calls.length;
+        },
+        (calls) => calls > 3,
+        { timeoutMs: 10000, what: 'the expired token to be checked in full again' },
+      );
+    } finally {
+      full.mockRestore();
+    }
   });
 
   it('refuses a token that is not valid yet', async () => {

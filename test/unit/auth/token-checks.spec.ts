@@ -4,6 +4,7 @@ import { oauthEndpoints } from '../../../src/config/auth.config.js';
 import { describeTokenFailure, InvalidTokenError } from '../../../src/platform/auth/auth.errors.js';
 import { JwtStrategy } from '../../../src/platform/auth/jwt.strategy.js';
 import { decodeUnverified, SigningKeyResolver } from '../../../src/platform/auth/signing-key.resolver.js';
+import { VerifiedTokenCache } from '../../../src/platform/auth/verified-token-cache.js';
 
 const ISSUER = 'https://example.okta.com/oauth2/default';
 const AUDIENCE = 'api://order-flow';
@@ -14,6 +15,8 @@ const cfg: AuthConfig = {
   jwksRequestsPerMinute: 10,
   jwksCacheMaxAgeMs: 600_000,
   httpTimeoutMs: 1000,
+  tokenCacheSize: 100,
+  tokenCacheMaxAgeMs: 60_000,
   swaggerClientId: undefined,
   ...oauthEndpoints(ISSUER),
 };
@@ -37,7 +40,8 @@ const resolver = {
     return publicPem;
   },
 } as unknown as SigningKeyResolver;
-const strategy = new JwtStrategy(resolver, cfg);
+const verified = new VerifiedTokenCache(cfg);
+const strategy = new JwtStrategy(resolver, verified, cfg);
 
 type Outcome = { user?: unknown; refused?: string };
 function verify(token: string): Promise<Outcome> {
@@ -51,8 +55,12 @@ function verify(token: string): Promise<Outcome> {
 }
 
 describe('access token checks (JwtStrategy)', () => {
-  it('accepts a good Okta token and builds req.user', async () => {
-    expect(await verify(sign(good()))).toEqual({ user: { sub: '0oa1', clientId: '0oa1', scopes: ['orders.read'] } });
+  it('accepts a good Okta token, builds req.user and remembers the token until its exp', async () => {
+    const claims = good();
+    const token = sign(claims);
+    expect(await verify(token)).toEqual({ user: { sub: '0oa1', clientId: '0oa1', scopes: ['orders.read'] } });
+    expect(verified.get(token)).toEqual({ sub: '0oa1', clientId: '0oa1', scopes: ['orders.read'] });
+    expect(verified.get(token, claims.exp * 1000)).toBeUndefined();
   });
 
   it.each([
@@ -72,9 +80,11 @@ describe('access token checks (JwtStrategy)', () => {
     ],
     ['no subject', () => sign(good({ sub: undefined, cid: undefined })), /no subject/],
   ])('refuses %s', async (_name, token, reason) => {
-    const outcome = await verify(token());
+    const refused = token();
+    const outcome = await verify(refused);
     expect(outcome.user).toBeUndefined();
     expect(outcome.refused).toMatch(reason);
+    expect(verified.get(refused)).toBeUndefined();
   });
 
   it('allows the configured clock skew', async () => {
