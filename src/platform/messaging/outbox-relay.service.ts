@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { ConfigType } from '@nestjs/config';
 import type { IHeaders, TopicMessages } from 'kafkajs';
 import { DataSource, type EntityManager } from 'typeorm';
-import { placeholders } from '../database/sql-batch.js';
+import { leanTransaction, placeholders, SqlBatch } from '../database/sql-batch.js';
 import { outboxConfig } from '../../config/outbox.config.js';
 import { HEADER_CORRELATION_ID } from '../../contracts/envelope.js';
 import { correlation } from '../observability/correlation.js';
@@ -141,7 +141,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  /** One claim-publish-delete transaction; returns how many messages it published. */
+  /** One claim-publish-delete transaction; returns how many messages it published (or parked). */
   private async pass(): Promise<number> {
     // Which shards have due rows: read outside a transaction, so an idle relay opens none. While the
     // passes of a lone relay loop keep finding rows, it skips the look and tries every shard.
@@ -159,19 +159,29 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     const mine = free.slice(0, perPass);
     mine.forEach((shard) => this.busyShards.add(shard));
     try {
-      return await this.dataSource.transaction(async (tx) => {
-        const claimed: Array<{ shard: number }> = await tx.query(`SELECT shard FROM outbox_shards WHERE shard IN (${placeholders(mine)}) FOR UPDATE SKIP LOCKED`, mine);
-        if (!claimed.length) return 0;
-        const rows: OutboxRow[] = await tx.query(
-          `SELECT id, shard, topic, message_key, headers, payload FROM outbox
-           WHERE shard IN (${placeholders(claimed)}) AND available_at <= ? AND parked_at IS NULL ORDER BY id LIMIT ?`,
-          [...claimed.map((c) => c.shard), now, this.cfg.batchSize],
+      // Two database round trips a pass. The first opens the transaction, locks the shards and reads
+      // their rows. The rows are read for every shard asked for, and those of a shard another relay
+      // holds are left out here: the read runs after the lock in the same round trip, so every pass
+      // that held a shard before this one has committed its deletes by the time they are read. The
+      // second deletes what was sent and commits.
+      return await leanTransaction(this.dataSource, async (tx) => {
+        const open = new SqlBatch();
+        const lockAt = open.add(`SELECT shard FROM outbox_shards WHERE shard IN (${placeholders(mine)}) FOR UPDATE SKIP LOCKED`, mine);
+        const readAt = open.add(
+          `SELECT id, shard, topic, message_key, headers, payload FROM outbox WHERE shard IN (${placeholders(mine)}) AND available_at <= ? AND parked_at IS NULL ORDER BY id LIMIT ?`,
+          [...mine, now, this.cfg.batchSize],
         );
+        const results = await tx.run(open);
+        const claimed = new Set((results[lockAt] as Array<{ shard: number }>).map((c) => Number(c.shard)));
+        const read = results[readAt] as OutboxRow[];
+        const rows = read.filter((r) => claimed.has(Number(r.shard)));
+        // A full read means more may be waiting, even when some of it belonged to another relay.
+        if (read.length >= this.cfg.batchSize) this.again = true;
         if (!rows.length) return 0;
-        const sent = await this.publish(tx, rows);
-        if (sent.length) {
-          await tx.query(DELETE_SENT, [JSON.stringify(sent.map((r) => r.id))]);
-        }
+        const sent = await this.publish(tx.manager, rows);
+        const close = new SqlBatch();
+        if (sent.length) close.add(DELETE_SENT, [JSON.stringify(sent.map((r) => r.id))]);
+        await tx.run(close, { commit: true });
         this.published += sent.length;
         return rows.length; // sent or parked: a full batch still means more may be waiting
       });

@@ -7,10 +7,11 @@ import { startTestApp, type TestApp } from '../../support/test-app.js';
 import { TopicReader } from '../../support/topic-reader.js';
 
 /**
- * A message the real broker refuses (larger than its 1 MB message.max.bytes) must not hold up the
- * messages behind it in its shard: the relay parks it with the broker's answer and goes on.
+ * The relay against the real broker and database. A message the broker refuses (larger than its 1 MB
+ * message.max.bytes) must not hold up the messages behind it in its shard: the relay parks it with
+ * the broker's answer and goes on. A shard another replica's pass holds is left to that pass.
  */
-describe('Outbox relay and a message the broker refuses (real Kafka and MariaDB)', () => {
+describe('Outbox relay: refused messages and shards held elsewhere (real Kafka and MariaDB)', () => {
   let t: TestApp;
   let reader: TopicReader;
 
@@ -69,5 +70,44 @@ describe('Outbox relay and a message the broker refuses (real Kafka and MariaDB)
 
     // An operator who fixes the row releases it by clearing parked_at; here it is removed instead.
     await t.dataSource.query('DELETE FROM outbox WHERE message_key = ?', [tooBig]);
+  });
+
+  it('leaves the shard another relay holds to that relay, and publishes it once that relay lets go', async () => {
+    const [held, free] = [randomUUID(), randomUUID()];
+    const insert = (shard: number, orderId: string) =>
+      t.dataSource.query('INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        shard,
+        'order-status',
+        orderId,
+        randomUUID(),
+        'OrderStatusChanged',
+        JSON.stringify({ [HEADER_CORRELATION_ID]: `shard-lock-${orderId}`, [HEADER_EVENT_TYPE]: 'OrderStatusChanged' }),
+        JSON.stringify({ orderId }),
+      ]);
+    const left = async (orderId: string) => Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM outbox WHERE message_key = ?', [orderId]))[0].n);
+
+    // Another replica's pass holds shard 1 (its lock row, as the relay takes it).
+    const otherRelay = t.dataSource.createQueryRunner();
+    try {
+      await otherRelay.query('START TRANSACTION');
+      await otherRelay.query('SELECT shard FROM outbox_shards WHERE shard = 1 FOR UPDATE');
+      await insert(1, held);
+      await insert(2, free);
+      t.app.get(OutboxRelayService).kick();
+
+      await reader.waitFor((m) => m.key === free, 'the message of the free shard', 30000);
+      await eventually(() => left(free), (n) => n === 0, { what: 'the published message deleted' });
+      expect(await left(held)).toBe(1);
+      expect(reader.forOrder(held)).toEqual([]);
+    } finally {
+      await otherRelay.query('COMMIT').catch(() => undefined);
+      await otherRelay.release();
+    }
+
+    t.app.get(OutboxRelayService).kick();
+    const published = await reader.waitFor((m) => m.key === held, 'the message of the shard once let go', 30000);
+    expect(published.value).toEqual({ orderId: held });
+    await eventually(() => left(held), (n) => n === 0, { what: 'the message of the held shard deleted' });
+    expect(reader.forOrder(held)).toHaveLength(1);
   });
 });

@@ -54,9 +54,15 @@ function row(id: number, topic: string, shard = id % 4, availableInMs = 0): Row 
 }
 
 /**
- * An outbox table in memory behind the three statements of a pass. It answers like MariaDB would,
+ * An outbox table in memory behind the statements of a pass. It answers like MariaDB would,
  * including ORDER BY and LIMIT only when the statement asks for them, and rolls back on a throw.
  */
+interface OpenTransaction {
+  snapshot: Row[];
+  locks: Set<number>;
+  parked: Row[];
+}
+
 class FakeDb {
   rows: Row[] = [];
   /** Shards another relay holds (SKIP LOCKED skips them). */
@@ -64,37 +70,43 @@ class FakeDb {
   /** BEGIN/COMMIT/ROLLBACK, each statement and each Kafka send, in order. */
   log: string[] = [];
   transactions = 0;
+  /** Queries sent on a pass's connection (each a round trip to the database). */
+  roundTrips = 0;
   active = 0;
   maxActive = 0;
   /** Holds each pass open (after its statements) until released; null: passes run straight through. */
   gate: Promise<void> | null = null;
 
   readonly dataSource = strict('DataSource', {
-    transaction: async <R>(work: (tx: EntityManager) => Promise<R>): Promise<R> => {
-      this.transactions += 1;
-      this.active += 1;
-      this.maxActive = Math.max(this.maxActive, this.active);
-      const snapshot = [...this.rows];
-      const locks = new Set<number>();
-      const parked: Row[] = [];
-      this.shardLocks.add(locks);
-      this.log.push('BEGIN');
-      try {
-        const result = await work(this.manager(locks, parked) as unknown as EntityManager);
-        if (this.gate) await this.gate;
-        this.log.push('COMMIT');
-        return result;
-      } catch (err) {
-        // Only this transaction's deletes come back (others may have committed meanwhile).
-        const deleted = snapshot.filter((r) => !this.rows.includes(r) && locks.has(r.shard));
-        this.rows = [...this.rows, ...deleted].sort((a, b) => Number(a.id) - Number(b.id));
-        parked.forEach((r) => Object.assign(r, { parked_at: null, last_error: null }));
-        this.log.push('ROLLBACK');
-        throw err;
-      } finally {
-        this.shardLocks.delete(locks);
-        this.active -= 1;
-      }
+    // A pass is a LeanTransaction: statements joined by ";\n" in one round trip, START TRANSACTION and
+    // COMMIT among them; ROLLBACK on its own after a failure.
+    createQueryRunner: () => {
+      let tx: OpenTransaction | null = null;
+      const run = async (sql: string, params: unknown[] = []): Promise<unknown> => {
+        this.roundTrips += 1;
+        const statements = sql.split(';\n');
+        const results: unknown[] = [];
+        let used = 0;
+        for (const statement of statements) {
+          const count = (statement.match(/\?/g) ?? []).length;
+          const own = params.slice(used, used + count);
+          used += count;
+          if (statement === 'START TRANSACTION') tx = this.begin();
+          else if (statement === 'COMMIT') await this.end(tx!, 'COMMIT');
+          else if (statement === 'ROLLBACK') await this.end(tx!, 'ROLLBACK');
+          else if (!tx) throw new Error(`statement outside the pass's transaction: ${statement}`);
+          results.push(tx && !['START TRANSACTION', 'COMMIT', 'ROLLBACK'].includes(statement) ? await this.manager(tx.locks, tx.parked).query(statement, own) : {});
+          if (statement === 'COMMIT' || statement === 'ROLLBACK') tx = null;
+        }
+        return statements.length === 1 ? results[0] : results;
+      };
+      return strict('QueryRunner', {
+        manager: strict('EntityManager', { query: run }),
+        query: run,
+        release: async () => {
+          if (tx) unexpected.push('a pass released its connection with the transaction open');
+        },
+      });
     },
     query: async (sql: string, params: unknown[] = []): Promise<unknown> => {
       if (sql === 'SELECT COUNT(*) AS n FROM outbox WHERE parked_at IS NULL') return [{ n: String(this.rows.filter((r) => !r.parked_at).length) }];
@@ -156,6 +168,33 @@ class FakeDb {
         throw new Error(`unexpected SQL in a pass: ${s}`);
       },
     });
+
+  private begin(): OpenTransaction {
+    this.transactions += 1;
+    this.active += 1;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    const tx: OpenTransaction = { snapshot: [...this.rows], locks: new Set<number>(), parked: [] };
+    this.shardLocks.add(tx.locks);
+    this.log.push('BEGIN');
+    return tx;
+  }
+
+  private async end(tx: OpenTransaction, how: 'COMMIT' | 'ROLLBACK'): Promise<void> {
+    try {
+      if (how === 'COMMIT') {
+        if (this.gate) await this.gate;
+      } else {
+        // Only this transaction's deletes come back (others may have committed meanwhile).
+        const deleted = tx.snapshot.filter((r) => !this.rows.includes(r) && tx.locks.has(r.shard));
+        this.rows = [...this.rows, ...deleted].sort((a, b) => Number(a.id) - Number(b.id));
+        tx.parked.forEach((r) => Object.assign(r, { parked_at: null, last_error: null }));
+      }
+      this.log.push(how);
+    } finally {
+      this.shardLocks.delete(tx.locks);
+      this.active -= 1;
+    }
+  }
 
   private available(now: Date): Row[] {
     return this.rows.filter((r) => r.available_at.getTime() <= now.getTime() && !r.parked_at);
@@ -297,6 +336,8 @@ describe('OutboxRelayService', () => {
     ]);
     expect(db.rows.map((r) => r.id)).toEqual(['4']); // not due yet
     expect(relay.publishedCount).toBe(4);
+    // Two round trips on the pass's connection: open + lock + read, then delete + commit.
+    expect(db.roundTrips).toBe(2);
   });
 
   it('leaves the shards another relay holds to that relay', async () => {
@@ -319,8 +360,10 @@ describe('OutboxRelayService', () => {
     db.lockedElsewhere.add(2);
     relay.kick();
     await settle();
-    expect(db.log).toEqual(['SELECT pending shards', 'BEGIN', 'LOCK shards', 'COMMIT']);
+    // The rows are read in the lock's round trip; those of the shard held elsewhere are left out.
+    expect(db.log).toEqual(['SELECT pending shards', 'BEGIN', 'LOCK shards', 'SELECT rows', 'COMMIT']);
     expect(producer.batches).toEqual([]);
+    expect(db.rows.map((r) => r.id)).toEqual(['1']);
   });
 
   it('when Kafka fails: rolls back without deleting anything, backs off, and a later poll retries', async () => {
