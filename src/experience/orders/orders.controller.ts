@@ -15,6 +15,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
+import { correlationIdOf } from '../../platform/http/correlation.middleware.js';
 import { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
 import { OrderAcceptedResponseDto, OrderResponseDto, OrderStatusResponseDto, ProblemDto } from './dto/order.response.dto.js';
 import { toOrderResponse } from './order.mapper.js';
@@ -69,7 +70,7 @@ export class OrdersController {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new OrdersException(OrdersErrorCode.INVALID_IDEMPOTENCY_KEY, 'Idempotency-Key must be 1-200 visible ASCII characters');
     }
-    const correlationId = (req as Request & { correlationId: string }).correlationId;
+    const correlationId = correlationIdOf(req) as string;
     const { orderId, created } = await this.orders.accept(body, correlationId, idempotencyKey ? { clientId: clientOf(req), key: idempotencyKey } : undefined);
     res.location(`/api/orders/${orderId}`);
     if (!created) res.setHeader('Idempotent-Replayed', 'true');

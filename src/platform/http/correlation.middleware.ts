@@ -6,6 +6,13 @@ import { correlation } from '../observability/correlation.js';
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
+type WithCorrelationId = Request & { correlationId?: string };
+
+/** The correlation id CorrelationMiddleware gave the request (every routed request has one). */
+export function correlationIdOf(req: Request): string | undefined {
+  return (req as WithCorrelationId).correlationId;
+}
+
 /** Takes the caller's `X-Correlation-Id` (or makes one), echoes it, and scopes the request's logs to it. */
 @Injectable()
 export class CorrelationMiddleware implements NestMiddleware {
@@ -13,7 +20,7 @@ export class CorrelationMiddleware implements NestMiddleware {
     const given = req.header(HEADER_CORRELATION_ID);
     const correlationId = given && SAFE_ID.test(given) ? given : randomUUID();
     res.setHeader(HEADER_CORRELATION_ID, correlationId);
-    (req as Request & { correlationId?: string }).correlationId = correlationId;
+    (req as WithCorrelationId).correlationId = correlationId;
     correlation.run({ correlationId }, () => next());
   }
 }

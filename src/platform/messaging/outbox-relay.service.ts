@@ -116,9 +116,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     try {
       do {
         this.again = false;
-        let moved = 0;
         try {
-          moved = await this.pass();
+          const moved = await this.pass();
           this.lastPassMoved = moved > 0;
           if (moved === ALL_BUSY) break; // the passes holding those shards take the work (and `again`)
           this.failures = 0;
@@ -132,8 +131,6 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
           this.schedulePoll(delay);
           return;
         }
-        // A full batch means more is waiting: go again without waiting for the poll.
-        if (moved >= this.cfg.batchSize) this.again = true;
       } while (this.again && !this.stopped);
     } finally {
       // In the same synchronous step as the last `again` check: a kick can never fall in between.
@@ -175,7 +172,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         const claimed = new Set((results[lockAt] as Array<{ shard: number }>).map((c) => Number(c.shard)));
         const read = results[readAt] as OutboxRow[];
         const rows = read.filter((r) => claimed.has(Number(r.shard)));
-        // A full read means more may be waiting, even when some of it belonged to another relay.
+        // A full read means more may be waiting (even when some of it belonged to another relay): go
+        // again without waiting for the poll.
         if (read.length >= this.cfg.batchSize) this.again = true;
         if (!rows.length) return 0;
         const sent = await this.publish(tx.manager, rows);
@@ -183,7 +181,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         if (sent.length) close.add(DELETE_SENT, [JSON.stringify(sent.map((r) => r.id))]);
         await tx.run(close, { commit: true });
         this.published += sent.length;
-        return rows.length; // sent or parked: a full batch still means more may be waiting
+        return rows.length; // sent or parked
       });
     } finally {
       mine.forEach((shard) => this.busyShards.delete(shard));

@@ -2,6 +2,7 @@ import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import { correlationIdOf } from '../http/correlation.middleware.js';
 import { MetricsService } from './metrics.service.js';
 
 /** Label for requests that matched no route (404s, or rejected before routing): keeps cardinality bounded. */
@@ -35,16 +36,11 @@ export class HttpAccessMiddleware implements NestMiddleware {
       if (res.writableFinished) {
         this.metrics.httpDuration.observe({ method: req.method, route: routePattern(req), status_code: String(res.statusCode) }, seconds);
       }
-      const log = accessLogger();
+      const log = PinoLogger.root as Logger | undefined; // built by nestjs-pino at startup
       if (log?.isLevelEnabled('info') && !isQuiet(req.originalUrl)) log.info(accessLine(req, res, seconds), res.writableFinished ? 'request completed' : 'request aborted');
     });
     next();
   }
-}
-
-/** The application's root pino logger (nestjs-pino builds it at startup; absent only in bare unit tests). */
-function accessLogger(): Logger | undefined {
-  return PinoLogger.root as Logger | undefined;
 }
 
 function isQuiet(url: string): boolean {
@@ -52,8 +48,8 @@ function isQuiet(url: string): boolean {
 }
 
 /** The fields of an access log line. `correlationId` is the one the response carried (see CorrelationMiddleware). */
-export function accessLine(req: Pick<Request, 'method' | 'originalUrl'>, res: Pick<Response, 'statusCode'>, seconds: number): Record<string, unknown> {
-  const correlationId = (req as { correlationId?: string }).correlationId;
+function accessLine(req: Request, res: Response, seconds: number): Record<string, unknown> {
+  const correlationId = correlationIdOf(req);
   return {
     req: { method: req.method, url: req.originalUrl.split('?')[0] },
     res: { statusCode: res.statusCode },
