@@ -21,10 +21,11 @@ export class SqlBatch {
 
   /**
    * Adds `statement VALUES (?,…),(?,…)` with one placeholder group per row (each row an array of its
-   * values, in column order); returns its index in the results of `run`.
+   * values, in column order), then `tail` (e.g. `ON DUPLICATE KEY UPDATE …`); returns its index in the
+   * results of `run`.
    */
-  addRows(statement: string, rows: ReadonlyArray<readonly unknown[]>): number {
-    return this.add(`${statement} VALUES ${rows.map((row) => `(${placeholders(row)})`).join(',')}`, rows.flat());
+  addRows(statement: string, rows: ReadonlyArray<readonly unknown[]>, tail = ''): number {
+    return this.add(`${statement} VALUES ${rows.map((row) => `(${placeholders(row)})`).join(',')}${tail ? ` ${tail}` : ''}`, rows.flat());
   }
 
   get size(): number {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { SqlBatch } from '../database/sql-batch.js';
+import { placeholders, type SqlBatch } from '../database/sql-batch.js';
 import type { Address, OrderLine } from '../../contracts/messages.js';
 import type { FailureReason, OrderStatus, ShipmentStatus } from '../../contracts/order-status.js';
 import { CustomerEntity } from './customer.entity.js';
@@ -45,6 +45,28 @@ export interface OrderPatch {
   shipmentStatus?: ShipmentStatus;
 }
 
+/**
+ * One order's net change within a batch of saga messages: its status move (from the first `from` to the
+ * last `to`, through `count` transitions), if any, and the columns its messages set, merged in order.
+ */
+export interface OrderChange {
+  orderId: string;
+  move?: { from: OrderStatus; to: OrderStatus; reason: FailureReason | null; count: number };
+  patch: OrderPatch;
+}
+
+/** `later` applied after `earlier`, as two UPDATEs would: a final shipment status is never overwritten. */
+export function mergePatches(earlier: OrderPatch, later: OrderPatch): OrderPatch {
+  const merged: OrderPatch = { ...earlier };
+  for (const key of patchKeys(later)) {
+    if (key === 'shipmentStatus' && earlier.shipmentStatus && FINAL_SHIPMENT_STATUSES.includes(earlier.shipmentStatus)) continue;
+    Object.assign(merged, { [key]: later[key] });
+  }
+  return merged;
+}
+
+const FINAL_SHIPMENT_STATUSES: readonly ShipmentStatus[] = ['DELIVERED', 'FAILED'];
+
 const PATCH_COLUMNS: Record<keyof OrderPatch, string> = {
   total: 'total',
   currency: 'currency',
@@ -56,17 +78,17 @@ const PATCH_COLUMNS: Record<keyof OrderPatch, string> = {
   shipmentStatus: 'shipment_status',
 };
 
-/** `, col = ?…` for the defined fields of a patch, and their values. */
-function patchClause(patch: OrderPatch): { sets: string; params: unknown[] } {
-  let sets = '';
-  const params: unknown[] = [];
-  for (const [key, value] of Object.entries(patch) as Array<[keyof OrderPatch, unknown]>) {
-    if (value === undefined) continue;
-    // A shipment's final status is never overwritten by a late, earlier one (replies cross topics).
-    sets += key === 'shipmentStatus' ? `, shipment_status = IF(shipment_status IN ('DELIVERED', 'FAILED'), shipment_status, ?)` : `, ${PATCH_COLUMNS[key]} = ?`;
-    params.push(value);
-  }
-  return { sets, params };
+/** The patch's defined fields, in a fixed order (so equal shapes compare equal). */
+function patchKeys(patch: OrderPatch): Array<keyof OrderPatch> {
+  return (Object.keys(PATCH_COLUMNS) as Array<keyof OrderPatch>).filter((key) => patch[key] !== undefined);
+}
+
+/** `col = value` for one patched column; `value` is the SQL of its value (a placeholder or a CASE). */
+function patchSet(key: keyof OrderPatch, value: string): string {
+  // A shipment's final status is never overwritten by a late, earlier one (replies cross topics).
+  return key === 'shipmentStatus'
+    ? `shipment_status = IF(shipment_status IN (${FINAL_SHIPMENT_STATUSES.map((status) => `'${status}'`).join(', ')}), shipment_status, ${value})`
+    : `${PATCH_COLUMNS[key]} = ${value}`;
 }
 
 /**
@@ -111,35 +133,43 @@ export class OrderStoreService {
   }
 
   /**
-   * Adds the move of an order from `from` to `to`, applied only if it is still in `from` (DESIGN §4:
-   * a late or duplicate message changes nothing), and its history row, to `batch`. Returns the index
-   * of the UPDATE's result: one affected row means it moved.
+   * Adds the order changes of a batch of saga messages, each order's net change (see OrderChange).
+   * A status change applies only where the order is still in `from` (DESIGN §4: a late or duplicate
+   * message changes nothing). Orders with the same kind of change (the same move and patched columns)
+   * share one UPDATE, their values chosen by id: one statement per kind instead of one per order.
+   * Returns, for each UPDATE that moves a status, its result index and the orders it must move; the
+   * caller checks it moved exactly that many rows and otherwise rolls back.
    */
-  stageTransition(
-    batch: SqlBatch,
-    orderId: string,
-    from: OrderStatus,
-    to: OrderStatus,
-    at: Date,
-    reason?: FailureReason,
-    patch: OrderPatch = {},
-    /** Collects the history row here instead (written by `stageHistory`, many transitions in one INSERT). */
-    history?: HistoryRow[],
-  ): number {
-    const { sets, params } = patchClause(patch);
-    const index = batch.add(`UPDATE orders SET status = ?, status_reason = ?, version = version + 1, updated_at = ?${sets} WHERE id = ? AND status = ?`, [
-      to,
-      reason ?? null,
-      at,
-      ...params,
-      orderId,
-      from,
-    ]);
-    // The caller checks the UPDATE moved exactly one row and otherwise rolls the whole batch back.
-    const row: HistoryRow = [orderId, from, to, reason ?? null, at];
-    if (history) history.push(row);
-    else this.stageHistory(batch, [row]);
-    return index;
+  stageOrderChanges(batch: SqlBatch, changes: Iterable<OrderChange>, at: Date): Array<{ index: number; orderIds: string[] }> {
+    const kinds = new Map<string, OrderChange[]>();
+    for (const change of changes) {
+      const move = change.move ? [change.move.from, change.move.to, change.move.reason ?? '', change.move.count] : ['patch'];
+      const kind = [...move, ...patchKeys(change.patch)].join('|');
+      const same = kinds.get(kind);
+      if (same) same.push(change);
+      else kinds.set(kind, [change]);
+    }
+    const guards: Array<{ index: number; orderIds: string[] }> = [];
+    for (const group of kinds.values()) {
+      const { move, patch } = group[0];
+      const sets = ['updated_at = ?'];
+      const params: unknown[] = [at];
+      if (move) {
+        sets.push('status = ?', 'status_reason = ?', 'version = version + ?');
+        params.push(move.to, move.reason ?? null, move.count);
+      }
+      for (const key of patchKeys(patch)) {
+        // One order: its value; several: each order's own, picked by id.
+        const value = group.length === 1 ? '?' : `CASE id ${group.map(() => 'WHEN ? THEN ?').join(' ')} END`;
+        params.push(...(group.length === 1 ? [patch[key]] : group.flatMap((c) => [c.orderId, c.patch[key]])));
+        sets.push(patchSet(key, value));
+      }
+      const orderIds = group.map((c) => c.orderId);
+      const where = `id IN (${placeholders(orderIds)})${move ? ' AND status = ?' : ''}`;
+      const index = batch.add(`UPDATE orders SET ${sets.join(', ')} WHERE ${where}`, [...params, ...orderIds, ...(move ? [move.from] : [])]);
+      if (move) guards.push({ index, orderIds });
+    }
+    return guards;
   }
 
   /** Adds one INSERT of history rows (each from stageTransition's collector) to `batch`. */
@@ -148,14 +178,15 @@ export class OrderStoreService {
     batch.addRows('INSERT INTO order_status_history (order_id, from_status, to_status, reason, occurred_at)', rows);
   }
 
-  /** Columns that change without a status transition (e.g. the shipment status after SHIPPED). */
-  stagePatch(batch: SqlBatch, orderId: string, patch: OrderPatch, at: Date): void {
-    const { sets, params } = patchClause(patch);
-    batch.add(`UPDATE orders SET updated_at = ?${sets} WHERE id = ?`, [at, ...params, orderId]);
-  }
-
-  stageUnitPrices(batch: SqlBatch, orderId: string, prices: Array<{ productId: string; unitPrice: number }>): void {
-    for (const p of prices) batch.add('UPDATE order_items SET unit_price = ? WHERE order_id = ? AND product_id = ?', [p.unitPrice, orderId, p.productId]);
+  /** Adds the unit prices reservations brought (order id, product id, price) to `batch`, in one UPDATE. */
+  stageUnitPrices(batch: SqlBatch, prices: ReadonlyArray<readonly [string, string, number]>): void {
+    if (!prices.length) return;
+    const orderIds = [...new Set(prices.map(([orderId]) => orderId))];
+    batch.add(
+      `UPDATE order_items SET unit_price = CASE ${prices.map(() => 'WHEN order_id = ? AND product_id = ? THEN ?').join(' ')} ELSE unit_price END
+       WHERE order_id IN (${placeholders(orderIds)})`,
+      [...prices.flat(), ...orderIds],
+    );
   }
 
   async findOrder(orderId: string): Promise<OrderView | null> {

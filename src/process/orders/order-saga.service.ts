@@ -4,13 +4,13 @@ import type { EntityManager } from 'typeorm';
 import { sagaConfig } from '../../config/saga.config.js';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { Address } from '../../contracts/messages.js';
-import type { OrderStatus } from '../../contracts/order-status.js';
+import type { FailureReason, OrderStatus } from '../../contracts/order-status.js';
 import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
 import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy, OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
 import { sagaStepRetries } from '../../platform/observability/metrics.counters.js';
-import { OrderStoreService, type HistoryRow, type OrderPatch } from '../../platform/order-store/order-store.service.js';
+import { mergePatches, OrderStoreService, type HistoryRow, type OrderChange, type OrderPatch } from '../../platform/order-store/order-store.service.js';
 import { decide, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep, type StepState } from './order-saga.js';
 
 export type SagaMessage = TypedEnvelope<
@@ -81,15 +81,15 @@ export class OrderSagaService {
    */
   async handleMany(messages: SagaMessage[], tx: EntityManager): Promise<void> {
     const states = await this.load(tx, [...new Set(messages.map((m) => m.orderId))]);
-    const writes = new StagedWrites();
     const now = new Date();
+    const writes = new StagedWrites(now);
     for (const message of messages) {
       const state = states.get(message.orderId);
       if (!state) throw new PoisonMessageError(`no order ${message.orderId}`);
       correlation.run(messageTrace(message), () => {
         const interpreted = interpret(message);
         if (interpreted.event) this.decideAndStage(writes, state, interpreted, causedBy(message), now);
-        else if (interpreted.patch) this.store.stagePatch(writes.batch, state.order.id, interpreted.patch, now);
+        else if (interpreted.patch) writes.patch(state.order.id, interpreted.patch);
       });
     }
     await this.write(tx, writes);
@@ -102,8 +102,9 @@ export class OrderSagaService {
     // Step rows only change under their order's lock, which we hold: this read is current.
     const current = state.steps.get(step);
     if (!current || current.dueAt.getTime() > Date.now()) return false;
-    const writes = new StagedWrites();
-    this.decideAndStage(writes, state, { event: { type: 'StepDue', step }, step }, { correlationId: state.order.correlation_id }, new Date());
+    const now = new Date();
+    const writes = new StagedWrites(now);
+    this.decideAndStage(writes, state, { event: { type: 'StepDue', step }, step }, { correlationId: state.order.correlation_id }, now);
     await this.write(tx, writes);
     return true;
   }
@@ -116,33 +117,39 @@ export class OrderSagaService {
       return;
     }
     if (prices) {
-      this.store.stageUnitPrices(writes.batch, state.order.id, prices);
+      for (const p of prices) writes.prices.push([state.order.id, p.productId, p.unitPrice]);
       state.items = withPrices(state.items, prices);
     }
     for (const action of actions) this.stage(writes, state, action, trace, now, patch);
   }
 
-  /** Transitions, history, step rows and outbox, in one round trip. */
+  /**
+   * Everything staged, in one round trip: unit prices, order changes, history, step rows and outbox.
+   * Writes of the same kind for many orders go as one statement each (the database's cost is mostly per
+   * statement, not per row): one UPDATE per kind of order change, one upsert of the steps that remain,
+   * one DELETE per step kind that ended, one INSERT of history and of outbox rows.
+   */
   private async write(tx: EntityManager, writes: StagedWrites): Promise<void> {
-    this.store.stageHistory(writes.batch, writes.history);
-    this.outbox.stage(writes.batch, writes.messages);
-    const results = await writes.batch.run(tx);
-    for (const guard of writes.guards) {
-      // We hold the order's row lock, so this cannot happen; if it does, the whole transaction rolls back.
-      if (affectedRows(results[guard.index]) !== 1) throw new Error(`order ${guard.orderId} left ${guard.from} while locked`);
+    const { batch } = writes;
+    this.store.stageUnitPrices(batch, writes.prices);
+    const guards = this.store.stageOrderChanges(batch, writes.orders.values(), writes.now);
+    this.store.stageHistory(batch, writes.history);
+    stageSteps(batch, writes);
+    this.outbox.stage(batch, writes.messages);
+    const results = await batch.run(tx);
+    for (const guard of guards) {
+      // We hold the orders' row locks, so this cannot happen; if it does, the whole transaction rolls back.
+      const moved = affectedRows(results[guard.index]);
+      if (moved !== guard.orderIds.length) throw new Error(`${guard.orderIds.length - moved} of orders ${guard.orderIds.join(', ')} left their status while locked`);
     }
   }
 
   private stage(writes: StagedWrites, state: OrderState, action: SagaAction, trace: Trace, now: Date, patch?: OrderPatch): void {
-    const { batch, messages } = writes;
+    const { messages } = writes;
     const { order, items } = state;
     switch (action.kind) {
       case 'transition': {
-        writes.guards.push({
-          index: this.store.stageTransition(batch, order.id, action.from, action.to, now, action.reason, patch, writes.history),
-          orderId: order.id,
-          from: action.from,
-        });
+        writes.transition(order.id, action.from, action.to, action.reason, patch);
         Object.assign(
           order,
           { status: action.to },
@@ -159,11 +166,7 @@ export class OrderSagaService {
       case 'send': {
         const command = this.command(order, action.step, action.attempt, items, trace, now);
         messages.push(command);
-        batch.add(
-          `INSERT INTO saga_steps (order_id, step, state, attempt, due_at, correlation_id, command_event_id, created_at, updated_at) VALUES (?, ?, 'WAITING', ?, ?, ?, ?, ?, ?)
-           ON DUPLICATE KEY UPDATE state = 'WAITING', attempt = VALUES(attempt), due_at = VALUES(due_at), command_event_id = VALUES(command_event_id), updated_at = VALUES(updated_at)`,
-          [order.id, action.step, action.attempt, new Date(now.getTime() + action.timeoutMs), trace.correlationId, command.eventId, now, now],
-        );
+        writes.touchStep(state, action.step, trace.correlationId);
         state.steps.set(action.step, {
           step: action.step,
           state: 'WAITING',
@@ -177,19 +180,15 @@ export class OrderSagaService {
         }
         return;
       }
-      case 'retryLater':
-        batch.add(`UPDATE saga_steps SET state = 'RETRY', due_at = ?, updated_at = ? WHERE order_id = ? AND step = ?`, [
-          new Date(now.getTime() + action.delayMs),
-          now,
-          order.id,
-          action.step,
-        ]);
-        {
-          const current = state.steps.get(action.step);
-          if (current) state.steps.set(action.step, { ...current, state: 'RETRY', dueAt: new Date(now.getTime() + action.delayMs) });
+      case 'retryLater': {
+        const current = state.steps.get(action.step);
+        if (current) {
+          state.steps.set(action.step, { ...current, state: 'RETRY', dueAt: new Date(now.getTime() + action.delayMs) });
+          writes.touchStep(state, action.step, order.correlation_id);
         }
         this.logger.warn(`order ${order.id}: ${action.step} failed transiently (attempt ${action.attempt}); retrying in ${action.delayMs} ms`);
         return;
+      }
       case 'notify':
         if (action.command === 'CommitStock') messages.push(newEnvelope('CommitStock', order.id, {}, trace, now));
         else {
@@ -200,8 +199,8 @@ export class OrderSagaService {
         }
         return;
       case 'finish':
-        batch.add('DELETE FROM saga_steps WHERE order_id = ? AND step = ?', [order.id, action.step]);
         state.steps.delete(action.step);
+        writes.touchStep(state, action.step, order.correlation_id);
         return;
       default:
         assertUnreachable(action);
@@ -262,12 +261,67 @@ interface OrderState {
   steps: Map<SagaStep, StepState & { dueAt: Date }>;
 }
 
-/** The writes of one transaction, sent in one round trip; guards are the indexes of guarded transitions. */
+/**
+ * The writes of one transaction, sent in one round trip. Status changes and step rows are kept as their
+ * net effect per order (the orders are locked and their state is tracked in memory as messages are
+ * decided), so they can be written for all orders at once at the end.
+ */
 class StagedWrites {
   readonly batch = new SqlBatch();
   readonly messages: Envelope[] = [];
-  readonly guards: Array<{ index: number; orderId: string; from: OrderStatus }> = [];
   readonly history: HistoryRow[] = [];
+  /** order id, product id, unit price */
+  readonly prices: Array<[string, string, number]> = [];
+  /** Each order's net change (status and columns), merged in message order. */
+  readonly orders = new Map<string, OrderChange>();
+  /** The step rows changed, keyed by order and step: written as the order's state holds them at the end (or deleted). */
+  readonly steps = new Map<string, { state: OrderState; step: SagaStep; correlationId: string }>();
+
+  constructor(readonly now: Date) {}
+
+  transition(orderId: string, from: OrderStatus, to: OrderStatus, reason: FailureReason | undefined, patch: OrderPatch = {}): void {
+    this.history.push([orderId, from, to, reason ?? null, this.now]);
+    const change = this.change(orderId);
+    change.move = { from: change.move?.from ?? from, to, reason: reason ?? null, count: (change.move?.count ?? 0) + 1 };
+    change.patch = mergePatches(change.patch, patch);
+  }
+
+  /** Columns set without a status change (e.g. the shipment status after SHIPPED). */
+  patch(orderId: string, patch: OrderPatch): void {
+    const change = this.change(orderId);
+    change.patch = mergePatches(change.patch, patch);
+  }
+
+  private change(orderId: string): OrderChange {
+    let change = this.orders.get(orderId);
+    if (!change) this.orders.set(orderId, (change = { orderId, patch: {} }));
+    return change;
+  }
+
+  touchStep(state: OrderState, step: SagaStep, correlationId: string): void {
+    const key = `${state.order.id} ${step}`;
+    // A step row created in this batch keeps the correlation id it was created with.
+    if (!this.steps.has(key)) this.steps.set(key, { state, step, correlationId });
+  }
+}
+
+/** Upserts the touched step rows that remain and deletes, per step kind, the ones that ended. */
+function stageSteps(batch: SqlBatch, writes: StagedWrites): void {
+  const upserts: unknown[][] = [];
+  const ended = new Map<SagaStep, string[]>();
+  for (const { state, step, correlationId } of writes.steps.values()) {
+    const row = state.steps.get(step);
+    if (row) upserts.push([state.order.id, step, row.state, row.attempt, row.dueAt, correlationId, row.commandEventId, writes.now, writes.now]);
+    else ended.set(step, [...(ended.get(step) ?? []), state.order.id]);
+  }
+  if (upserts.length) {
+    batch.addRows(
+      'INSERT INTO saga_steps (order_id, step, state, attempt, due_at, correlation_id, command_event_id, created_at, updated_at)',
+      upserts,
+      'ON DUPLICATE KEY UPDATE state = VALUES(state), attempt = VALUES(attempt), due_at = VALUES(due_at), command_event_id = VALUES(command_event_id), updated_at = VALUES(updated_at)',
+    );
+  }
+  for (const [step, orderIds] of ended) batch.add(`DELETE FROM saga_steps WHERE step = ? AND order_id IN (${placeholders(orderIds)})`, [step, ...orderIds]);
 }
 
 interface RawItemRow {

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { newEnvelope } from '../../../src/contracts/envelope.js';
+import { SqlBatch } from '../../../src/platform/database/sql-batch.js';
+import { OrderStoreService } from '../../../src/platform/order-store/order-store.service.js';
+import { OrderSagaModule } from '../../../src/process/orders/order-saga.module.js';
+import { OrderSagaService, type SagaMessage } from '../../../src/process/orders/order-saga.service.js';
+import { startSystemHarness, type SystemHarness } from '../system/system-harness.js';
+
+/**
+ * The saga's writes for a batch of messages, against the real MariaDB: each order ends as its
+ * messages, applied one after the other, leave it, and the statements sent do not grow with the
+ * number of orders (one per kind of change, not one per order).
+ */
+describe('order saga: a batch of messages written per kind of change (real MariaDB)', () => {
+  let h: SystemHarness;
+  let saga: OrderSagaService;
+  let store: OrderStoreService;
+  let productA: string;
+  let productB: string;
+
+  beforeAll(async () => {
+    h = await startSystemHarness(OrderSagaModule);
+    saga = h.moduleRef.get(OrderSagaService);
+    store = h.moduleRef.get(OrderStoreService);
+    productA = await h.product(100, 2.5);
+    productB = await h.product(100, 4);
+  });
+  afterAll(() => h?.close());
+
+  /** An order as the intake leaves it: RECEIVED, two lines without prices. */
+  async function received(): Promise<string> {
+    const id = randomUUID();
+    const customer = { externalId: `c-${id.slice(0, 8)}`, name: 'Ada', email: 'ada@example.com' };
+    const items = [
+      { productId: productA, quantity: 2 },
+      { productId: productB, quantity: 1 },
+    ];
+    await h.inTx(async (tx) => {
+      const first = new SqlBatch();
+      const read = store.stageCustomer(first, customer, new Date());
+      const [{ id: customerId }] = (await first.run(tx))[read] as Array<{ id: string }>;
+      const second = new SqlBatch();
+      const address = { line1: '1 Main St', city: 'Paris', postalCode: '75001', country: 'FR' };
+      store.stageReceived(second, { id, customer, shippingAddress: address, items, currency: 'EUR', correlationId: `corr-${id}`, at: new Date() }, customerId);
+      await second.run(tx);
+    });
+    return id;
+  }
+
+  const created = (orderId: string) =>
+    newEnvelope(
+      'OrderCreated',
+      orderId,
+      {
+        customer: { id: 'c', name: 'Ada', email: 'ada@example.com' },
+        shippingAddress: { line1: '1 Main St', city: 'Paris', postalCode: '75001', country: 'FR' },
+        items: [],
+        currency: 'EUR',
+      },
+      { correlationId: `corr-${orderId}` },
+    ) as SagaMessage;
+  /** The reservation reply, with prices that differ per order (so each order must get its own). */
+  const reserved = (orderId: string, priceA: number) =>
+    newEnvelope(
+      'StockReservationConfirmed',
+      orderId,
+      {
+        items: [
+          { productId: productA, quantity: 2, unitPrice: priceA },
+          { productId: productB, quantity: 1, unitPrice: 4 },
+        ],
+        total: 2 * priceA + 4,
+        currency: 'EUR',
+      },
+      { correlationId: `corr-${orderId}` },
+    ) as SagaMessage;
+  const charged = (orderId: string) =>
+    newEnvelope('PaymentCharged', orderId, { paymentId: `pay-${orderId}`, amount: 9, currency: 'EUR' }, { correlationId: `corr-${orderId}` }) as SagaMessage;
+
+  /** Runs a batch in one transaction as the consumers do; returns the statements it sent. */
+  async function handle(messages: SagaMessage[]): Promise<number> {
+    let statements = 0;
+    await h.inTx(async (tx) => {
+      const counted = new Proxy(tx, {
+        get(target, prop) {
+          if (prop === 'query') {
+            return (sql: string, params?: unknown[]) => {
+              statements += sql.split(';\n').length;
+              return target.query(sql, params);
+            };
+          }
+          return Reflect.get(target, prop) as unknown;
+        },
+      }) as EntityManager;
+      await saga.handleMany(messages, counted);
+    });
+    return statements;
+  }
+
+  const order = async (id: string) =>
+    (
+      await h.dataSource.query('SELECT status, status_reason, version, total, currency, payment_id FROM orders WHERE id = ?', [id])
+    )[0] as { status: string; status_reason: string | null; version: number; total: number | null; currency: string; payment_id: string | null };
+  const steps = (id: string) => h.dataSource.query('SELECT step, state, attempt, correlation_id FROM saga_steps WHERE order_id = ? ORDER BY step', [id]);
+  const prices = async (id: string) =>
+    ((await h.dataSource.query('SELECT product_id, unit_price FROM order_items WHERE order_id = ? ORDER BY line_no', [id])) as Array<{ product_id: string; unit_price: number | null }>).map(
+      (r) => [r.product_id, r.unit_price === null ? null : Number(r.unit_price)],
+    );
+  const history = async (id: string) =>
+    ((await h.dataSource.query('SELECT to_status FROM order_status_history WHERE order_id = ? ORDER BY id', [id])) as Array<{ to_status: string }>).map((r) => r.to_status);
+  const staged = async (id: string) => (await h.staged(id)).map((m) => m.eventType);
+
+  it('moves every order of a batch, each with its own values, in as many statements as for one order', async () => {
+    const one = await received();
+    const many = [await received(), await received(), await received()];
+
+    const startOne = await handle([created(one)]);
+    const startMany = await handle(many.map(created));
+    expect(startMany).toBe(startOne);
+
+    const reserveOne = await handle([reserved(one, 2.5)]);
+    const reserveMany = await handle(many.map((id, i) => reserved(id, 3 + i)));
+    expect(reserveMany).toBe(reserveOne);
+
+    for (const [i, id] of many.entries()) {
+      expect(await order(id)).toMatchObject({ status: 'INVENTORY_CONFIRMED', status_reason: null, version: 3, total: 2 * (3 + i) + 4, currency: 'EUR' });
+      expect(await prices(id)).toEqual([
+        [productA, 3 + i],
+        [productB, 4],
+      ]);
+      expect(await history(id)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED']);
+      // The inventory step ended, the payment step waits for its reply.
+      expect(await steps(id)).toEqual([{ step: 'payment', state: 'WAITING', attempt: 1, correlation_id: `corr-${id}` }]);
+      expect(await staged(id)).toEqual(['OrderStatusChanged', 'ReserveStock', 'OrderStatusChanged', 'ChargePayment']);
+    }
+    expect(await order(one)).toMatchObject({ status: 'INVENTORY_CONFIRMED', version: 3, total: 9 });
+  });
+
+  it('several messages of one order in a batch: one net change, every transition in its history', async () => {
+    const id = await received();
+    const other = await received();
+    await handle([created(id), created(other), reserved(id, 2.5), charged(id), reserved(other, 5)]);
+
+    expect(await order(id)).toMatchObject({ status: 'PAYMENT_COMPLETED', version: 4, total: 9, payment_id: `pay-${id}` });
+    expect(await history(id)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED', 'PAYMENT_COMPLETED']);
+    // The inventory and payment steps started and ended inside the batch: no row is left.
+    expect(await steps(id)).toEqual([]);
+    expect(await staged(id)).toEqual(['OrderStatusChanged', 'ReserveStock', 'OrderStatusChanged', 'ChargePayment', 'OrderStatusChanged', 'OrderValidated']);
+
+    expect(await order(other)).toMatchObject({ status: 'INVENTORY_CONFIRMED', version: 3, total: 14, payment_id: null });
+    expect(await steps(other)).toEqual([{ step: 'payment', state: 'WAITING', attempt: 1, correlation_id: `corr-${other}` }]);
+  });
+
+  it('a duplicate in the same batch changes nothing more', async () => {
+    const id = await received();
+    await handle([created(id), created(id)]);
+    expect(await order(id)).toMatchObject({ status: 'INVENTORY_CHECK_STARTED', version: 2 });
+    expect(await history(id)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED']);
+    expect(await staged(id)).toEqual(['OrderStatusChanged', 'ReserveStock']);
+  });
+});
