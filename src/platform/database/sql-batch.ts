@@ -50,6 +50,17 @@ export function placeholders(values: readonly unknown[]): string {
   return values.map(() => '?').join(',');
 }
 
+/**
+ * `JSON_TABLE(?, …) AS alias`, a table of the given order ids (one column, `id`), and its parameter.
+ * Joined first (`… STRAIGHT_JOIN orders o ON o.id = alias.id`), it makes a statement over many orders
+ * find each by primary key: with `id IN (…)` the optimizer may take a secondary index or scan a small
+ * table instead, and lock far more rows than the statement touches (new orders inserted meanwhile then
+ * wait on those locks and deadlock).
+ */
+export function orderIdsTable(ids: readonly string[], alias: string): { sql: string; param: string } {
+  return { sql: `JSON_TABLE(?, '$[*]' COLUMNS (id CHAR(36) PATH '$')) AS ${alias}`, param: JSON.stringify(ids) };
+}
+
 /** Rows changed by an INSERT/UPDATE/DELETE result. */
 export function affectedRows(result: unknown): number {
   if (result && typeof result === 'object' && !Array.isArray(result)) {

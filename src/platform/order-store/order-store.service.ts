@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { placeholders, type SqlBatch } from '../database/sql-batch.js';
+import { orderIdsTable, type SqlBatch } from '../database/sql-batch.js';
 import type { Address, OrderLine } from '../../contracts/messages.js';
 import type { FailureReason, OrderStatus, ShipmentStatus } from '../../contracts/order-status.js';
 import { CustomerEntity } from './customer.entity.js';
@@ -160,13 +160,17 @@ export class OrderStoreService {
       }
       for (const key of patchKeys(patch)) {
         // One order: its value; several: each order's own, picked by id.
-        const value = group.length === 1 ? '?' : `CASE id ${group.map(() => 'WHEN ? THEN ?').join(' ')} END`;
+        const value = group.length === 1 ? '?' : `CASE o.id ${group.map(() => 'WHEN ? THEN ?').join(' ')} END`;
         params.push(...(group.length === 1 ? [patch[key]] : group.flatMap((c) => [c.orderId, c.patch[key]])));
         sets.push(patchSet(key, value));
       }
       const orderIds = group.map((c) => c.orderId);
-      const where = `id IN (${placeholders(orderIds)})${move ? ' AND status = ?' : ''}`;
-      const index = batch.add(`UPDATE orders SET ${sets.join(', ')} WHERE ${where}`, [...params, ...orderIds, ...(move ? [move.from] : [])]);
+      const ids = orderIdsTable(orderIds, 'k');
+      const index = batch.add(`UPDATE ${ids.sql} STRAIGHT_JOIN orders o ON o.id = k.id SET ${sets.join(', ')}${move ? ' WHERE o.status = ?' : ''}`, [
+        ids.param,
+        ...params,
+        ...(move ? [move.from] : []),
+      ]);
       if (move) guards.push({ index, orderIds });
     }
     return guards;
@@ -181,11 +185,11 @@ export class OrderStoreService {
   /** Adds the unit prices reservations brought (order id, product id, price) to `batch`, in one UPDATE. */
   stageUnitPrices(batch: SqlBatch, prices: ReadonlyArray<readonly [string, string, number]>): void {
     if (!prices.length) return;
-    const orderIds = [...new Set(prices.map(([orderId]) => orderId))];
+    const ids = orderIdsTable([...new Set(prices.map(([orderId]) => orderId))], 'k');
     batch.add(
-      `UPDATE order_items SET unit_price = CASE ${prices.map(() => 'WHEN order_id = ? AND product_id = ? THEN ?').join(' ')} ELSE unit_price END
-       WHERE order_id IN (${placeholders(orderIds)})`,
-      [...prices.flat(), ...orderIds],
+      `UPDATE ${ids.sql} STRAIGHT_JOIN order_items i ON i.order_id = k.id
+       SET i.unit_price = CASE ${prices.map(() => 'WHEN i.order_id = ? AND i.product_id = ? THEN ?').join(' ')} ELSE i.unit_price END`,
+      [ids.param, ...prices.flat()],
     );
   }
 

@@ -5,7 +5,7 @@ import { sagaConfig } from '../../config/saga.config.js';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { Address } from '../../contracts/messages.js';
 import type { FailureReason, OrderStatus } from '../../contracts/order-status.js';
-import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
+import { affectedRows, orderIdsTable, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
 import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy, OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
@@ -321,7 +321,10 @@ function stageSteps(batch: SqlBatch, writes: StagedWrites): void {
       'ON DUPLICATE KEY UPDATE state = VALUES(state), attempt = VALUES(attempt), due_at = VALUES(due_at), command_event_id = VALUES(command_event_id), updated_at = VALUES(updated_at)',
     );
   }
-  for (const [step, orderIds] of ended) batch.add(`DELETE FROM saga_steps WHERE step = ? AND order_id IN (${placeholders(orderIds)})`, [step, ...orderIds]);
+  for (const [step, orderIds] of ended) {
+    const ids = orderIdsTable(orderIds, 'k');
+    batch.add(`DELETE s FROM ${ids.sql} STRAIGHT_JOIN saga_steps s ON s.order_id = k.id AND s.step = ?`, [ids.param, step]);
+  }
 }
 
 interface RawItemRow {

@@ -28,15 +28,15 @@ describe('order saga: a batch of messages written per kind of change (real Maria
   });
   afterAll(() => h?.close());
 
-  /** An order as the intake leaves it: RECEIVED, two lines without prices. */
-  async function received(): Promise<string> {
+  /** An order as the intake leaves it: RECEIVED, two lines without prices, written in `inTx`. */
+  async function received(inTx: SystemHarness['inTx'] = h.inTx): Promise<string> {
     const id = randomUUID();
     const customer = { externalId: `c-${id.slice(0, 8)}`, name: 'Ada', email: 'ada@example.com' };
     const items = [
       { productId: productA, quantity: 2 },
       { productId: productB, quantity: 1 },
     ];
-    await h.inTx(async (tx) => {
+    await inTx(async (tx) => {
       const first = new SqlBatch();
       const read = store.stageCustomer(first, customer, new Date());
       const [{ id: customerId }] = (await first.run(tx))[read] as Array<{ id: string }>;
@@ -150,6 +150,41 @@ describe('order saga: a batch of messages written per kind of change (real Maria
 
     expect(await order(other)).toMatchObject({ status: 'INVENTORY_CONFIRMED', version: 3, total: 14, payment_id: null });
     expect(await steps(other)).toEqual([{ step: 'payment', state: 'WAITING', attempt: 1, correlation_id: `corr-${other}` }]);
+  });
+
+  /** Runs `work` in a transaction on a connection of its own that gives up on any lock after 1 s. */
+  async function impatient<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    const runner = h.dataSource.createQueryRunner();
+    try {
+      await runner.query('SET SESSION innodb_lock_wait_timeout = 1');
+      await runner.startTransaction();
+      try {
+        const result = await work(runner.manager);
+        await runner.commitTransaction();
+        return result;
+      } catch (err) {
+        await runner.rollbackTransaction();
+        throw err;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  it("locks only the batch's own rows: new orders and other orders' steps go on while its transaction is open", async () => {
+    const ids = [await received(), await received(), await received()];
+    const other = await received();
+    await handle([...ids, other].map(created));
+    await h.inTx(async (tx) => {
+      await saga.handleMany(
+        ids.map((id) => reserved(id, 2.5)),
+        tx,
+      );
+      // While the batch holds its locks: the intake takes a new order, and another consumer moves another order.
+      await received(impatient);
+      await impatient((elsewhere) => saga.handleMany([reserved(other, 2.5)], elsewhere));
+    });
+    for (const id of [...ids, other]) expect(await order(id)).toMatchObject({ status: 'INVENTORY_CONFIRMED', version: 3 });
   });
 
   it('a duplicate in the same batch changes nothing more', async () => {
