@@ -99,14 +99,22 @@ describe('order saga: a batch of messages written per kind of change (real Maria
   }
 
   const order = async (id: string) =>
-    (
-      await h.dataSource.query('SELECT status, status_reason, version, total, currency, payment_id FROM orders WHERE id = ?', [id])
-    )[0] as { status: string; status_reason: string | null; version: number; total: number | null; currency: string; payment_id: string | null };
+    (await h.dataSource.query('SELECT status, status_reason, version, total, currency, payment_id FROM orders WHERE id = ?', [id]))[0] as {
+      status: string;
+      status_reason: string | null;
+      version: number;
+      total: number | null;
+      currency: string;
+      payment_id: string | null;
+    };
   const steps = (id: string) => h.dataSource.query('SELECT step, state, attempt, correlation_id FROM saga_steps WHERE order_id = ? ORDER BY step', [id]);
   const prices = async (id: string) =>
-    ((await h.dataSource.query('SELECT product_id, unit_price FROM order_items WHERE order_id = ? ORDER BY line_no', [id])) as Array<{ product_id: string; unit_price: number | null }>).map(
-      (r) => [r.product_id, r.unit_price === null ? null : Number(r.unit_price)],
-    );
+    (
+      (await h.dataSource.query('SELECT product_id, unit_price FROM order_items WHERE order_id = ? ORDER BY line_no', [id])) as Array<{
+        product_id: string;
+        unit_price: number | null;
+      }>
+    ).map((r) => [r.product_id, r.unit_price === null ? null : Number(r.unit_price)]);
   const history = async (id: string) =>
     ((await h.dataSource.query('SELECT to_status FROM order_status_history WHERE order_id = ? ORDER BY id', [id])) as Array<{ to_status: string }>).map((r) => r.to_status);
   const staged = async (id: string) => (await h.staged(id)).map((m) => m.eventType);
