@@ -51,13 +51,13 @@ export function placeholders(values: readonly unknown[]): string {
 }
 
 /**
- * `JSON_TABLE(?, …) AS alias`, a table of the given order ids (one column, `id`), and its parameter.
- * Joined first (`… STRAIGHT_JOIN orders o ON o.id = alias.id`), it makes a statement over many orders
- * find each by primary key: with `id IN (…)` the optimizer may take a secondary index or scan a small
- * table instead, and lock far more rows than the statement touches (new orders inserted meanwhile then
- * wait on those locks and deadlock).
+ * `JSON_TABLE(?, …) AS alias`, a table of the given keys (one CHAR(36) column, `id`: the UUIDs of
+ * orders, shipments…), and its parameter. Joined first (`… STRAIGHT_JOIN orders o ON o.id = alias.id`),
+ * it makes a statement over many rows find each by its key: with `id IN (…)` the optimizer may take a
+ * secondary index (e.g. the status index) or scan a small table instead, and lock far more rows and
+ * gaps than the statement touches, so rows inserted meanwhile wait on those locks and deadlock.
  */
-export function orderIdsTable(ids: readonly string[], alias: string): { sql: string; param: string } {
+export function keyTable(ids: readonly string[], alias: string): { sql: string; param: string } {
   return { sql: `JSON_TABLE(?, '$[*]' COLUMNS (id CHAR(36) PATH '$')) AS ${alias}`, param: JSON.stringify(ids) };
 }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { orderIdsTable, type SqlBatch } from '../database/sql-batch.js';
+import { keyTable, type SqlBatch } from '../database/sql-batch.js';
 import type { Address, OrderLine } from '../../contracts/messages.js';
 import type { FailureReason, OrderStatus, ShipmentStatus } from '../../contracts/order-status.js';
 import { CustomerEntity } from './customer.entity.js';
@@ -165,7 +165,7 @@ export class OrderStoreService {
         sets.push(patchSet(key, value));
       }
       const orderIds = group.map((c) => c.orderId);
-      const ids = orderIdsTable(orderIds, 'k');
+      const ids = keyTable(orderIds, 'k');
       const index = batch.add(`UPDATE ${ids.sql} STRAIGHT_JOIN orders o ON o.id = k.id SET ${sets.join(', ')}${move ? ' WHERE o.status = ?' : ''}`, [
         ids.param,
         ...params,
@@ -185,7 +185,7 @@ export class OrderStoreService {
   /** Adds the unit prices reservations brought (order id, product id, price) to `batch`, in one UPDATE. */
   stageUnitPrices(batch: SqlBatch, prices: ReadonlyArray<readonly [string, string, number]>): void {
     if (!prices.length) return;
-    const ids = orderIdsTable([...new Set(prices.map(([orderId]) => orderId))], 'k');
+    const ids = keyTable([...new Set(prices.map(([orderId]) => orderId))], 'k');
     batch.add(
       `UPDATE ${ids.sql} STRAIGHT_JOIN order_items i ON i.order_id = k.id
        SET i.unit_price = CASE ${prices.map(() => 'WHEN i.order_id = ? AND i.product_id = ? THEN ?').join(' ')} ELSE i.unit_price END`,

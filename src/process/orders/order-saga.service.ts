@@ -5,7 +5,7 @@ import { sagaConfig } from '../../config/saga.config.js';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { Address } from '../../contracts/messages.js';
 import type { FailureReason, OrderStatus } from '../../contracts/order-status.js';
-import { affectedRows, orderIdsTable, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
+import { affectedRows, keyTable, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
 import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy, OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
@@ -322,7 +322,7 @@ function stageSteps(batch: SqlBatch, writes: StagedWrites): void {
     );
   }
   for (const [step, orderIds] of ended) {
-    const ids = orderIdsTable(orderIds, 'k');
+    const ids = keyTable(orderIds, 'k');
     batch.add(`DELETE s FROM ${ids.sql} STRAIGHT_JOIN saga_steps s ON s.order_id = k.id AND s.step = ?`, [ids.param, step]);
   }
 }

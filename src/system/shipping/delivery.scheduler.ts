@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { simulationConfig } from '../../config/simulation.config.js';
 import { newEnvelope } from '../../contracts/envelope.js';
-import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
+import { affectedRows, keyTable, SqlBatch } from '../../platform/database/sql-batch.js';
 import { correlation } from '../../platform/observability/correlation.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
 import { shipmentView } from './shipping.service.js';
@@ -44,7 +44,10 @@ export class DeliveryScheduler implements OnApplicationBootstrap, OnApplicationS
     // A cheap look first: no transaction (and no locks) while nothing is due.
     const [{ n }] = await this.dataSource.query(`SELECT COUNT(*) AS n FROM shipments WHERE status = 'IN_TRANSIT' AND deliver_after <= ?`, [now]);
     if (Number(n) === 0) return 0;
-    const delivered = await this.dataSource.transaction(async (tx) => {
+    // READ COMMITTED: the claim and the update lock the claimed rows only, no gaps. Under REPEATABLE
+    // READ the claim's range scan gap-locked the status index, so the shipping module's inserts of new
+    // shipments waited on it while the update waited on their rows: deadlocks under load.
+    const delivered = await this.dataSource.transaction('READ COMMITTED', async (tx) => {
       // Claim, then mark and announce every claimed shipment in one more round trip.
       const due: DueRow[] = await tx.query(
         `SELECT id, order_id, correlation_id, carrier, tracking_number, estimated_delivery FROM shipments
@@ -54,9 +57,13 @@ export class DeliveryScheduler implements OnApplicationBootstrap, OnApplicationS
       if (!due.length) return [];
       const at = new Date();
       const batch = new SqlBatch();
-      const marked = batch.add(`UPDATE shipments SET status = 'DELIVERED', updated_at = ? WHERE id IN (${placeholders(due)}) AND status = 'IN_TRANSIT'`, [
+      const claimed = keyTable(
+        due.map((d) => d.id),
+        'k',
+      );
+      const marked = batch.add(`UPDATE ${claimed.sql} STRAIGHT_JOIN shipments s ON s.id = k.id SET s.status = 'DELIVERED', s.updated_at = ? WHERE s.status = 'IN_TRANSIT'`, [
+        claimed.param,
         at,
-        ...due.map((d) => d.id),
       ]);
       const envelopes = due.map((d) =>
         newEnvelope(

@@ -207,6 +207,40 @@ describe('shipping system (real MariaDB)', () => {
     expect(await scheduler.deliverDue(new Date(Date.now() + 120000))).toBeGreaterThanOrEqual(1);
     expect((await rows(orderId))[0].status).toBe('DELIVERED');
   });
+  it('a delivery pass neither waits for a shipment being created nor delivers it; it delivers the rest', async () => {
+    simulator.configure({ deliveryDelayMs: 60000 });
+    const due = [randomUUID(), randomUUID(), randomUUID()];
+    for (const orderId of due) await request(orderId);
+    // The shipping module creating another shipment, its transaction still open.
+    const creating = randomUUID();
+    const other = h.dataSource.createQueryRunner();
+    await other.connect();
+    await other.startTransaction();
+    try {
+      const m = newEnvelope(
+        'ShipmentRequested',
+        creating,
+        { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt: 1 },
+        { correlationId: `corr-${creating}` },
+      );
+      await shipping.handle(m, other.manager);
+      // A lock wait would take the server's 50 s: give the pass 5.
+      const pass = scheduler.deliverDue(new Date(Date.now() + 120000));
+      const outcome = await Promise.race([pass, new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 5000).unref())]);
+      expect(outcome).not.toBe('waited');
+      await pass;
+      for (const orderId of due) expect((await rows(orderId))[0].status).toBe('DELIVERED');
+      await other.commitTransaction();
+    } catch (err) {
+      await other.rollbackTransaction();
+      throw err;
+    } finally {
+      await other.release();
+    }
+    expect((await rows(creating))[0].status).toBe('IN_TRANSIT');
+    expect(await scheduler.deliverDue(new Date(Date.now() + 120000))).toBeGreaterThanOrEqual(1);
+    expect((await rows(creating))[0].status).toBe('DELIVERED');
+  });
   describe('a batch of requests in one transaction (handleMany)', () => {
     const shipmentRequested = (orderId: string, attempt = 1) =>
       newEnvelope('ShipmentRequested', orderId, { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt }, { correlationId: `corr-${orderId}` });
