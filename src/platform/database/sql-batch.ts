@@ -51,14 +51,14 @@ export function placeholders(values: readonly unknown[]): string {
 }
 
 /**
- * `JSON_TABLE(?, …) AS alias`, a table of the given keys (one CHAR(36) column, `id`: the UUIDs of
- * orders, shipments…), and its parameter. Joined first (`… STRAIGHT_JOIN orders o ON o.id = alias.id`),
- * it makes a statement over many rows find each by its key: with `id IN (…)` the optimizer may take a
- * secondary index (e.g. the status index) or scan a small table instead, and lock far more rows and
- * gaps than the statement touches, so rows inserted meanwhile wait on those locks and deadlock.
+ * `JSON_TABLE(?, …) AS alias`: a table of keys (one column, `id`, of `type`) whose parameter is the
+ * keys as a JSON array. Joined first (`… STRAIGHT_JOIN orders o ON o.id = alias.id`), it makes a
+ * statement over many rows find each by its key: with `id IN (…)` the optimizer may take a secondary
+ * index (e.g. the status index) or scan a small table instead, and lock far more rows and gaps than the
+ * statement touches, so rows inserted meanwhile wait on those locks and deadlock.
  */
-export function keyTable(ids: readonly string[], alias: string): { sql: string; param: string } {
-  return { sql: `JSON_TABLE(?, '$[*]' COLUMNS (id CHAR(36) PATH '$')) AS ${alias}`, param: JSON.stringify(ids) };
+export function keyTable(alias: string, type = 'CHAR(36)'): string {
+  return `JSON_TABLE(?, '$[*]' COLUMNS (id ${type} PATH '$')) AS ${alias}`;
 }
 
 /** Rows changed by an INSERT/UPDATE/DELETE result. */

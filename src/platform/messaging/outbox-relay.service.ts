@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { ConfigType } from '@nestjs/config';
 import type { IHeaders, TopicMessages } from 'kafkajs';
 import { DataSource, type EntityManager } from 'typeorm';
-import { leanTransaction, placeholders, SqlBatch } from '../database/sql-batch.js';
+import { keyTable, leanTransaction, placeholders, SqlBatch } from '../database/sql-batch.js';
 import { outboxConfig } from '../../config/outbox.config.js';
 import { HEADER_CORRELATION_ID } from '../../contracts/envelope.js';
 import { correlation } from '../observability/correlation.js';
@@ -248,7 +248,7 @@ const WAKE_BUCKET_MS = 50;
  * READ waits on every uncommitted insert and gap-locks the whole table, so every transaction that
  * stages a message (an order's POST included) queued behind the relay.
  */
-export const DELETE_SENT = `DELETE o FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS sent STRAIGHT_JOIN outbox o ON o.id = sent.id`;
+export const DELETE_SENT = `DELETE o FROM ${keyTable('sent', 'BIGINT')} STRAIGHT_JOIN outbox o ON o.id = sent.id`;
 
 /** What a pass returns when every shard with work is held by another pass of this process. */
 const ALL_BUSY = -1;

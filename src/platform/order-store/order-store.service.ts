@@ -165,9 +165,8 @@ export class OrderStoreService {
         sets.push(patchSet(key, value));
       }
       const orderIds = group.map((c) => c.orderId);
-      const ids = keyTable(orderIds, 'k');
-      const index = batch.add(`UPDATE ${ids.sql} STRAIGHT_JOIN orders o ON o.id = k.id SET ${sets.join(', ')}${move ? ' WHERE o.status = ?' : ''}`, [
-        ids.param,
+      const index = batch.add(`UPDATE ${keyTable('k')} STRAIGHT_JOIN orders o ON o.id = k.id SET ${sets.join(', ')}${move ? ' WHERE o.status = ?' : ''}`, [
+        JSON.stringify(orderIds),
         ...params,
         ...(move ? [move.from] : []),
       ]);
@@ -185,11 +184,10 @@ export class OrderStoreService {
   /** Adds the unit prices reservations brought (order id, product id, price) to `batch`, in one UPDATE. */
   stageUnitPrices(batch: SqlBatch, prices: ReadonlyArray<readonly [string, string, number]>): void {
     if (!prices.length) return;
-    const ids = keyTable([...new Set(prices.map(([orderId]) => orderId))], 'k');
     batch.add(
-      `UPDATE ${ids.sql} STRAIGHT_JOIN order_items i ON i.order_id = k.id
+      `UPDATE ${keyTable('k')} STRAIGHT_JOIN order_items i ON i.order_id = k.id
        SET i.unit_price = CASE ${prices.map(() => 'WHEN i.order_id = ? AND i.product_id = ? THEN ?').join(' ')} ELSE i.unit_price END`,
-      [ids.param, ...prices.flat()],
+      [JSON.stringify([...new Set(prices.map(([orderId]) => orderId))]), ...prices.flat()],
     );
   }
 

@@ -321,10 +321,8 @@ function stageSteps(batch: SqlBatch, writes: StagedWrites): void {
       'ON DUPLICATE KEY UPDATE state = VALUES(state), attempt = VALUES(attempt), due_at = VALUES(due_at), command_event_id = VALUES(command_event_id), updated_at = VALUES(updated_at)',
     );
   }
-  for (const [step, orderIds] of ended) {
-    const ids = keyTable(orderIds, 'k');
-    batch.add(`DELETE s FROM ${ids.sql} STRAIGHT_JOIN saga_steps s ON s.order_id = k.id AND s.step = ?`, [ids.param, step]);
-  }
+  for (const [step, orderIds] of ended)
+    batch.add(`DELETE s FROM ${keyTable('k')} STRAIGHT_JOIN saga_steps s ON s.order_id = k.id AND s.step = ?`, [JSON.stringify(orderIds), step]);
 }
 
 interface RawItemRow {

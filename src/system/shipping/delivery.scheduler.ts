@@ -57,12 +57,8 @@ export class DeliveryScheduler implements OnApplicationBootstrap, OnApplicationS
       if (!due.length) return [];
       const at = new Date();
       const batch = new SqlBatch();
-      const claimed = keyTable(
-        due.map((d) => d.id),
-        'k',
-      );
-      const marked = batch.add(`UPDATE ${claimed.sql} STRAIGHT_JOIN shipments s ON s.id = k.id SET s.status = 'DELIVERED', s.updated_at = ? WHERE s.status = 'IN_TRANSIT'`, [
-        claimed.param,
+      const marked = batch.add(`UPDATE ${keyTable('k')} STRAIGHT_JOIN shipments s ON s.id = k.id SET s.status = 'DELIVERED', s.updated_at = ? WHERE s.status = 'IN_TRANSIT'`, [
+        JSON.stringify(due.map((d) => d.id)),
         at,
       ]);
       const envelopes = due.map((d) =>

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import { newEnvelope } from '../../../src/contracts/envelope.js';
 import { SqlBatch } from '../../../src/platform/database/sql-batch.js';
 import { OrderStoreService } from '../../../src/platform/order-store/order-store.service.js';
@@ -79,24 +78,7 @@ describe('order saga: a batch of messages written per kind of change (real Maria
     newEnvelope('PaymentCharged', orderId, { paymentId: `pay-${orderId}`, amount: 9, currency: 'EUR' }, { correlationId: `corr-${orderId}` }) as SagaMessage;
 
   /** Runs a batch in one transaction as the consumers do; returns the statements it sent. */
-  async function handle(messages: SagaMessage[]): Promise<number> {
-    let statements = 0;
-    await h.inTx(async (tx) => {
-      const counted = new Proxy(tx, {
-        get(target, prop) {
-          if (prop === 'query') {
-            return (sql: string, params?: unknown[]) => {
-              statements += sql.split(';\n').length;
-              return target.query(sql, params);
-            };
-          }
-          return Reflect.get(target, prop) as unknown;
-        },
-      }) as EntityManager;
-      await saga.handleMany(messages, counted);
-    });
-    return statements;
-  }
+  const handle = (messages: SagaMessage[]) => h.statements((tx) => saga.handleMany(messages, tx));
 
   const order = async (id: string) =>
     (await h.dataSource.query('SELECT status, status_reason, version, total, currency, payment_id FROM orders WHERE id = ?', [id]))[0] as {
@@ -160,25 +142,6 @@ describe('order saga: a batch of messages written per kind of change (real Maria
     expect(await steps(other)).toEqual([{ step: 'payment', state: 'WAITING', attempt: 1, correlation_id: `corr-${other}` }]);
   });
 
-  /** Runs `work` in a transaction on a connection of its own that gives up on any lock after 1 s. */
-  async function impatient<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
-    const runner = h.dataSource.createQueryRunner();
-    try {
-      await runner.query('SET SESSION innodb_lock_wait_timeout = 1');
-      await runner.startTransaction();
-      try {
-        const result = await work(runner.manager);
-        await runner.commitTransaction();
-        return result;
-      } catch (err) {
-        await runner.rollbackTransaction();
-        throw err;
-      }
-    } finally {
-      await runner.release();
-    }
-  }
-
   it("locks only the batch's own rows: new orders and other orders' steps go on while its transaction is open", async () => {
     const ids = [await received(), await received(), await received()];
     const other = await received();
@@ -189,8 +152,8 @@ describe('order saga: a batch of messages written per kind of change (real Maria
         tx,
       );
       // While the batch holds its locks: the intake takes a new order, and another consumer moves another order.
-      await received(impatient);
-      await impatient((elsewhere) => saga.handleMany([reserved(other, 2.5)], elsewhere));
+      await received((work) => h.elsewhere(work));
+      await h.elsewhere((elsewhere) => saga.handleMany([reserved(other, 2.5)], elsewhere));
     });
     for (const id of [...ids, other]) expect(await order(id)).toMatchObject({ status: 'INVENTORY_CONFIRMED', version: 3 });
   });

@@ -213,30 +213,21 @@ describe('shipping system (real MariaDB)', () => {
     for (const orderId of due) await request(orderId);
     // The shipping module creating another shipment, its transaction still open.
     const creating = randomUUID();
-    const other = h.dataSource.createQueryRunner();
-    await other.connect();
-    await other.startTransaction();
-    try {
+    await h.elsewhere(async (tx) => {
       const m = newEnvelope(
         'ShipmentRequested',
         creating,
         { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt: 1 },
         { correlationId: `corr-${creating}` },
       );
-      await shipping.handle(m, other.manager);
+      await shipping.handle(m, tx);
       // A lock wait would take the server's 50 s: give the pass 5.
       const pass = scheduler.deliverDue(new Date(Date.now() + 120000));
       const outcome = await Promise.race([pass, new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 5000).unref())]);
       expect(outcome).not.toBe('waited');
       await pass;
       for (const orderId of due) expect((await rows(orderId))[0].status).toBe('DELIVERED');
-      await other.commitTransaction();
-    } catch (err) {
-      await other.rollbackTransaction();
-      throw err;
-    } finally {
-      await other.release();
-    }
+    });
     expect((await rows(creating))[0].status).toBe('IN_TRANSIT');
     expect(await scheduler.deliverDue(new Date(Date.now() + 120000))).toBeGreaterThanOrEqual(1);
     expect((await rows(creating))[0].status).toBe('DELIVERED');

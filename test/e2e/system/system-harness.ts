@@ -25,6 +25,13 @@ export interface SystemHarness {
    * batches included): returns how many round trips `work` made.
    */
   roundTrips(work: (tx: EntityManager) => Promise<unknown>): Promise<number>;
+  /** Like `roundTrips`, but counts statements: a multi-statement round trip counts each of them. */
+  statements(work: (tx: EntityManager) => Promise<unknown>): Promise<number>;
+  /**
+   * Runs `work` in a transaction on a connection of its own (beside one `inTx` holds open) that gives
+   * up on any lock after `lockWaitS` seconds: commits, or rolls back if `work` throws.
+   */
+  elsewhere<T>(work: (tx: EntityManager) => Promise<T>, lockWaitS?: number): Promise<T>;
   staged(orderId: string): Promise<StagedMessage[]>;
   /** A fresh product of its own, so suites never share stock. */
   product(stock: number, unitPrice: number, currency?: string): Promise<string>;
@@ -80,18 +87,32 @@ export async function startSystemHarness(feature: Type): Promise<SystemHarness> 
     inTx: (work) => dataSource.transaction(work),
     async roundTrips(work) {
       let count = 0;
-      await dataSource.transaction(async (tx) => {
-        const counted = new Proxy(tx, {
-          get(target, prop) {
-            if (prop === 'query') return (...args: Parameters<EntityManager['query']>) => (count++, target.query(...args));
-            const value: unknown = Reflect.get(target, prop);
-            if (typeof value === 'function') throw new Error(`EntityManager.${String(prop)} used: only query() is counted`);
-            return value;
-          },
-        });
-        await work(counted);
-      });
+      await dataSource.transaction((tx) => work(countingQueries(tx, () => count++)));
       return count;
+    },
+    async statements(work) {
+      let count = 0;
+      await dataSource.transaction((tx) => work(countingQueries(tx, (sql) => (count += sql.split(';\n').length))));
+      return count;
+    },
+    async elsewhere(work, lockWaitS = 1) {
+      const runner = dataSource.createQueryRunner();
+      try {
+        await runner.query('SET SESSION innodb_lock_wait_timeout = ?', [lockWaitS]);
+        await runner.startTransaction();
+        try {
+          const result = await work(runner.manager);
+          await runner.commitTransaction();
+          return result;
+        } catch (err) {
+          await runner.rollbackTransaction();
+          throw err;
+        }
+      } finally {
+        // The connection goes back to the pool: without the server's own patience for the next user.
+        await runner.query('SET SESSION innodb_lock_wait_timeout = DEFAULT').catch(() => undefined);
+        await runner.release();
+      }
     },
     async staged(orderId) {
       const rows: Array<{ topic: string; event_type: string; payload: string; available_at: Date }> = await dataSource.query(
@@ -117,6 +138,21 @@ export async function startSystemHarness(feature: Type): Promise<SystemHarness> 
     },
     close: () => moduleRef.close(),
   };
+}
+
+/**
+ * `tx` allowing nothing but `query`, each call reported to `onQuery` (one round trip per call,
+ * multi-statement batches included).
+ */
+function countingQueries(tx: EntityManager, onQuery: (sql: string) => void): EntityManager {
+  return new Proxy(tx, {
+    get(target, prop) {
+      if (prop === 'query') return (...args: Parameters<EntityManager['query']>) => (onQuery(args[0]), target.query(...args));
+      const value: unknown = Reflect.get(target, prop);
+      if (typeof value === 'function') throw new Error(`EntityManager.${String(prop)} used: only query() is counted`);
+      return value;
+    },
+  });
 }
 
 /** Asserts a message was staged to leave `delayMs` after `startedAt` (within the handler's own duration). */
