@@ -6,7 +6,7 @@
 //   sustained rate (middle 80 % of completions), which also leaves out the spread of that latency.
 //
 // Settings: BENCH_URL (http://localhost:3000), BENCH_ORDERS (2000), BENCH_RATE (offered orders/s, 200),
-// BENCH_WARMUP_ORDERS (1000; 0 skips the warm-up), BENCH_WARMUP_RATE (100), BENCH_TIMEOUT_S (180), DATABASE_URL (the service's database, read for timings), AUTH_ISSUER_URL
+// BENCH_WARMUP_ORDERS (1000; 0 skips the warm-up), BENCH_WARMUP_RATE (100), BENCH_TIMEOUT_S (180), BENCH_CONNECTIONS (64 kept-alive connections opened before the run; 0: none), DATABASE_URL (the service's database, read for timings), AUTH_ISSUER_URL
 // (the local provider by default; a token is fetched with the demo client), KAFKA_BROKERS (the local
 // broker by default: orders-in is read to split the pickup into its outbox and consumer halves;
 // skipped when it cannot be read).
@@ -33,6 +33,12 @@ const timeoutS = Number(process.env.BENCH_TIMEOUT_S ?? 180);
 // they are left out of every figure.
 const warmupOrders = Number(process.env.BENCH_WARMUP_ORDERS ?? 1000);
 const warmupRate = Number(process.env.BENCH_WARMUP_RATE ?? 100);
+// Connections opened before the measured run, as a gateway or ingress keeps a pool of kept-alive
+// connections to the service. Node (libuv since 1.45) accepts one new connection per event-loop
+// iteration, and an iteration of a service busy at 200/s takes 10-100 ms: connections a client opens
+// in the middle of the burst wait seconds to be accepted, and their requests with them (the service's
+// own request timings never see it). 0 measures that: the run then opens what it needs as it goes.
+const preopen = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const dbUrl = new URL(process.env.DATABASE_URL ?? 'mariadb://root@127.0.0.1:3306/order_flow');
 const TERMINAL = ['INVENTORY_FAILED', 'PAYMENT_FAILED', 'SHIPPED', 'SHIPPING_FAILED'];
 // /proc counts CPU time in clock ticks of 1/100 s (USER_HZ, 100 on Linux).
@@ -68,6 +74,8 @@ const body = (i) =>
 // can: plain node:http over kept-alive connections costs about a third of what fetch() does per request.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const target = new URL('/api/orders', url);
+/** Connections the agent opened (not reused) since the last reset. */
+let connectionsOpened = 0;
 function post(payload, extraHeaders) {
   return new Promise((resolve, reject) => {
     const req = http.request(target, { method: 'POST', agent, headers: { ...headers, ...extraHeaders, 'content-length': Buffer.byteLength(payload) } }, (res) => {
@@ -75,6 +83,9 @@ function post(payload, extraHeaders) {
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
+    });
+    req.on('socket', () => {
+      if (!req.reusedSocket) connectionsOpened += 1;
     });
     req.on('error', reject);
     req.end(payload);
@@ -93,6 +104,9 @@ if (warmupOrders > 0) {
 }
 
 console.log(`order-flow bench: ${total} orders offered at ${rate}/s to ${url}`);
+if (preopen > 0) await openConnections(preopen);
+const openBefore = agent.freeSockets[Object.keys(agent.freeSockets)[0]]?.length ?? 0;
+connectionsOpened = 0;
 const costAtStart = await costSnapshot();
 /** Why requests failed (status and problem title, or the network error), with how many each. */
 const failureReasons = new Map();
@@ -138,6 +152,7 @@ const e2eSeconds = (finished.at(-1) - firstAccepted) / 1000;
 const failures = [...failureReasons.values()].reduce((sum, n) => sum + n, 0);
 console.log(`accepted           ${accepted.length}/${total} (${failures} failed) in ${intakeSeconds.toFixed(1)} s = ${(accepted.length / intakeSeconds).toFixed(1)} orders/s`);
 for (const [reason, n] of failureReasons) console.log(`  failed           ${n} × ${reason}`);
+console.log(`connections        ${openBefore} open before the run (BENCH_CONNECTIONS=${preopen}), ${connectionsOpened} opened during it`);
 console.log(`POST latency       p50 ${ms(pct(latencies, 50))}  p95 ${ms(pct(latencies, 95))}  p99 ${ms(pct(latencies, 99))}  max ${ms(latencies.at(-1))}`);
 console.log(`pickup             p50 ${ms(pct(pick, 50))}  p95 ${ms(pct(pick, 95))}  (RECEIVED → INVENTORY_CHECK_STARTED, ${pick.length} orders)`);
 const split = await pickupSplit(pickups).catch((err) => `not measured (${err.message})`);
@@ -160,6 +175,25 @@ if (finished.length >= 10 && p90 > p10) {
 console.log(`final statuses     ${byStatus.map((r) => `${r.status} ${r.n}`).join(', ')}`);
 for (const line of costLines(costAtStart, costAfterIntake, costAtEnd, accepted.length)) console.log(line);
 if (done < accepted.length) process.exitCode = 1;
+
+/** Opens `n` kept-alive connections in the agent (n requests at once to the liveness probe); they stay open for the run. */
+async function openConnections(n) {
+  const probe = new URL('/health/live', url);
+  await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise((resolve, reject) => {
+          http
+            .get(probe, { agent }, (res) => {
+              res.resume();
+              res.on('end', resolve);
+            })
+            .on('error', reject);
+        }),
+    ),
+  );
+}
 
 /**
  * Offers `n` orders at `perSecond`, open loop: each request leaves at its scheduled time, whatever the
