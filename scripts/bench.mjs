@@ -76,9 +76,10 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const target = new URL('/api/orders', url);
 /** Connections the agent opened (not reused) since the last reset. */
 let connectionsOpened = 0;
-function post(payload, extraHeaders) {
+/** One request through the agent; resolves with the status and the body. */
+function send(to, options, payload) {
   return new Promise((resolve, reject) => {
-    const req = http.request(target, { method: 'POST', agent, headers: { ...headers, ...extraHeaders, 'content-length': Buffer.byteLength(payload) } }, (res) => {
+    const req = http.request(to, { agent, ...options }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
@@ -91,6 +92,7 @@ function post(payload, extraHeaders) {
     req.end(payload);
   });
 }
+const post = (payload, extraHeaders) => send(target, { method: 'POST', headers: { ...headers, ...extraHeaders, 'content-length': Buffer.byteLength(payload) } }, payload);
 
 if (warmupOrders > 0) {
   const warmStartedAt = new Date();
@@ -105,7 +107,7 @@ if (warmupOrders > 0) {
 
 console.log(`order-flow bench: ${total} orders offered at ${rate}/s to ${url}`);
 if (preopen > 0) await openConnections(preopen);
-const openBefore = agent.freeSockets[Object.keys(agent.freeSockets)[0]]?.length ?? 0;
+const openBefore = Object.values(agent.freeSockets).reduce((sum, sockets) => sum + sockets.length, 0);
 connectionsOpened = 0;
 const costAtStart = await costSnapshot();
 /** Why requests failed (status and problem title, or the network error), with how many each. */
@@ -179,20 +181,7 @@ if (done < accepted.length) process.exitCode = 1;
 /** Opens `n` kept-alive connections in the agent (n requests at once to the liveness probe); they stay open for the run. */
 async function openConnections(n) {
   const probe = new URL('/health/live', url);
-  await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise((resolve, reject) => {
-          http
-            .get(probe, { agent }, (res) => {
-              res.resume();
-              res.on('end', resolve);
-            })
-            .on('error', reject);
-        }),
-    ),
-  );
+  await Promise.all(Array.from({ length: n }, () => send(probe, { method: 'GET' })));
 }
 
 /**

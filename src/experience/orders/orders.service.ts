@@ -4,7 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { appConfig } from '../../config/app.config.js';
 import { newEnvelope } from '../../contracts/envelope.js';
-import { leanTransaction, SqlBatch } from '../../platform/database/sql-batch.js';
+import { leanTransaction } from '../../platform/database/sql-batch.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
 import { OrderStoreService, type OrderView, type StatusView } from '../../platform/order-store/order-store.service.js';
 import type { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
@@ -55,39 +55,42 @@ export class OrdersService {
     try {
       const at = new Date();
       const items = dto.items.map((i) => ({ productId: i.productId, quantity: i.quantity }));
-      await leanTransaction(this.dataSource, async (tx) => {
+      const customer = { externalId: dto.customer.id, name: dto.customer.name, email: dto.customer.email, phone: dto.customer.phone };
+      await leanTransaction(this.dataSource, (tx) =>
         // Two round trips: open + the customer (whose id the order needs), then everything else + commit.
-        const first = new SqlBatch();
-        if (idempotency) {
-          // First: a concurrent request with the same key fails here and replays below.
-          first.add('INSERT INTO idempotency_keys (client_id, idem_key, request_hash, order_id) VALUES (?, ?, ?, ?)', [
-            idempotency.clientId,
-            idempotency.key,
-            requestHash,
-            orderId,
-          ]);
-        }
-        const customer = { externalId: dto.customer.id, name: dto.customer.name, email: dto.customer.email, phone: dto.customer.phone };
-        const customerRead = this.store.stageCustomer(first, customer, at);
-        const customerId = ((await tx.run(first))[customerRead] as Array<{ id: string }>)[0].id;
-
-        const second = new SqlBatch();
-        this.store.stageReceived(second, { id: orderId, customer, shippingAddress: dto.shippingAddress, items, currency, correlationId, at }, customerId);
-        const created = newEnvelope(
-          'OrderCreated',
-          orderId,
+        this.store.writeReceived(
+          (batch, last) => tx.run(batch, { commit: last }),
+          { id: orderId, customer, shippingAddress: dto.shippingAddress, items, currency, correlationId, at },
           {
-            customer: { id: customerId, name: dto.customer.name, email: dto.customer.email, ...(dto.customer.phone ? { phone: dto.customer.phone } : {}) },
-            shippingAddress: { ...dto.shippingAddress },
-            items,
-            currency,
+            // First: a concurrent request with the same key fails here and replays below.
+            first: (batch) => {
+              if (idempotency) {
+                batch.add('INSERT INTO idempotency_keys (client_id, idem_key, request_hash, order_id) VALUES (?, ?, ?, ?)', [
+                  idempotency.clientId,
+                  idempotency.key,
+                  requestHash,
+                  orderId,
+                ]);
+              }
+            },
+            second: (batch, customerId) => {
+              const created = newEnvelope(
+                'OrderCreated',
+                orderId,
+                {
+                  customer: { id: customerId, name: dto.customer.name, email: dto.customer.email, ...(dto.customer.phone ? { phone: dto.customer.phone } : {}) },
+                  shippingAddress: { ...dto.shippingAddress },
+                  items,
+                  currency,
+                },
+                { correlationId },
+                at,
+              );
+              this.outbox.stage(batch, [created]);
+            },
           },
-          { correlationId },
-          at,
-        );
-        this.outbox.stage(second, [created]);
-        await tx.run(second, { commit: true });
-      });
+        ),
+      );
     } catch (err) {
       if (idempotency && (err as { driverError?: { code?: string }; code?: string }).driverError?.code === DUPLICATE_KEY) {
         const earlier = await this.replay(idempotency.clientId, idempotency.key, requestHash);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { keyTable, type SqlBatch } from '../database/sql-batch.js';
+import { keyTable, SqlBatch } from '../database/sql-batch.js';
 import type { Address, OrderLine } from '../../contracts/messages.js';
 import type { FailureReason, OrderStatus, ShipmentStatus } from '../../contracts/order-status.js';
 import { CustomerEntity } from './customer.entity.js';
@@ -104,32 +104,44 @@ export class OrderStoreService {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Adds the customer upsert (keyed by the client's customer id, else the email) and the read of its
-   * id to `batch`; returns the index of that read's result.
+   * Writes a new order as RECEIVED in two round trips through `run` (the caller's transaction; `last`
+   * is true for the final one): the customer upsert (keyed by the client's customer id, else the
+   * email) and the read of its id, then the order with its items and first history row. `extra` puts
+   * the caller's own statements into the same round trips: `first` ahead of the customer, `second`
+   * after the order, given the customer's id. Returns the customer's id.
    */
-  stageCustomer(batch: SqlBatch, c: NewOrder['customer'], at: Date): number {
+  async writeReceived(
+    run: (batch: SqlBatch, last: boolean) => Promise<unknown[]>,
+    o: NewOrder,
+    extra: { first?: (batch: SqlBatch) => void; second?: (batch: SqlBatch, customerId: string) => void } = {},
+  ): Promise<string> {
+    const first = new SqlBatch();
+    extra.first?.(first);
+    const c = o.customer;
     const customerKey = c.externalId ? `id:${c.externalId}` : `email:${c.email.toLowerCase()}`;
-    batch.add(
+    first.add(
       `INSERT INTO customers (id, customer_key, external_id, name, email, phone, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE name = VALUES(name), email = VALUES(email), phone = VALUES(phone), updated_at = VALUES(updated_at)`,
-      [randomUUID(), customerKey, c.externalId ?? null, c.name, c.email, c.phone ?? null, at, at],
+      [randomUUID(), customerKey, c.externalId ?? null, c.name, c.email, c.phone ?? null, o.at, o.at],
     );
-    return batch.add('SELECT id FROM customers WHERE customer_key = ?', [customerKey]);
-  }
+    const customerRead = first.add('SELECT id FROM customers WHERE customer_key = ?', [customerKey]);
+    const customerId = ((await run(first, false))[customerRead] as Array<{ id: string }>)[0].id;
 
-  /** Adds the order as RECEIVED with its items and first history row to `batch`. */
-  stageReceived(batch: SqlBatch, o: NewOrder, customerId: string): void {
+    const second = new SqlBatch();
     const a = o.shippingAddress;
-    batch.add(
+    second.add(
       `INSERT INTO orders (id, customer_id, status, version, currency, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, correlation_id, created_at, updated_at)
        VALUES (?, ?, 'RECEIVED', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [o.id, customerId, o.currency, a.line1, a.line2 ?? null, a.city, a.postalCode, a.country, o.correlationId, o.at, o.at],
     );
-    batch.addRows(
+    second.addRows(
       'INSERT INTO order_items (order_id, line_no, product_id, quantity)',
       o.items.map((item, i) => [o.id, i + 1, item.productId, item.quantity]),
     );
-    batch.add(`INSERT INTO order_status_history (order_id, from_status, to_status, occurred_at) VALUES (?, NULL, 'RECEIVED', ?)`, [o.id, o.at]);
+    second.add(`INSERT INTO order_status_history (order_id, from_status, to_status, occurred_at) VALUES (?, NULL, 'RECEIVED', ?)`, [o.id, o.at]);
+    extra.second?.(second, customerId);
+    await run(second, true);
+    return customerId;
   }
 
   /**

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope } from '../../../src/contracts/envelope.js';
-import { leanTransaction, SqlBatch } from '../../../src/platform/database/sql-batch.js';
+import { leanTransaction } from '../../../src/platform/database/sql-batch.js';
 import { HEADER_REPLAY_OF, parseDeadLetterIds, readDeadLetters, type StoredDeadLetter } from '../../../src/platform/messaging/dead-letters.js';
 import { OrderStoreService } from '../../../src/platform/order-store/order-store.service.js';
 import { eventually } from '../../support/eventually.js';
@@ -86,14 +86,9 @@ describe('dead letters: list and replay (real Kafka and MariaDB)', () => {
 
     // The cause goes away: the order is in the database now, as the intake would have written it.
     const store = t.app.get(OrderStoreService);
-    await leanTransaction(t.dataSource, async (tx) => {
-      const first = new SqlBatch();
-      const customerRead = store.stageCustomer(first, customer, new Date());
-      const customerId = ((await tx.run(first))[customerRead] as Array<{ id: string }>)[0].id;
-      const second = new SqlBatch();
-      store.stageReceived(second, { id: orderId, customer, shippingAddress, items, currency: 'EUR', correlationId, at: new Date() }, customerId);
-      await tx.run(second, { commit: true });
-    });
+    await leanTransaction(t.dataSource, (tx) =>
+      store.writeReceived((batch, last) => tx.run(batch, { commit: last }), { id: orderId, customer, shippingAddress, items, currency: 'EUR', correlationId, at: new Date() }),
+    );
 
     const replay = dlqCli('replay', letter!.id);
     expect(replay.stderr).toBe('');

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { newEnvelope } from '../../../src/contracts/envelope.js';
-import { SqlBatch } from '../../../src/platform/database/sql-batch.js';
 import { OrderStoreService } from '../../../src/platform/order-store/order-store.service.js';
 import { OrderSagaModule } from '../../../src/process/orders/order-saga.module.js';
 import { OrderSagaService, type SagaMessage } from '../../../src/process/orders/order-saga.service.js';
@@ -35,15 +34,10 @@ describe('order saga: a batch of messages written per kind of change (real Maria
       { productId: productA, quantity: 2 },
       { productId: productB, quantity: 1 },
     ];
-    await inTx(async (tx) => {
-      const first = new SqlBatch();
-      const read = store.stageCustomer(first, customer, new Date());
-      const [{ id: customerId }] = (await first.run(tx))[read] as Array<{ id: string }>;
-      const second = new SqlBatch();
-      const address = { line1: '1 Main St', city: 'Paris', postalCode: '75001', country: 'FR' };
-      store.stageReceived(second, { id, customer, shippingAddress: address, items, currency: 'EUR', correlationId: `corr-${id}`, at: new Date() }, customerId);
-      await second.run(tx);
-    });
+    const address = { line1: '1 Main St', city: 'Paris', postalCode: '75001', country: 'FR' };
+    await inTx((tx) =>
+      store.writeReceived((batch) => batch.run(tx), { id, customer, shippingAddress: address, items, currency: 'EUR', correlationId: `corr-${id}`, at: new Date() }),
+    );
     return id;
   }
 
