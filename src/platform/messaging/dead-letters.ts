@@ -63,11 +63,18 @@ export async function readDeadLetters(kafka: Kafka, topic: string, groupPrefix: 
 
   const wanted = filter.ids ? new Set(filter.ids) : null;
   const letters: StoredDeadLetter[] = [];
-  const consumer = kafka.consumer({ groupId: `${groupPrefix}dlq-reader-${randomUUID()}`, allowAutoTopicCreation: false });
+  // Named like the service's groups (`<prefix>-<name>`), so the same PREFIXED group ACL covers it.
+  const consumer = kafka.consumer({
+    groupId: `${groupPrefix}-dlq-reader-${randomUUID()}`,
+    allowAutoTopicCreation: false,
+    retry: { retries: 2, restartOnFailure: async () => false },
+  });
   let done!: () => void;
   let fail!: (err: Error) => void;
   const allRead = new Promise<void>((resolve, reject) => ((done = resolve), (fail = reject)));
   const timer = setTimeout(() => fail(new Error(`could not read ${topic} to its end within ${timeoutMs} ms`)), timeoutMs);
+  // A refusal (no READ on the topic or the group) or a lost broker crashes the consumer: say so now, not at the timeout.
+  consumer.on(consumer.events.CRASH, ({ payload }) => fail(payload.error));
   try {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
