@@ -6,6 +6,7 @@ import { databaseConfig } from './config/database.config.js';
 import { validateEnv } from './config/env.schema.js';
 import { kafkaConfig } from './config/kafka.config.js';
 import { outboxConfig } from './config/outbox.config.js';
+import { DeadLettersModule } from './experience/dead-letters/dead-letters.module.js';
 import { OrdersModule } from './experience/orders/orders.module.js';
 import { AuthModule } from './platform/auth/auth.module.js';
 import { DatabaseModule } from './platform/database/database.module.js';
@@ -22,7 +23,7 @@ import { ShippingModule } from './system/shipping/shipping.module.js';
 
 /** The Nest modules of each layer (DESIGN §2); APP_MODULES picks which run in this process. */
 export const LAYER_MODULES: Record<AppLayer, Type[]> = {
-  experience: [OrdersModule],
+  experience: [OrdersModule, DeadLettersModule],
   process: [OrderSagaModule],
   system: [InventoryModule, PaymentModule, ShippingModule],
 };

@@ -14,6 +14,7 @@ import {
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { callerOf } from '../../platform/auth/access-token.js';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
 import { correlationIdOf } from '../../platform/http/correlation.middleware.js';
 import { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
@@ -28,12 +29,6 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 function checkOrderId(orderId: string): string {
   if (!UUID.test(orderId)) throw new OrdersException(OrdersErrorCode.INVALID_ORDER_ID, 'orderId must be a UUID');
   return orderId.toLowerCase();
-}
-
-/** Who is calling, for scoping Idempotency-Keys; set by the authentication guard. */
-function clientOf(req: Request): string {
-  const user = (req as Request & { user?: { clientId?: string; sub?: string } }).user;
-  return user?.clientId ?? user?.sub ?? 'anonymous';
 }
 
 @ApiTags('orders')
@@ -71,7 +66,7 @@ export class OrdersController {
       throw new OrdersException(OrdersErrorCode.INVALID_IDEMPOTENCY_KEY, 'Idempotency-Key must be 1-200 visible ASCII characters');
     }
     const correlationId = correlationIdOf(req) as string;
-    const { orderId, created } = await this.orders.accept(body, correlationId, idempotencyKey ? { clientId: clientOf(req), key: idempotencyKey } : undefined);
+    const { orderId, created } = await this.orders.accept(body, correlationId, idempotencyKey ? { clientId: callerOf(req), key: idempotencyKey } : undefined);
     res.location(`/api/orders/${orderId}`);
     if (!created) res.setHeader('Idempotent-Replayed', 'true');
     return { orderId, status: 'RECEIVED', statusUrl: `/api/orders/${orderId}/status` };

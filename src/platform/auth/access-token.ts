@@ -57,3 +57,9 @@ export function principalOf(claims: AccessTokenClaims): AuthenticatedClient | nu
   if (!sub) return null;
   return { sub, clientId: clientId ?? sub, scopes: [...scopesOf(claims)] };
 }
+
+/** Who made a request, as AccessTokenGuard verified it (`req.user`): for scoping keys and for audit lines. */
+export function callerOf(req: object): string {
+  const user = (req as { user?: Partial<AuthenticatedClient> }).user;
+  return user?.clientId ?? user?.sub ?? 'anonymous';
+}

@@ -7,6 +7,7 @@ import { startOidcProvider } from '../../../scripts/oidc-provider.mjs';
 import { startKafka, stopKafka, type KafkaOptions } from '../../../scripts/kafka.mjs';
 import { createProduct, placeOrder, waitForStatus } from '../../support/saga-fixtures.js';
 import { ConsumerRegistryService } from '../../../src/platform/messaging/consumer-registry.service.js';
+import { readDeadLetters } from '../../../src/platform/messaging/dead-letters.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 import { eventually } from '../../support/eventually.js';
 import { ALL_TOPICS, GROUP_PREFIX, serviceAcls, TOPIC_ENV } from './service-acls.js';
@@ -181,6 +182,24 @@ describe('Kafka SASL/SCRAM-SHA-512 with ACLs (DESIGN §9, docs/kafka-acls.md)', 
       const deadLetters = await readAll('dlq-orders');
       expect(deadLetters.filter((m) => m.includes(orderId))).toEqual([]);
     }, 45_000);
+
+    it('serves the operator routes: reads the DLQ with READ on it and a group under the prefix', async () => {
+      // A dead letter written as admin, so that the listing has to consume the topic (not only ask its offsets).
+      const producer = client({ username: 'admin', password: 'admin-secret' }, 'acl-test-dlq').producer();
+      await producer.connect();
+      const letter = { originTopic: 'orders-in', partition: 0, offset: '7', consumerGroup: `${GROUP_PREFIX}intake`, error: 'acl test', attempts: 1, failedAt: new Date().toISOString(), key: 'acl-test', headers: {}, value: null };
+      await producer.send({ topic: 'dlq-orders', messages: [{ key: 'acl-test', value: JSON.stringify(letter) }] }).finally(() => producer.disconnect());
+
+      const listed = await t.get('/api/admin/dead-letters').expect(200);
+      expect(listed.body.items).toContainEqual(expect.objectContaining({ key: 'acl-test', error: 'acl test', consumerGroup: `${GROUP_PREFIX}intake` }));
+      // Nothing to publish (a letter without a value is skipped), but the read went through again.
+      const replay = await t.post('/api/admin/dead-letters/replay', { all: true, group: `${GROUP_PREFIX}intake` }).expect(200);
+      expect(replay.body).toEqual({ replayed: [], skipped: [expect.any(String)] });
+
+      // A reader group outside the PREFIXED ACL is refused: the read fails as soon as its consumer crashes
+      // (its own timeout here is far beyond this test's).
+      await expect(readDeadLetters(client(SVC, 'acl-test-dlq-reader'), 'dlq-orders', 'elsewhere', {}, 120_000)).rejects.toThrow(/group coordinator|authoriz/i);
+    }, 30_000);
   });
 
   describe('the service creating its topics at start (KAFKA_CREATE_TOPICS=true)', () => {

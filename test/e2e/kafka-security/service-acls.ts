@@ -52,8 +52,11 @@ export function serviceAcls(principal: string, options: { topicPrefix?: string; 
     // READ implies DESCRIBE (metadata, ListOffsets, OffsetFetch), WRITE implies DESCRIBE.
     ...CONSUMED_TOPICS.map((t) => allow(AclResourceTypes.TOPIC, ResourcePatternTypes.LITERAL, topic(t), AclOperationTypes.READ)),
     ...PRODUCED_TOPICS.map((t) => allow(AclResourceTypes.TOPIC, ResourcePatternTypes.LITERAL, topic(t), AclOperationTypes.WRITE)),
+    // The operator routes (/api/admin/dead-letters) read the DLQ, in a group under the prefix below.
+    allow(AclResourceTypes.TOPIC, ResourcePatternTypes.LITERAL, topic(DLQ_TOPIC), AclOperationTypes.READ),
     ...(options.createTopics ? ALL_TOPICS.map((t) => allow(AclResourceTypes.TOPIC, ResourcePatternTypes.LITERAL, topic(t), AclOperationTypes.CREATE)) : []),
-    // order-flow-intake, -process, -inventory, -payment, -shipping: join, sync, heartbeat, commit and fetch offsets.
+    // order-flow-intake, -process, -inventory, -payment, -shipping (and the DLQ readers' order-flow-dlq-reader-<uuid>):
+    // join, sync, heartbeat, commit and fetch offsets.
     allow(AclResourceTypes.GROUP, ResourcePatternTypes.PREFIXED, GROUP_PREFIX, AclOperationTypes.READ),
     // kafkajs idempotent producer: InitProducerId (Kafka >= 2.8 also accepts WRITE on any topic instead, KIP-679).
     allow(AclResourceTypes.CLUSTER, ResourcePatternTypes.LITERAL, 'kafka-cluster', AclOperationTypes.IDEMPOTENT_WRITE),

@@ -1,17 +1,9 @@
 import { createSign, generateKeyPairSync } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { issueTestToken, startOidcProvider, type RunningOidcProvider } from '../../../scripts/oidc-provider.mjs';
+import { freePort } from '../../support/free-port.js';
 import { nowSeconds, validOrder } from './security-harness.js';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 /** The issuer may start after the service: no discovery at boot, 503 meanwhile, never a crash. */
 describe('issuer availability', () => {

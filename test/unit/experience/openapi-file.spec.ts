@@ -20,6 +20,8 @@ describe('openapi/openapi.yaml', () => {
   it('documents every route with examples for its request and responses', async () => {
     const doc = load(readFileSync('openapi/openapi.yaml', 'utf8')) as any;
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/admin/dead-letters',
+      '/api/admin/dead-letters/replay',
       '/api/inventory/products',
       '/api/orders',
       '/api/orders/{orderId}',
@@ -32,5 +34,8 @@ describe('openapi/openapi.yaml', () => {
     expect(doc.components.schemas.CreateOrderRequestDto.properties.items).toBeDefined();
     expect(doc.components.schemas.OrderItemDto.properties.quantity.example).toBe(2);
     expect(doc.components.securitySchemes).toBeDefined();
+    const replay = doc.paths['/api/admin/dead-letters/replay'].post;
+    expect(Object.keys(replay.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404', '503']));
+    expect(replay.security).toContainEqual({ 'oauth2-client-credentials': ['orders.admin'] });
   });
 });
