@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { callerOf } from '../../platform/auth/access-token.js';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
 import { ProblemDto } from '../orders/dto/order.response.dto.js';
-import { DeadLetterListResponseDto, DeadLetterQueryDto, ReplayDeadLettersRequestDto, ReplayDeadLettersResponseDto } from './dto/dead-letter.dto.js';
+import { DEFAULT_LIST_LIMIT, DeadLetterListResponseDto, DeadLetterQueryDto, ReplayDeadLettersRequestDto, ReplayDeadLettersResponseDto } from './dto/dead-letter.dto.js';
 import { DeadLettersErrorCode, DeadLettersException } from './dead-letters.exception.js';
 import { DeadLettersService, type ReplaySelection } from './dead-letters.service.js';
 
@@ -31,12 +31,12 @@ export class DeadLettersController {
   @ApiOperation({
     summary: 'List dead letters',
     description:
-      'Reads `dlq-orders` to its current end (a few seconds: a consumer group of its own that commits nothing) and lists every letter with the consumer group that gave up, where the message came from, why, and the message itself.',
+      'Reads `dlq-orders` to its current end (a few seconds: a consumer group of its own that commits nothing) and lists the letters (the first `limit`, and how many match) with the consumer group that gave up, where the message came from, why, and the message itself.',
   })
   @ApiOkResponse({ type: DeadLetterListResponseDto })
   async list(@Query() query: DeadLetterQueryDto): Promise<DeadLetterListResponseDto> {
-    const items = await this.deadLetters.list({ consumerGroup: query.group, since: query.since ? new Date(query.since) : undefined });
-    return { count: items.length, items };
+    const all = await this.deadLetters.list({ consumerGroup: query.group, since: query.since ? new Date(query.since) : undefined });
+    return { count: all.length, items: all.slice(0, query.limit ?? DEFAULT_LIST_LIMIT) };
   }
 
   @Post('replay')

@@ -147,6 +147,11 @@ describe('dead letters: list and replay (real Kafka and MariaDB)', () => {
       headers: expect.objectContaining({ [HEADER_CORRELATION_ID]: correlationId }),
     });
     expect(JSON.parse(item.value).eventId).toBe(created.eventId);
+    // The listing stops at `limit`; `count` still says how many match.
+    const first = await t.get('/api/admin/dead-letters?limit=1').expect(200);
+    const upToMax = await t.get('/api/admin/dead-letters?limit=1000').expect(200);
+    expect(first.body.items).toEqual(upToMax.body.items.slice(0, 1));
+    expect(first.body.count).toBe(upToMax.body.count);
     // Another group's filter leaves it out.
     const otherGroup = await t.get('/api/admin/dead-letters?group=order-flow-shipping').expect(200);
     expect(otherGroup.body.items.map((l: { id: string }) => l.id)).not.toContain(letter.id);
@@ -194,6 +199,10 @@ describe('dead letters: list and replay (real Kafka and MariaDB)', () => {
     expect(empty.body.errors.map((e: { field: string }) => e.field)).toContain('ids');
     const badSince = await t.get('/api/admin/dead-letters?since=yesterday-ish').expect(400);
     expect(badSince.body.errors).toContainEqual({ field: 'since', message: 'since must be an ISO 8601 date-time' });
+    for (const limit of ['0', '1001', 'ten']) {
+      const res = await t.get(`/api/admin/dead-letters?limit=${limit}`).expect(400);
+      expect(res.body.errors.map((e: { field: string }) => e.field)).toContain('limit');
+    }
     const unknownParam = await t.get('/api/admin/dead-letters?purge=true').expect(400);
     expect(unknownParam.body.errors.map((e: { field: string }) => e.field)).toContain('purge');
 

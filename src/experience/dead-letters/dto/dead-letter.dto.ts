@@ -1,11 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 const DLQ_ID = /^\d{1,9}@\d{1,19}$/;
 const GROUP = /^[A-Za-z0-9._-]{1,249}$/;
 
-/** Which dead letters to list: all of them, or those one consumer group gave up on, since a time. */
-export class DeadLetterQueryDto {
+export const DEFAULT_LIST_LIMIT = 100;
+export const MAX_LIST_LIMIT = 1000;
+
+/** Which dead letters: all of them, or those one consumer group gave up on, since a time. */
+export class DeadLetterFilterDto {
   @ApiPropertyOptional({ description: 'Only those this consumer group gave up on', example: 'order-flow-intake' })
   @IsOptional()
   @IsString()
@@ -18,8 +22,19 @@ export class DeadLetterQueryDto {
   since?: string;
 }
 
+/** A listing: the filter, and how many letters at most (each carries its whole message). */
+export class DeadLetterQueryDto extends DeadLetterFilterDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_LIST_LIMIT, default: DEFAULT_LIST_LIMIT, description: 'At most this many letters, in DLQ order (`count` says how many match)' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_LIST_LIMIT)
+  limit?: number;
+}
+
 /** A replay names its letters, or takes all of them (optionally only one group's, since a time). */
-export class ReplayDeadLettersRequestDto extends DeadLetterQueryDto {
+export class ReplayDeadLettersRequestDto extends DeadLetterFilterDto {
   @ApiPropertyOptional({ type: [String], description: 'The letters to replay (`partition@offset` in the DLQ, as listed)', example: ['1@42'], maxItems: 500 })
   @IsOptional()
   @ArrayMinSize(1)
@@ -51,8 +66,8 @@ export class DeadLetterDto {
 }
 
 export class DeadLetterListResponseDto {
-  @ApiProperty({ example: 1 }) count: number;
-  @ApiProperty({ type: [DeadLetterDto] }) items: DeadLetterDto[];
+  @ApiProperty({ description: 'How many letters match the filter; `items` holds the first `limit` of them', example: 1 }) count: number;
+  @ApiProperty({ type: [DeadLetterDto], description: 'In DLQ order (partition, then offset)' }) items: DeadLetterDto[];
 }
 
 export class ReplayDeadLettersResponseDto {
