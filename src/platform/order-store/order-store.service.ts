@@ -193,13 +193,21 @@ export class OrderStoreService {
     batch.addRows('INSERT INTO order_status_history (order_id, from_status, to_status, reason, occurred_at)', rows);
   }
 
-  /** Adds the unit prices reservations brought (order id, product id, price) to `batch`, in one UPDATE. */
-  stageUnitPrices(batch: SqlBatch, prices: ReadonlyArray<readonly [string, string, number]>): void {
+  /**
+   * Adds the unit prices reservations brought (order line id, price) to `batch`, in one UPDATE.
+   * The lines are found by their primary key, which locks those rows only. Through the unique
+   * (order_id, line_no) index, even with the whole key, InnoDB takes next-key locks, which also lock
+   * the gap before each line: a new order whose random id sorted into one of those gaps waited for
+   * this transaction to insert its own lines.
+   */
+  stageUnitPrices(batch: SqlBatch, prices: ReadonlyArray<readonly [itemId: string, unitPrice: number]>): void {
     if (!prices.length) return;
+    const byItem = new Map(prices);
     batch.add(
-      `UPDATE ${keyTable('k')} STRAIGHT_JOIN order_items i ON i.order_id = k.id
-       SET i.unit_price = CASE ${prices.map(() => 'WHEN i.order_id = ? AND i.product_id = ? THEN ?').join(' ')} ELSE i.unit_price END`,
-      [JSON.stringify([...new Set(prices.map(([orderId]) => orderId))]), ...prices.flat()],
+      `UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$[0]', unit_price DECIMAL(12,2) PATH '$[1]')) AS k
+       STRAIGHT_JOIN order_items i ON i.id = k.id
+       SET i.unit_price = k.unit_price`,
+      [JSON.stringify([...byItem])], // ids as text: BIGINTs need not fit a JS number
     );
   }
 

@@ -117,8 +117,9 @@ export class OrderSagaService {
       return;
     }
     if (prices) {
-      for (const p of prices) writes.prices.push([state.order.id, p.productId, p.unitPrice]);
       state.items = withPrices(state.items, prices);
+      // By the lines' own ids, so the UPDATE locks exactly those rows; see stageUnitPrices.
+      for (const item of state.items) if (prices.some((p) => p.productId === item.productId)) writes.prices.push([item.id, item.unitPrice!]);
     }
     for (const action of actions) this.stage(writes, state, action, trace, now, patch);
   }
@@ -240,12 +241,12 @@ export class OrderSagaService {
        FROM orders WHERE id IN (${marks}) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
       ids,
     );
-    batch.add(`SELECT order_id, product_id, quantity, unit_price FROM order_items WHERE order_id IN (${marks}) ORDER BY order_id, line_no`, ids);
+    batch.add(`SELECT id, order_id, product_id, quantity, unit_price FROM order_items WHERE order_id IN (${marks}) ORDER BY order_id, line_no`, ids);
     batch.add(`SELECT order_id, step, state, attempt, command_event_id, due_at FROM saga_steps WHERE order_id IN (${marks})`, ids);
     const [orders, itemRows, stepRows] = (await batch.run(tx)) as [LockedOrder[], RawItemRow[], RawStepRow[]];
     const states = new Map<string, OrderState>(orders.map((order) => [order.id, { order, items: [], steps: new Map() }]));
     for (const r of itemRows) {
-      states.get(r.order_id)?.items.push({ productId: r.product_id, quantity: r.quantity, unitPrice: r.unit_price === null ? null : Number(r.unit_price) });
+      states.get(r.order_id)?.items.push({ id: String(r.id), productId: r.product_id, quantity: r.quantity, unitPrice: r.unit_price === null ? null : Number(r.unit_price) });
     }
     for (const r of stepRows) {
       states.get(r.order_id)?.steps.set(r.step, { step: r.step, state: r.state, attempt: r.attempt, commandEventId: r.command_event_id, dueAt: new Date(r.due_at) });
@@ -271,7 +272,7 @@ class StagedWrites {
   readonly messages: Envelope[] = [];
   readonly history: HistoryRow[] = [];
   /** order id, product id, unit price */
-  readonly prices: Array<[string, string, number]> = [];
+  readonly prices: Array<[itemId: string, unitPrice: number]> = [];
   /** Each order's net change (status and columns), merged in message order. */
   readonly orders = new Map<string, OrderChange>();
   /** The step rows changed, keyed by order and step: written as the order's state holds them at the end (or deleted). */
@@ -326,6 +327,7 @@ function stageSteps(batch: SqlBatch, writes: StagedWrites): void {
 }
 
 interface RawItemRow {
+  id: string | number;
   order_id: string;
   product_id: string;
   quantity: number;
@@ -349,6 +351,8 @@ function withPrices(items: ItemRow[], prices: Interpreted['prices']): ItemRow[] 
 }
 
 interface ItemRow {
+  /** order_items.id (a BIGINT, kept as text) */
+  id: string;
   productId: string;
   quantity: number;
   unitPrice: number | null;

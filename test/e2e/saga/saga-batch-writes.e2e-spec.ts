@@ -27,8 +27,7 @@ describe('order saga: a batch of messages written per kind of change (real Maria
   afterAll(() => h?.close());
 
   /** An order as the intake leaves it: RECEIVED, two lines without prices, written in `inTx`. */
-  async function received(inTx: SystemHarness['inTx'] = h.inTx): Promise<string> {
-    const id = randomUUID();
+  async function received(inTx: SystemHarness['inTx'] = h.inTx, id: string = randomUUID()): Promise<string> {
     const customer = { externalId: `c-${id.slice(0, 8)}`, name: 'Ada', email: 'ada@example.com' };
     const items = [
       { productId: productA, quantity: 2 },
@@ -136,6 +135,12 @@ describe('order saga: a batch of messages written per kind of change (real Maria
     expect(await steps(other)).toEqual([{ step: 'payment', state: 'WAITING', attempt: 1, correlation_id: `corr-${other}` }]);
   });
 
+  /** The UUID-shaped id that sorts immediately before `id`. */
+  const idJustBefore = (id: string) => {
+    const hex = (BigInt(`0x${id.replace(/-/g, '')}`) - 1n).toString(16).padStart(32, '0');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  };
+
   it("locks only the batch's own rows: new orders and other orders' steps go on while its transaction is open", async () => {
     const ids = [await received(), await received(), await received()];
     const other = await received();
@@ -146,7 +151,9 @@ describe('order saga: a batch of messages written per kind of change (real Maria
         tx,
       );
       // While the batch holds its locks: the intake takes a new order, and another consumer moves another order.
-      await received((work) => h.elsewhere(work));
+      // The new order's id sorts right before a batch order's, so its lines go into the index gap before
+      // that order's lines: a next-key lock there (not only on the rows) would hold it up.
+      await received((work) => h.elsewhere(work), idJustBefore(ids[0]));
       await h.elsewhere((elsewhere) => saga.handleMany([reserved(other, 2.5)], elsewhere));
     });
     for (const id of [...ids, other]) expect(await order(id)).toMatchObject({ status: 'INVENTORY_CONFIRMED', version: 3 });
