@@ -19,7 +19,7 @@ if (existsSync('.env')) process.loadEnvFile('.env');
 const { kafkaConfig } = await import('../config/kafka.config.js');
 const { HEADER_EVENT_TYPE } = await import('../contracts/envelope.js');
 const { createKafka } = await import('../platform/messaging/kafka-client.js');
-const { parseDeadLetterIds, readDeadLetters, replayDeadLetters } = await import('../platform/messaging/dead-letters.js');
+const { missingDeadLetters, parseDeadLetterIds, readDeadLetters, replayDeadLetters } = await import('../platform/messaging/dead-letters.js');
 
 const USAGE = 'usage: dlq list [--group G] [--since ISO-TIME] [--json] | dlq replay ID... | dlq replay --all [--group G] [--since ISO-TIME]';
 
@@ -54,9 +54,9 @@ if (command === 'list') {
     console.log(`${letters.length} dead letter(s) in ${cfg.topics.dlq}`);
   }
 } else {
-  const missing = ids.filter((id) => !letters.some((l) => l.id === id));
+  const missing = missingDeadLetters(ids, letters);
   if (missing.length) fail(`no dead letter ${missing.join(', ')} in ${cfg.topics.dlq} (see dlq list)`);
-  const replayed = await replayDeadLetters(kafka, cfg.topics.dlq, letters);
+  const { replayed } = await replayDeadLetters(kafka, cfg.topics.dlq, letters);
   for (const l of letters) console.log(`${replayed.includes(l.id) ? 'replayed' : 'skipped (no value)'} ${l.id} → ${l.originTopic} (key ${l.key ?? '-'})`);
   console.log(`${replayed.length} of ${letters.length} dead letter(s) replayed`);
 }

@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import type { Kafka } from 'kafkajs';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { HEADER_EVENT_TYPE } from '../../contracts/envelope.js';
-import { readDeadLetters, replayDeadLetters, type DeadLetterFilter, type StoredDeadLetter } from '../../platform/messaging/dead-letters.js';
+import { missingDeadLetters, readDeadLetters, replayDeadLetters, type DeadLetterFilter, type StoredDeadLetter } from '../../platform/messaging/dead-letters.js';
 import { KAFKA } from '../../platform/messaging/messaging.tokens.js';
 import type { DeadLetterDto } from './dto/dead-letter.dto.js';
 import { DeadLettersErrorCode, DeadLettersException } from './dead-letters.exception.js';
@@ -36,11 +36,10 @@ export class DeadLettersService {
     return this.exclusive(async () => {
       const letters = await this.read('ids' in selection ? { ids: selection.ids } : { consumerGroup: selection.consumerGroup, since: selection.since });
       if ('ids' in selection) {
-        const missing = selection.ids.filter((id) => !letters.some((l) => l.id === id));
+        const missing = missingDeadLetters(selection.ids, letters);
         if (missing.length) throw new DeadLettersException(DeadLettersErrorCode.NOT_FOUND, `no dead letter ${missing.join(', ')} in ${this.cfg.topics.dlq}`);
       }
-      const replayed = await this.kafkaCall('publish the letters again', () => replayDeadLetters(this.kafka, this.cfg.topics.dlq, letters));
-      const skipped = letters.filter((l) => !replayed.includes(l.id)).map((l) => l.id);
+      const { replayed, skipped } = await this.kafkaCall('publish the letters again', () => replayDeadLetters(this.kafka, this.cfg.topics.dlq, letters));
       // An operator's action on the message flow: who, and what, in the log.
       this.logger.log(`${operator} replayed ${replayed.length} dead letter(s) from ${this.cfg.topics.dlq}: ${replayed.join(' ') || '-'}${skipped.length ? `; skipped (no value): ${skipped.join(' ')}` : ''}`);
       return { replayed, skipped };

@@ -34,13 +34,20 @@ export interface DeadLetterFilter {
 /** The header a replayed message carries: which dead letter it came from. */
 export const HEADER_REPLAY_OF = 'x-dlq-replay-of';
 
-const DLQ_ID = /^\d+@\d+$/;
+/** A dead letter's id as listed: `partition@offset` in the DLQ topic. */
+export const DEAD_LETTER_ID = /^\d{1,9}@\d{1,19}$/;
 const REPLAY_CHUNK = 50;
 
 /** Checks ids given by an operator (`partition@offset`); throws on the first malformed one. */
 export function parseDeadLetterIds(ids: string[]): string[] {
-  for (const id of ids) if (!DLQ_ID.test(id)) throw new Error(`not a dead letter id: ${id} (expected partition@offset, as listed)`);
+  for (const id of ids) if (!DEAD_LETTER_ID.test(id)) throw new Error(`not a dead letter id: ${id} (expected partition@offset, as listed)`);
   return ids;
+}
+
+/** The named ids that `letters` (as read) does not hold: a replay of those must not start. */
+export function missingDeadLetters(ids: string[], letters: StoredDeadLetter[]): string[] {
+  const found = new Set(letters.map((l) => l.id));
+  return ids.filter((id) => !found.has(id));
 }
 
 /**
@@ -105,11 +112,12 @@ export async function readDeadLetters(kafka: Kafka, topic: string, groupPrefix: 
  * Publishes each letter's original message again to its origin topic, with its key, its headers and
  * `x-dlq-replay-of`. Every consumer group of that topic receives it; those that had processed it find
  * its eventId in their inbox and skip it, so only the group that gave up does the work again.
- * Letters without a value (a tombstone) are left out. Returns the ids of the replayed letters.
+ * Letters without a value (a tombstone) have nothing to replay and are skipped. Returns the ids of both.
  */
-export async function replayDeadLetters(kafka: Kafka, dlqTopic: string, letters: StoredDeadLetter[]): Promise<string[]> {
+export async function replayDeadLetters(kafka: Kafka, dlqTopic: string, letters: StoredDeadLetter[]): Promise<{ replayed: string[]; skipped: string[] }> {
   const replayable = letters.filter((l) => l.value !== null);
-  if (!replayable.length) return [];
+  const skipped = letters.filter((l) => l.value === null).map((l) => l.id);
+  if (!replayable.length) return { replayed: [], skipped };
   const producer = kafka.producer(ORDERED_PRODUCER);
   await producer.connect();
   try {
@@ -125,7 +133,7 @@ export async function replayDeadLetters(kafka: Kafka, dlqTopic: string, letters:
   } finally {
     await producer.disconnect();
   }
-  return replayable.map((l) => l.id);
+  return { replayed: replayable.map((l) => l.id), skipped };
 }
 
 function asDeadLetter(raw: string | undefined): DeadLetter | null {

@@ -117,9 +117,10 @@ export class OrderSagaService {
       return;
     }
     if (prices) {
-      state.items = withPrices(state.items, prices);
-      // By the lines' own ids, so the UPDATE locks exactly those rows; see stageUnitPrices.
-      for (const item of state.items) if (prices.some((p) => p.productId === item.productId)) writes.prices.push([item.id, item.unitPrice!]);
+      const priced = withPrices(state.items, prices);
+      // The lines the reply priced (withPrices copies only those), by their own ids: see stageUnitPrices.
+      for (const [i, item] of priced.entries()) if (item !== state.items[i]) writes.prices.push([item.id, item.unitPrice!]);
+      state.items = priced;
     }
     for (const action of actions) this.stage(writes, state, action, trace, now, patch);
   }

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { DEAD_LETTER_ID } from '../../../platform/messaging/dead-letters.js';
 
-const DLQ_ID = /^\d{1,9}@\d{1,19}$/;
 const GROUP = /^[A-Za-z0-9._-]{1,249}$/;
 
 export const DEFAULT_LIST_LIMIT = 100;
@@ -40,8 +40,7 @@ export class ReplayDeadLettersRequestDto extends DeadLetterFilterDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(500)
   @IsString({ each: true })
-  @MaxLength(30, { each: true })
-  @Matches(DLQ_ID, { each: true, message: 'each id must be partition@offset, as listed' })
+  @Matches(DEAD_LETTER_ID, { each: true, message: 'each id must be partition@offset, as listed' })
   ids?: string[];
 
   @ApiPropertyOptional({ description: 'Replay every letter (that matches group and since) instead of naming them', example: false })
