@@ -16,10 +16,10 @@
 // the CPU per order of the database, Kafka and the bench itself (from /proc; Linux only).
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
+import { BENCH_PRODUCTS, createHttpClient, ensureBenchProducts, offer as offerOpenLoop, orderBody, problemTitle } from './lib/load.mjs';
 import { issueTestToken } from './oidc-provider.mjs';
 
 const url = process.env.BENCH_URL ?? 'http://localhost:3000';
@@ -55,44 +55,16 @@ const db = await mysql.createConnection({
   database: dbUrl.pathname.slice(1),
 });
 // Products of the benchmark's own with ample stock, so stock never limits the run.
-const products = Array.from({ length: 10 }, (_, i) => `BENCH-${i + 1}`);
-await db.query(
-  `INSERT INTO products (product_id, name, unit_price, currency, stock_on_hand, stock_reserved) VALUES ${products.map(() => '(?, ?, 9.99, ?, 10000000, 0)').join(',')} ON DUPLICATE KEY UPDATE stock_on_hand = GREATEST(stock_on_hand, 10000000)`,
-  products.flatMap((p) => [p, `Benchmark ${p}`, 'EUR']),
-);
+await ensureBenchProducts(db);
 
 const token = await issueTestToken({ issuer: process.env.AUTH_ISSUER_URL ?? 'http://127.0.0.1:4000' });
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-const body = (i) =>
-  JSON.stringify({
-    customer: { id: `bench-${i % 500}`, name: 'Bench Customer', email: `bench${i % 500}@example.com` },
-    shippingAddress: { line1: '1 Load Street', city: 'Amsterdam', postalCode: '1011AA', country: 'NL' },
-    items: [{ productId: products[i % products.length], quantity: 1 + (i % 3) }],
-  });
+const body = (i) => orderBody(i, BENCH_PRODUCTS);
 
-// The load generator shares the machine with what it measures, so it should cost as little as it
-// can: plain node:http over kept-alive connections costs about a third of what fetch() does per request.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// The request generator (scripts/lib/load.mjs): plain node:http over kept-alive connections.
+const client = createHttpClient({ maxSockets: 256 });
 const target = new URL('/api/orders', url);
-/** Connections the agent opened (not reused) since the last reset. */
-let connectionsOpened = 0;
-/** One request through the agent; resolves with the status and the body. */
-function send(to, options, payload) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(to, { agent, ...options }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('socket', () => {
-      if (!req.reusedSocket) connectionsOpened += 1;
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-const post = (payload, extraHeaders) => send(target, { method: 'POST', headers: { ...headers, ...extraHeaders, 'content-length': Buffer.byteLength(payload) } }, payload);
+const post = (payload, extraHeaders) => client.send(target, { method: 'POST', headers: { ...headers, ...extraHeaders, 'content-length': Buffer.byteLength(payload) } }, payload);
 
 if (warmupOrders > 0) {
   const warmStartedAt = new Date();
@@ -106,9 +78,9 @@ if (warmupOrders > 0) {
 }
 
 console.log(`order-flow bench: ${total} orders offered at ${rate}/s to ${url}`);
-if (preopen > 0) await openConnections(preopen);
-const openBefore = Object.values(agent.freeSockets).reduce((sum, sockets) => sum + sockets.length, 0);
-connectionsOpened = 0;
+if (preopen > 0) await client.openConnections(url, preopen);
+const openBefore = client.idleConnections();
+client.resetConnectionsOpened();
 const costAtStart = await costSnapshot();
 /** Why requests failed (status and problem title, or the network error), with how many each. */
 const failureReasons = new Map();
@@ -117,7 +89,7 @@ const started = performance.now();
 const startedAt = new Date();
 const { latencies, accepted } = await offer(total, rate, failed);
 const costAfterIntake = await costSnapshot();
-agent.destroy();
+client.destroy();
 const intakeSeconds = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 
@@ -154,7 +126,7 @@ const e2eSeconds = (finished.at(-1) - firstAccepted) / 1000;
 const failures = [...failureReasons.values()].reduce((sum, n) => sum + n, 0);
 console.log(`accepted           ${accepted.length}/${total} (${failures} failed) in ${intakeSeconds.toFixed(1)} s = ${(accepted.length / intakeSeconds).toFixed(1)} orders/s`);
 for (const [reason, n] of failureReasons) console.log(`  failed           ${n} × ${reason}`);
-console.log(`connections        ${openBefore} open before the run (BENCH_CONNECTIONS=${preopen}), ${connectionsOpened} opened during it`);
+console.log(`connections        ${openBefore} open before the run (BENCH_CONNECTIONS=${preopen}), ${client.connectionsOpened} opened during it`);
 console.log(`POST latency       p50 ${ms(pct(latencies, 50))}  p95 ${ms(pct(latencies, 95))}  p99 ${ms(pct(latencies, 99))}  max ${ms(latencies.at(-1))}`);
 console.log(`pickup             p50 ${ms(pct(pick, 50))}  p95 ${ms(pct(pick, 95))}  (RECEIVED → INVENTORY_CHECK_STARTED, ${pick.length} orders)`);
 const split = await pickupSplit(pickups).catch((err) => `not measured (${err.message})`);
@@ -178,12 +150,6 @@ console.log(`final statuses     ${byStatus.map((r) => `${r.status} ${r.n}`).join
 for (const line of costLines(costAtStart, costAfterIntake, costAtEnd, accepted.length)) console.log(line);
 if (done < accepted.length) process.exitCode = 1;
 
-/** Opens `n` kept-alive connections in the agent (n requests at once to the liveness probe); they stay open for the run. */
-async function openConnections(n) {
-  const probe = new URL('/health/live', url);
-  await Promise.all(Array.from({ length: n }, () => send(probe, { method: 'GET' })));
-}
-
 /**
  * Offers `n` orders at `perSecond`, open loop: each request leaves at its scheduled time, whatever the
  * earlier ones are doing. Returns the POST latencies (sorted later) and the accepted order ids.
@@ -191,24 +157,14 @@ async function openConnections(n) {
 async function offer(n, perSecond, onFailure = () => {}) {
   const latencies = [];
   const accepted = [];
-  const inflight = [];
-  const t = performance.now();
-  for (let i = 0; i < n; i++) {
-    const due = t + (i * 1000) / perSecond;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const t0 = performance.now();
-    inflight.push(
-      post(body(i), { 'x-correlation-id': `bench-${randomUUID()}` })
-        .then((res) => {
-          latencies.push(performance.now() - t0);
-          if (res.status === 202) accepted.push(JSON.parse(res.body).orderId);
-          else onFailure(`HTTP ${res.status} ${problemTitle(res.body)}`);
-        })
-        .catch((err) => onFailure(err.code ?? err.message)),
-    );
-  }
-  await Promise.all(inflight);
+  await offerOpenLoop(n, perSecond, (i) => post(body(i), { 'x-correlation-id': `bench-${randomUUID()}` }), {
+    onAnswer: (i, res, latencyMs) => {
+      latencies.push(latencyMs);
+      if (res.status === 202) accepted.push(JSON.parse(res.body).orderId);
+      else onFailure(`HTTP ${res.status} ${problemTitle(res.body)}`);
+    },
+    onError: (i, err) => onFailure(err.code ?? err.message),
+  });
   return { latencies, accepted };
 }
 
@@ -370,14 +326,4 @@ async function byOrderIds(sql, params = []) {
     rows.push(...chunk);
   }
   return rows;
-}
-
-/** The title (and detail) of a problem+json body, or its first characters. */
-function problemTitle(body) {
-  try {
-    const p = JSON.parse(body);
-    return [p.title, p.detail].filter(Boolean).join(': ');
-  } catch {
-    return body.slice(0, 120);
-  }
 }
