@@ -19,6 +19,12 @@ export interface PaymentBehaviour {
   transientRate: number;
   /** Share of ChargePayment that gets no reply at all (the saga's deadline handles it). */
   noAnswerRate: number;
+  /**
+   * Share of ChargePayment on which the provider fails in a way that is neither an answer nor a
+   * transient fault (a bug, a malformed reply): the command is retried, then dead-lettered. 0 in
+   * both profiles; the chaos suite sets it (scenario C9).
+   */
+  faultRate: number;
   latency: LatencyRange;
 }
 
@@ -42,12 +48,12 @@ export interface SimulationSettings {
 export const SIMULATION_PROFILES: Record<SimulationProfile, Omit<SimulationSettings, 'profile' | 'seed'>> = {
   dev: {
     inventory: { failureRate: 0.3, latency: { minMs: 500, maxMs: 2000 } },
-    payment: { declineRate: 0.15, transientRate: 0.2, noAnswerRate: 0.05, latency: { minMs: 200, maxMs: 1500 } },
+    payment: { declineRate: 0.15, transientRate: 0.2, noAnswerRate: 0.05, faultRate: 0, latency: { minMs: 200, maxMs: 1500 } },
     shipping: { failureRate: 0.1, latency: { minMs: 1000, maxMs: 4000 }, deliveryDelayMs: 30000, deliveryIntervalMs: 1000, deliveryBatchSize: 100 },
   },
   test: {
     inventory: { failureRate: 0, latency: { minMs: 0, maxMs: 0 } },
-    payment: { declineRate: 0, transientRate: 0, noAnswerRate: 0, latency: { minMs: 0, maxMs: 0 } },
+    payment: { declineRate: 0, transientRate: 0, noAnswerRate: 0, faultRate: 0, latency: { minMs: 0, maxMs: 0 } },
     shipping: { failureRate: 0, latency: { minMs: 0, maxMs: 0 }, deliveryDelayMs: 1000, deliveryIntervalMs: 200, deliveryBatchSize: 100 },
   },
 };
@@ -55,15 +61,15 @@ export const SIMULATION_PROFILES: Record<SimulationProfile, Omit<SimulationSetti
 /** Problems of a behaviour that Joi cannot see field by field; empty when it is consistent. */
 export function behaviourProblems(
   module: 'inventory' | 'payment' | 'shipping',
-  b: { latency: LatencyRange; declineRate?: number; transientRate?: number; noAnswerRate?: number },
+  b: { latency: LatencyRange; declineRate?: number; transientRate?: number; noAnswerRate?: number; faultRate?: number },
 ): string[] {
   const problems: string[] = [];
   const prefix = module.toUpperCase();
   if (!(b.latency.minMs >= 0)) problems.push(`${prefix}_LATENCY_MIN_MS must be 0 or more (got ${b.latency.minMs})`);
   if (b.latency.minMs > b.latency.maxMs) problems.push(`${prefix}_LATENCY_MIN_MS (${b.latency.minMs}) must not exceed ${prefix}_LATENCY_MAX_MS (${b.latency.maxMs})`);
   if (module === 'payment') {
-    const sum = (b.declineRate ?? 0) + (b.transientRate ?? 0) + (b.noAnswerRate ?? 0);
-    if (sum > 1 + 1e-9) problems.push(`PAYMENT_DECLINE_RATE + PAYMENT_TRANSIENT_RATE + PAYMENT_NO_ANSWER_RATE must not exceed 1 (got ${sum})`);
+    const sum = (b.declineRate ?? 0) + (b.transientRate ?? 0) + (b.noAnswerRate ?? 0) + (b.faultRate ?? 0);
+    if (sum > 1 + 1e-9) problems.push(`PAYMENT_DECLINE_RATE + PAYMENT_TRANSIENT_RATE + PAYMENT_NO_ANSWER_RATE + PAYMENT_FAULT_RATE must not exceed 1 (got ${sum})`);
   }
   return problems;
 }
@@ -87,6 +93,7 @@ export function resolveSimulation(e: Record<string, unknown>): SimulationSetting
       declineRate: pick('PAYMENT_DECLINE_RATE', d.payment.declineRate),
       transientRate: pick('PAYMENT_TRANSIENT_RATE', d.payment.transientRate),
       noAnswerRate: pick('PAYMENT_NO_ANSWER_RATE', d.payment.noAnswerRate),
+      faultRate: pick('PAYMENT_FAULT_RATE', d.payment.faultRate),
       latency: { minMs: pick('PAYMENT_LATENCY_MIN_MS', d.payment.latency.minMs), maxMs: pick('PAYMENT_LATENCY_MAX_MS', d.payment.latency.maxMs) },
     },
     shipping: {

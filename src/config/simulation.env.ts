@@ -18,6 +18,7 @@ export const simulationEnvSchema = Joi.object({
   PAYMENT_DECLINE_RATE: rate.optional(),
   PAYMENT_TRANSIENT_RATE: rate.optional(),
   PAYMENT_NO_ANSWER_RATE: rate.optional(),
+  PAYMENT_FAULT_RATE: rate.optional(),
   PAYMENT_LATENCY_MIN_MS: ms.optional(),
   PAYMENT_LATENCY_MAX_MS: ms.optional(),
 

@@ -124,6 +124,9 @@ export class PaymentService {
           return;
         case 'unavailable':
           throw new PaymentException(PaymentErrorCode.UNAVAILABLE, 'simulated payment provider outage');
+        case 'fault':
+          // Not a PaymentException: no answer is sent, the consumer retries the command and then dead-letters it.
+          throw new Error(`simulated payment provider fault on order ${orderId}`);
         case 'decline': {
           // Recorded in the same write as the rejection sent below.
           const declined = this.record(writes, payments, message, 'DECLINED', now);

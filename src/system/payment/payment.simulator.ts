@@ -5,11 +5,11 @@ import type { Random } from '../shared/seeded-random.js';
 import { rateProblems, Simulator } from '../shared/simulator.js';
 
 export interface PaymentDecision {
-  outcome: 'charge' | 'decline' | 'unavailable' | 'noAnswer';
+  outcome: 'charge' | 'decline' | 'unavailable' | 'noAnswer' | 'fault';
   delayMs: number;
 }
 
-/** One ChargePayment: a single roll split into decline, transient failure, no answer, success. */
+/** One ChargePayment: a single roll split into decline, transient failure, no answer, fault, success. */
 export function decidePayment(b: PaymentBehaviour, random: Random): PaymentDecision {
   const roll = random.next();
   const delayMs = random.int(b.latency.minMs, b.latency.maxMs);
@@ -17,6 +17,7 @@ export function decidePayment(b: PaymentBehaviour, random: Random): PaymentDecis
   if (roll < b.declineRate) outcome = 'decline';
   else if (roll < b.declineRate + b.transientRate) outcome = 'unavailable';
   else if (roll < b.declineRate + b.transientRate + b.noAnswerRate) outcome = 'noAnswer';
+  else if (roll < b.declineRate + b.transientRate + b.noAnswerRate + b.faultRate) outcome = 'fault';
   return { outcome, delayMs };
 }
 
@@ -40,6 +41,6 @@ export class PaymentSimulator extends Simulator<PaymentBehaviour> {
   }
 
   protected problems(b: PaymentBehaviour): string[] {
-    return [...rateProblems({ declineRate: b.declineRate, transientRate: b.transientRate, noAnswerRate: b.noAnswerRate }), ...behaviourProblems('payment', b)];
+    return [...rateProblems({ declineRate: b.declineRate, transientRate: b.transientRate, noAnswerRate: b.noAnswerRate, faultRate: b.faultRate }), ...behaviourProblems('payment', b)];
   }
 }

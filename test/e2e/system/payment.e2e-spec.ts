@@ -98,6 +98,14 @@ describe('payment system (real MariaDB)', () => {
     expect(await h.staged(orderId)).toEqual([]);
   });
 
+  it('simulates a fault: the command fails with an error that is no answer, nothing is recorded or sent', async () => {
+    const orderId = randomUUID();
+    simulator.configure({ declineRate: 0, transientRate: 0, noAnswerRate: 0, faultRate: 1 });
+    await expect(charge(orderId)).rejects.toThrow(/simulated payment provider fault/);
+    expect(await rows(orderId)).toEqual([]);
+    expect(await h.staged(orderId)).toEqual([]);
+  });
+
   it('delays the reply by the simulated latency', async () => {
     const orderId = randomUUID();
     simulator.configure({ latency: { minMs: 800, maxMs: 800 } });

@@ -14,7 +14,7 @@ describe('simulation settings', () => {
     expect(s.profile).toBe('dev');
     expect(s.seed).toBeNull();
     expect(s.inventory).toEqual({ failureRate: 0.3, latency: { minMs: 500, maxMs: 2000 } });
-    expect(s.payment).toEqual({ declineRate: 0.15, transientRate: 0.2, noAnswerRate: 0.05, latency: { minMs: 200, maxMs: 1500 } });
+    expect(s.payment).toEqual({ declineRate: 0.15, transientRate: 0.2, noAnswerRate: 0.05, faultRate: 0, latency: { minMs: 200, maxMs: 1500 } });
     expect(s.payment.declineRate + s.payment.transientRate + s.payment.noAnswerRate).toBeCloseTo(0.4);
     expect(s.shipping).toMatchObject({ failureRate: 0.1, latency: { minMs: 1000, maxMs: 4000 }, deliveryDelayMs: 30000 });
   });
@@ -23,7 +23,7 @@ describe('simulation settings', () => {
     const s = settings({ NODE_ENV: 'test' });
     expect(s.profile).toBe('test');
     expect(s.inventory.failureRate).toBe(0);
-    expect(s.payment).toEqual({ declineRate: 0, transientRate: 0, noAnswerRate: 0, latency: { minMs: 0, maxMs: 0 } });
+    expect(s.payment).toEqual({ declineRate: 0, transientRate: 0, noAnswerRate: 0, faultRate: 0, latency: { minMs: 0, maxMs: 0 } });
     expect(s.shipping).toMatchObject({ failureRate: 0, latency: { minMs: 0, maxMs: 0 }, deliveryDelayMs: 1000 });
   });
 

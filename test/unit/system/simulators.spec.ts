@@ -30,7 +30,7 @@ describe('inventory decision', () => {
 });
 
 describe('payment decision', () => {
-  const b = { declineRate: 0.15, transientRate: 0.2, noAnswerRate: 0.05, latency };
+  const b = { declineRate: 0.15, transientRate: 0.2, noAnswerRate: 0.05, faultRate: 0, latency };
   it.each([
     [0, 'decline'],
     [0.1499, 'decline'],
@@ -45,6 +45,13 @@ describe('payment decision', () => {
   });
   it('draws the latency from the range', () => {
     expect(decidePayment(b, scripted(0.9, 0.5)).delayMs).toBe(150);
+  });
+  it('fails unexpectedly (a fault, not an answer) on the share after no answer', () => {
+    const faulty = { ...b, faultRate: 0.1 };
+    expect(decidePayment(faulty, scripted(0.4, 0.5)).outcome).toBe('fault');
+    expect(decidePayment(faulty, scripted(0.4999, 0.5)).outcome).toBe('fault');
+    expect(decidePayment(faulty, scripted(0.5, 0.5)).outcome).toBe('charge');
+    expect(decidePayment({ ...b, declineRate: 0, transientRate: 0, noAnswerRate: 0, faultRate: 1 }, scripted(0.9999, 0.5)).outcome).toBe('fault');
   });
 });
 
