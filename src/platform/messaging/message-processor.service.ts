@@ -184,6 +184,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
         batch.resolveOffset(batch.lastOffset);
         return;
       }
+      this.chaosKillAfterDbCommit();
       for (const w of work) this.attempts.delete(w.attemptKey);
       this.outbox.flush();
     }
@@ -228,6 +229,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
           await handler.one(envelope, lean.manager);
           return true;
         });
+        this.chaosKillAfterDbCommit();
         this.attempts.delete(attemptKey);
         if (handled) this.outbox.flush();
       } catch (err) {
@@ -247,6 +249,11 @@ export class MessageProcessorService implements OnApplicationShutdown {
       }
       this.commit(ctx);
     });
+  }
+
+  /** The chaos suite's crash between a database commit and its offset commit (CHAOS_KILL_AFTER_DB_COMMIT; off by default). */
+  private chaosKillAfterDbCommit(): void {
+    if (this.cfg.chaosKillAfterDbCommit > 0 && Math.random() < this.cfg.chaosKillAfterDbCommit) process.kill(process.pid, 'SIGKILL');
   }
 
   private parse<T extends EventType>(value: unknown, accepts: readonly T[]): TypedEnvelope<T> {
