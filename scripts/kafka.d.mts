@@ -15,6 +15,8 @@ export interface KafkaOptions {
   brokers?: string;
   log?: false | ((msg: string) => void);
   env?: NodeJS.ProcessEnv;
+  /** Extra plain listeners, each advertising `127.0.0.1:<advertisedPort>` (a proxy in front of `port`). */
+  extraListeners?: Array<{ name: string; port: number; advertisedPort?: number }>;
 }
 export const DEFAULT_KAFKA_VERSION: string;
 export function startKafka(o?: KafkaOptions): Promise<{ brokers: string; startedByUs: boolean; pid?: number; dataDir?: string; logFile?: string; security: string }>;

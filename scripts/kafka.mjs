@@ -68,9 +68,24 @@ function parseScramUsers(value) {
 }
 
 /**
+ * Extra plain listeners (`[{ name, port, advertisedPort }]`), each advertising its own address: a
+ * client that bootstraps through a proxy on `advertisedPort` in front of `port` is told to use the
+ * proxy for everything (the chaos suite cuts one service process off the broker this way).
+ */
+function parseExtraListeners(list) {
+  if (!list) return [];
+  return list.map((l) => {
+    const name = String(l.name).toUpperCase();
+    if (!/^[A-Z][A-Z0-9_]*$/.test(name) || ['CLIENT', 'CONTROLLER'].includes(name)) throw new Error(`bad listener name "${l.name}"`);
+    const port = envInt(`${name} port`, l.port);
+    return { name, port, advertisedPort: envInt(`${name} advertised port`, l.advertisedPort ?? port) };
+  });
+}
+
+/**
  * Merges options (highest priority), environment and defaults.
  * Fields: brokers, port, controllerPort, dataDir, version, numPartitions, security, adminUser,
- * adminPassword, scramUsers, heapOpts, installDir, timeoutMs, log.
+ * adminPassword, scramUsers, heapOpts, installDir, timeoutMs, log, extraListeners (options only).
  */
 export function resolveOptions(opts = {}) {
   const env = opts.env ?? process.env;
@@ -92,11 +107,13 @@ export function resolveOptions(opts = {}) {
     adminPassword: String(pick('adminPassword', 'KAFKA_ADMIN_PASSWORD') || 'admin-secret'),
     scramUsers: parseScramUsers(pick('scramUsers', 'KAFKA_SCRAM_USERS')),
     heapOpts: String(pick('heapOpts', 'KAFKA_HEAP_OPTS') || DEFAULT_HEAP_OPTS),
+    extraListeners: parseExtraListeners(opts.extraListeners),
     installRoot: installDirIn ? path.resolve(String(installDirIn)) : path.join(REPO_ROOT, '.local/kafka'),
     timeoutMs: opts.timeoutMs ?? (timeoutSec ? timeoutSec * 1000 : 90_000),
     log: opts.log === false ? () => {} : typeof opts.log === 'function' ? opts.log : (msg) => console.log(`kafka: ${msg}`),
   };
   o.controllerPort ??= o.port + 1; // 9093 by default; follows --port so side-by-side brokers need one flag
+  if (o.extraListeners.length && security !== 'plain') throw new Error('extra listeners are for the plain broker only');
   if (o.port === o.controllerPort) throw new Error(`port and controller port must differ (both ${o.port})`);
   o._resolved = true;
   o.installDir = path.join(o.installRoot, o.version);
@@ -200,9 +217,9 @@ function serverProperties(o) {
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${o.controllerPort}`,
-    `listeners=CLIENT://127.0.0.1:${o.port},CONTROLLER://127.0.0.1:${o.controllerPort}`,
-    `advertised.listeners=CLIENT://127.0.0.1:${o.port}`,
-    `listener.security.protocol.map=CLIENT:${scram ? 'SASL_PLAINTEXT' : 'PLAINTEXT'},CONTROLLER:PLAINTEXT`,
+    `listeners=${[`CLIENT://127.0.0.1:${o.port}`, `CONTROLLER://127.0.0.1:${o.controllerPort}`, ...o.extraListeners.map((l) => `${l.name}://127.0.0.1:${l.port}`)].join(',')}`,
+    `advertised.listeners=${[`CLIENT://127.0.0.1:${o.port}`, ...o.extraListeners.map((l) => `${l.name}://127.0.0.1:${l.advertisedPort}`)].join(',')}`,
+    `listener.security.protocol.map=${[`CLIENT:${scram ? 'SASL_PLAINTEXT' : 'PLAINTEXT'}`, 'CONTROLLER:PLAINTEXT', ...o.extraListeners.map((l) => `${l.name}:PLAINTEXT`)].join(',')}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=CLIENT',
     `log.dirs=${path.join(o.dataDir, 'kraft-logs')}`,
@@ -816,6 +833,7 @@ export async function startKafka(opts = {}) {
     for (const [name, port] of [
       ['port', o.port],
       ['controller port', o.controllerPort],
+      ...o.extraListeners.map((l) => [`${l.name} listener port`, l.port]),
     ]) {
       if (await portInUse(port))
         throw new Error(
