@@ -172,9 +172,11 @@ export async function checkDatabase(sql: SqlRunner, options: DatabaseCheckOption
     // I5 per order: the unique keys hold (checked on the data, so a dropped constraint shows).
     if (f.payments.length > 1) i5.push({ invariant: 'I5', orderIds: [id], detail: `${f.payments.length} payments for one order` });
     if (f.shipments.length > 1) i5.push({ invariant: 'I5', orderIds: [id], detail: `${f.shipments.length} shipments for one order` });
-    const perProduct = new Map<string, number>();
-    for (const l of f.lines) perProduct.set(l.productId, (perProduct.get(l.productId) ?? 0) + 1);
-    for (const [product, n] of perProduct) if (n > 1) i5.push({ invariant: 'I5', orderIds: [id], productIds: [product], detail: `${n} reservation lines for one product` });
+    if (f.lines.length > 1) {
+      const perProduct = new Map<string, number>();
+      for (const l of f.lines) perProduct.set(l.productId, (perProduct.get(l.productId) ?? 0) + 1);
+      for (const [product, n] of perProduct) if (n > 1) i5.push({ invariant: 'I5', orderIds: [id], productIds: [product], detail: `${n} reservation lines for one product` });
+    }
   }
 
   // I5: the inbox has no order id; it is checked whole whatever the scope. Its unique key makes a
