@@ -31,7 +31,8 @@ export class Load {
     this.startedAt = Date.now();
     this.done = offer(this.count, this.rate, (i) => this.send(i), {
       onAnswer: (i, res, latencyMs) => this.answer(i, res, latencyMs),
-      onError: (i, err) => this.record(err.code ?? err.message),
+      // Where a connection failed says more than how (a process being stopped, or one still serving).
+      onError: (i, err) => this.record(err.target ? `${err.code ?? err.message} from ${err.target}` : (err.code ?? err.message)),
       stop: () => this.stopped,
     }).then((offered) => {
       this.offered = offered;
@@ -68,7 +69,12 @@ export class Load {
         },
         body,
       )
-      .then((res) => Object.assign(res, { sentAt, valid, i }));
+      .then(
+        (res) => Object.assign(res, { sentAt, valid, i }),
+        (err) => {
+          throw Object.assign(err, { target: target.name });
+        },
+      );
   }
 
   answer(i, res, latencyMs) {

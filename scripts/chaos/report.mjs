@@ -20,10 +20,10 @@ export async function finish(ctx, o) {
   const counts = await ctx.statusCounts();
   const terminal = Object.fromEntries([...counts].filter(([s]) => TERMINAL.includes(s)).sort());
   const open = Object.fromEntries([...counts].filter(([s]) => !TERMINAL.includes(s)).sort());
-  const ordersFile = ctx.writeAccepted(load);
+  const ordersFile = await ctx.writeOrders(load);
   const metricsUrls = (o.metricsFrom ?? ctx.services.filter((s) => s?.running() && !s.paused)).map((s) => `${s.url}/metrics`);
   const allowDlq = typeof o.allowDlq === 'function' ? await o.allowDlq() : (o.allowDlq ?? 0);
-  const checker = await runChecker(ctx, { baseline: o.baseline, orders: ordersFile, metricsUrls, allowDlq, waitS: allTerminalAt === null ? 30 : 0 });
+  const checker = await runChecker(ctx, { baseline: o.baseline, ordersFile, metricsUrls, allowDlq, waitS: allTerminalAt === null ? 30 : 10 });
   const conditions = o.conditions ? await o.conditions() : [];
   const latencies = load.latencies.map(([, l]) => l).sort((a, b) => a - b);
   const pct = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] : NaN);
@@ -41,7 +41,7 @@ export async function finish(ctx, o) {
     loadAverage: { start: ctx.loadAverage, end: round(os.loadavg()[0]) },
     recoverS,
     recoveryTimeoutS: o.recoveryTimeoutS ?? 300,
-    checker: { available: checker.available, code: checker.code, violations: checker.violations },
+    checker: { available: checker.available, code: checker.code, violations: checker.violations, byInvariant: checker.byInvariant ?? {}, lines: checker.lines },
     conditions,
     notes: o.notes ?? [],
   };
@@ -64,7 +64,8 @@ function print(r, checkerOutput) {
   line('terminal', `${terminalSum} of ${terminalSum + openSum} orders: ${formatCounts(new Map(Object.entries(r.terminal)))}`);
   if (openSum) line('not terminal', formatCounts(new Map(Object.entries(r.notTerminal))));
   line('time to recover', r.recoverS === null ? `not recovered: orders still open ${r.recoveryTimeoutS} s after the load` : `${r.recoverS.toFixed(1)} s (fault end → every order terminal)`);
-  line('violations', r.checker.available ? `${r.checker.violations ?? '?'} (checker exit ${r.checker.code})` : 'checker not available');
+  const by = Object.entries(r.checker.byInvariant ?? {}).map(([i, n]) => `${i} ${n}`);
+  line('violations', r.checker.available ? `${r.checker.violations ?? 'could not check'}${by.length ? ` (${by.join(', ')})` : ''}` : 'checker not available');
   if (checkerOutput && r.checker.violations !== 0) {
     for (const l of checkerOutput.split('\n').slice(0, 40)) console.log(`      | ${l}`);
   }
@@ -89,8 +90,9 @@ export function summaryTable(results) {
     const terminalSum = Object.values(r.terminal).reduce((a, b) => a + b, 0);
     const openSum = Object.values(r.notTerminal).reduce((a, b) => a + b, 0);
     const conds = r.conditions.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}`).join('; ');
+    const by = Object.entries(r.checker.byInvariant ?? {}).map(([i, n]) => `${i}×${n}`);
     rows.push(
-      `| ${r.id} | ${r.offered} | ${r.accepted} | ${others.map(([k, n]) => `${k}×${n}`).join(' ') || '-'} | ${terminalSum}/${terminalSum + openSum} | ${r.recoverS === null ? 'no' : r.recoverS.toFixed(1)} | ${r.checker.available ? (r.checker.violations ?? '?') : 'n/a'} | ${conds || '-'} | ${r.ok ? 'PASS' : 'FAIL'} |`,
+      `| ${r.id} | ${r.offered} | ${r.accepted} | ${others.map(([k, n]) => `${k}×${n}`).join(' ') || '-'} | ${terminalSum}/${terminalSum + openSum} | ${r.recoverS === null ? 'no' : r.recoverS.toFixed(1)} | ${r.checker.available ? `${r.checker.violations ?? 'could not check'}${by.length ? ` (${by.join(' ')})` : ''}` : 'n/a'} | ${conds || '-'} | ${r.ok ? 'PASS' : 'FAIL'} |`,
     );
   }
   return rows.join('\n');

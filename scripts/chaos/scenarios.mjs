@@ -3,7 +3,8 @@
 // `finish` (every order terminal, the invariant checker, its own conditions).
 //
 // CHAOS_SCALE (default 1) scales every duration and order count, e.g. 0.2 for a quick run;
-// CHAOS_C4_KILLS sets C4's kills (default 100 × CHAOS_SCALE).
+// CHAOS_<ID>_RATE sets a scenario's offered rate; CHAOS_C4_KILLS C4's kills (default 100 × CHAOS_SCALE),
+// CHAOS_C4_HOOKED how many processes kill themselves (2), CHAOS_C4_KILL_PROBABILITY the chance a commit (0.05).
 import fs from 'node:fs';
 import path from 'node:path';
 import { generateRequests } from './bodies.mjs';
@@ -12,11 +13,13 @@ import { formatCounts, Load } from './load.mjs';
 import { condition, finish } from './report.mjs';
 import { faketimeLib, metricValue } from './service.mjs';
 import { readiness, sleep, TERMINAL } from './stack.mjs';
-import { checkOutboxOrder, readTopics } from './topics.mjs';
+import { checkOutboxOrder, groupLag, readTopics } from './topics.mjs';
 
 export const SCALE = Number(process.env.CHAOS_SCALE ?? 1);
 /** Scaled seconds (at least one). */
 const sec = (s) => Math.max(1, Math.round(s * SCALE));
+/** A scenario's offered rate: its default, or CHAOS_<ID>_RATE. */
+const rateOf = (id, fallback) => Number(process.env[`CHAOS_${id}_RATE`] ?? fallback);
 const untilAt = async (load, s) => {
   const wait = load.startedAt + s * 1000 - Date.now();
   if (wait > 0) await sleep(wait);
@@ -89,10 +92,10 @@ export const SCENARIOS = {
     const ctx = await stack.scenario('C1', { env: { SIM_PROFILE: 'test' } });
     await ctx.startServices(1);
     const baseline = await writeBaseline(ctx);
-    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: 800, count, timeoutMs: 30000 }).start();
+    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: rateOf('C1', 800), count, timeoutMs: 30000 }).start();
     await load.done;
     return finish(ctx, {
-      title: `overload: ${count} orders at 800/s offered to one process, test profile`,
+      title: `overload: ${count} orders at ${load.rate}/s offered to one process, test profile`,
       load,
       faultEnd: load.endedAt,
       baseline,
@@ -117,7 +120,7 @@ export const SCENARIOS = {
     const [p1] = await ctx.startServices(1);
     const baseline = await writeBaseline(ctx);
     const probe = new Sampler(() => readiness(p1), 1000);
-    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: 200, count: 200 * duration }).start();
+    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: rateOf('C2', 200), count: rateOf('C2', 200) * duration }).start();
     await untilAt(load, faultAt);
     const faultStart = Date.now();
     await stack.killBroker();
@@ -137,7 +140,7 @@ export const SCENARIOS = {
     }
     await load.done;
     return finish(ctx, {
-      title: `broker SIGKILL for ${faultLen} s in the middle of ${duration} s at 200/s, then restart`,
+      title: `broker SIGKILL for ${faultLen} s in the middle of ${duration} s at ${load.rate}/s, then restart`,
       load,
       faultEnd,
       baseline,
@@ -162,7 +165,7 @@ export const SCENARIOS = {
     const ctx = await stack.scenario('C3', { partitions: 6 });
     await ctx.startServices(3);
     const baseline = await writeBaseline(ctx);
-    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: 100, count: 100 * duration }).start();
+    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: rateOf('C3', 100), count: rateOf('C3', 100) * duration }).start();
     const random = seeded(3);
     const kills = [];
     for (let t = every; t < duration; t += every) {
@@ -176,7 +179,7 @@ export const SCENARIOS = {
     const faultEnd = Date.now();
     await load.done;
     return finish(ctx, {
-      title: `3 processes at 100/s for ${duration} s, SIGKILL one at random every ${every} s and restart it`,
+      title: `3 processes at ${load.rate}/s for ${duration} s, SIGKILL one at random every ${every} s and restart it`,
       load,
       faultEnd,
       baseline,
@@ -187,15 +190,19 @@ export const SCENARIOS = {
 
   async C4(stack) {
     const target = Number(process.env.CHAOS_C4_KILLS ?? Math.max(1, Math.round(100 * SCALE)));
-    const probability = process.env.CHAOS_C4_KILL_PROBABILITY ?? '0.02';
+    const probability = process.env.CHAOS_C4_KILL_PROBABILITY ?? '0.05';
+    // Every kill stalls the groups until the dead member's session times out (30 s): more hooked
+    // processes, more kills per stall.
+    const hookedCount = Number(process.env.CHAOS_C4_HOOKED ?? 2);
     const ctx = await stack.scenario('C4', { partitions: 6 });
     await ctx.installInboxLog();
-    // p1 takes the HTTP load and consumes; p2 and p3 consume and kill themselves after a database commit.
+    // p1 takes the HTTP load and consumes; the others consume and kill themselves after a database commit.
     const hook = (on) => ({ env: { CHAOS_KILL_AFTER_DB_COMMIT: on ? probability : '0' } });
     const [p1] = await ctx.startServices(1);
-    const hooked = [ctx.service(1, hook(true)), ctx.service(2, hook(true))];
+    const hooked = Array.from({ length: hookedCount }, (_, k) => ctx.service(k + 1, hook(true)));
     const baseline = await writeBaseline(ctx);
-    const load = new Load({ token: stack.token, targets: () => (p1.running() ? [p1] : []), rate: 100, count: 100 * 3600 }).start();
+    // Light load: the point is the commits, and every kill stalls the groups for their session timeout.
+    const load = new Load({ token: stack.token, targets: () => (p1.running() ? [p1] : []), rate: rateOf('C4', 50), count: rateOf('C4', 50) * 3600 }).start();
     let kills = 0;
     const maxMs = Number(process.env.CHAOS_C4_MAX_S ?? Math.max(600, target * 30)) * 1000;
     const started = Date.now();
@@ -236,7 +243,7 @@ export const SCENARIOS = {
     const ctx = await stack.scenario('C5');
     await ctx.startServices(2);
     const baseline = await writeBaseline(ctx);
-    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: 100, count: 100 * duration }).start();
+    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: rateOf('C5', 100), count: rateOf('C5', 100) * duration }).start();
     await untilAt(load, downAt);
     await stack.db.kill();
     await untilAt(load, downAt + downLen);
@@ -248,7 +255,7 @@ export const SCENARIOS = {
     const faultEnd = Date.now();
     await load.done;
     return finish(ctx, {
-      title: `database killed for ${downLen} s under load at 100/s, then read_only=ON for ${roLen} s`,
+      title: `database killed for ${downLen} s under load at ${load.rate}/s, then read_only=ON for ${roLen} s`,
       load,
       faultEnd,
       baseline,
@@ -276,7 +283,7 @@ export const SCENARIOS = {
       return row.age === null ? 0 : Number(row.age);
     }, 1000);
     // The cut process stays in the load balancer's rotation (a partition is not seen from outside); the hung one leaves it.
-    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: 100, count: 100 * duration }).start();
+    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: rateOf('C6', 100), count: rateOf('C6', 100) * duration }).start();
     await untilAt(load, faultAt);
     const faultStart = Date.now();
     await p2.pause();
@@ -292,7 +299,7 @@ export const SCENARIOS = {
     const faultEnd = Date.now();
     await load.done;
     return finish(ctx, {
-      title: `3 processes at 100/s: one hung (SIGSTOP) for ${faultLen} s, one cut from database and broker by the proxy`,
+      title: `3 processes at ${load.rate}/s: one hung (SIGSTOP) for ${faultLen} s, one cut from database and broker by the proxy`,
       load,
       faultEnd,
       baseline,
@@ -318,7 +325,7 @@ export const SCENARIOS = {
     await ctx.installInboxLog();
     const [p1, p2] = await ctx.startServices(2);
     const baseline = await writeBaseline(ctx);
-    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: 100, count: 100 * duration }).start();
+    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: rateOf('C7', 100), count: rateOf('C7', 100) * duration }).start();
     await untilAt(load, termAt);
     const before = { log: await ctx.inboxLogMark(), metric: metricValue(await p1.metrics(), 'order_flow_inbox_duplicates_total') };
     // The load balancer takes it out as Kubernetes does on SIGTERM.
@@ -327,7 +334,7 @@ export const SCENARIOS = {
     const faultEnd = Date.now();
     await load.done;
     return finish(ctx, {
-      title: `SIGTERM one of two processes at 100/s`,
+      title: `SIGTERM one of two processes at ${load.rate}/s`,
       load,
       faultEnd,
       baseline,
@@ -351,7 +358,7 @@ export const SCENARIOS = {
     fs.writeFileSync(clockFile, '+0s\n');
     await ctx.startServices(2, (i) => (i === 1 ? { clockFile } : {}));
     const baseline = await writeBaseline(ctx);
-    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: 100, count: 100 * duration }).start();
+    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: rateOf('C8', 100), count: rateOf('C8', 100) * duration }).start();
     await untilAt(load, aheadAt);
     fs.writeFileSync(clockFile, '+20s\n');
     await untilAt(load, behindAt);
@@ -361,7 +368,7 @@ export const SCENARIOS = {
     const faultEnd = Date.now();
     await load.done;
     return finish(ctx, {
-      title: `2 processes at 100/s, one 20 s ahead for ${behindAt - aheadAt} s, then 20 s behind for ${backAt - behindAt} s`,
+      title: `2 processes at ${load.rate}/s, one 20 s ahead for ${behindAt - aheadAt} s, then 20 s behind for ${backAt - behindAt} s`,
       load,
       faultEnd,
       baseline,
@@ -378,13 +385,20 @@ export const SCENARIOS = {
   async C9(stack) {
     const duration = sec(20);
     const fault = { PAYMENT_FAULT_RATE: '1', PAYMENT_DECLINE_RATE: '0', PAYMENT_TRANSIENT_RATE: '0', PAYMENT_NO_ANSWER_RATE: '0' };
-    const ctx = await stack.scenario('C9');
+    // A failing command goes to the DLQ at its first failure: with the default 3 attempts and the
+    // consumer's backoff, the payment group would work through the failed charges for many minutes.
+    const ctx = await stack.scenario('C9', { env: { CONSUMER_MAX_ATTEMPTS: '1' } });
     const [p1] = await ctx.startServices(1, () => ({ env: fault }));
     const baseline = await writeBaseline(ctx);
-    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: 100, count: 100 * duration }).start();
+    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: rateOf('C9', 100), count: rateOf('C9', 100) * duration }).start();
     await load.done;
-    // The saga gives up on every charge (deadline after its attempts); then the provider is mended.
+    // The saga gives up on every charge (deadline after its attempts), the payment group gets through
+    // every command (each charge dead-lettered); then the provider is mended.
     const failedAt = await ctx.untilTerminal({ expected: load.accepted.length, timeoutS: 300 });
+    const paymentGroup = `${ctx.env.KAFKA_GROUP_PREFIX}-payment`;
+    for (const deadline = Date.now() + 300000; Date.now() < deadline; await sleep(1000)) {
+      if ((await groupLag(stack.brokers, paymentGroup, ctx.topics.KAFKA_TOPIC_PAYMENT_REQUESTS).catch(() => -1)) === 0) break;
+    }
     await p1.terminate();
     p1.env = { ...p1.env, PAYMENT_FAULT_RATE: '0' };
     for (const k of ['PAYMENT_DECLINE_RATE', 'PAYMENT_TRANSIENT_RATE', 'PAYMENT_NO_ANSWER_RATE']) delete p1.env[k];
@@ -397,7 +411,7 @@ export const SCENARIOS = {
     await quiet(ctx);
     const lettersAfter = await dlqCount(ctx);
     return finish(ctx, {
-      title: `payment fails unexpectedly for ${duration} s at 100/s (dead-lettered), then dlq replay --all`,
+      title: `payment fails unexpectedly for ${duration} s at ${load.rate}/s (dead-lettered), then dlq replay --all`,
       load,
       faultEnd,
       baseline,
@@ -428,7 +442,7 @@ export const SCENARIOS = {
     await ctx.installOutboxLog();
     const [, p2, p3] = await ctx.startServices(3);
     const baseline = await writeBaseline(ctx);
-    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: 100, count: 100 * duration }).start();
+    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: rateOf('C10', 100), count: rateOf('C10', 100) * duration }).start();
     let steps = 0;
     for (let t = every; t < duration; t += every) {
       await untilAt(load, t);
@@ -444,7 +458,7 @@ export const SCENARIOS = {
     const faultEnd = Date.now();
     await load.done;
     return finish(ctx, {
-      title: `rebalance storm: 3→1→3 processes every ${every} s for ${duration} s at 100/s`,
+      title: `rebalance storm: 3→1→3 processes every ${every} s for ${duration} s at ${load.rate}/s`,
       load,
       faultEnd,
       baseline,
@@ -478,7 +492,7 @@ export const SCENARIOS = {
     const ctx = await stack.scenario('C11');
     await ctx.startServices(1);
     const baseline = await writeBaseline(ctx);
-    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: 200, count, request: (i) => requests[i] }).start();
+    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: rateOf('C11', 200), count, request: (i) => requests[i] }).start();
     await load.done;
     return finish(ctx, {
       title: `${count} generated request bodies (fast-check), about a third valid`,
@@ -505,7 +519,7 @@ export const SCENARIOS = {
     const ctx = await stack.scenario('C12');
     const [p1] = await ctx.startServices(1);
     const baseline = await writeBaseline(ctx);
-    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: 150, count: 150 * duration }).start();
+    const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: rateOf('C12', 150), count: rateOf('C12', 150) * duration }).start();
     const sampler = new Sampler(async () => {
       const text = await p1.metrics(5000);
       return {
@@ -526,7 +540,7 @@ export const SCENARIOS = {
     const [p99Early, p99Late] = [p99(warmup, warmup + span), p99(duration - span, duration + 1)];
     const mb = (b) => `${(b / 1048576).toFixed(0)} MB`;
     return finish(ctx, {
-      title: `soak: ${duration} s at 150/s (warm-up ${warmup} s)`,
+      title: `soak: ${duration} s at ${load.rate}/s (warm-up ${warmup} s)`,
       load,
       faultEnd: load.endedAt,
       baseline,

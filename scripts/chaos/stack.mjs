@@ -43,6 +43,8 @@ export function stackConfig(env = process.env) {
     kafkaProxiedPort: int('CHAOS_KAFKA_PROXIED_PORT', kafka + 2),
     kafkaProxyPort: int('CHAOS_KAFKA_PROXY_PORT', kafka + 3),
     httpPort: int('CHAOS_HTTP_PORT', 3401),
+    /** Explicit ports of the service processes (CHAOS_HTTP_PORTS=a,b,c), else httpPort, +1, +2 … */
+    httpPorts: env.CHAOS_HTTP_PORTS ? env.CHAOS_HTTP_PORTS.split(',').map(Number) : null,
     oidcPort: int('CHAOS_OIDC_PORT', 4401),
   };
 }
@@ -195,7 +197,7 @@ export class ScenarioContext {
     const s = new ServiceProcess({
       name: `p${i + 1}`,
       root: ROOT,
-      port: stack.cfg.httpPort + i,
+      port: stack.cfg.httpPorts?.[i] ?? stack.cfg.httpPort + i,
       logFile: path.join(this.dir, `p${i + 1}.log`),
       clockFile,
       log: this.log,
@@ -309,10 +311,16 @@ export class ScenarioContext {
     );
   }
 
-  /** Writes the accepted order ids, one a line, for the checker. */
-  writeAccepted(load) {
-    const file = path.join(this.dir, 'accepted.txt');
-    fs.writeFileSync(file, load.accepted.map((a) => a.orderId ?? '(none)').join('\n') + '\n');
+  /**
+   * Writes the order ids for the checker, one a line: every accepted order (which must exist) and
+   * every order in the database (a request that timed out may have created one, which must be
+   * terminal too).
+   */
+  async writeOrders(load) {
+    const file = path.join(this.dir, 'orders.txt');
+    const ids = new Set(load.accepted.map((a) => a.orderId).filter(Boolean));
+    for (const r of await this.query('SELECT id FROM orders')) ids.add(r.id);
+    fs.writeFileSync(file, `${[...ids].join('\n')}\n`);
     return file;
   }
 }

@@ -93,3 +93,23 @@ export function checkOutboxOrder(rows, onKafka) {
   }
   return { pairs, violations, missing };
 }
+
+/** Messages of `topic` that consumer group `groupId` has not committed yet (all of them if it has committed none). */
+export async function groupLag(brokers, groupId, topic) {
+  const kafka = new Kafka({ clientId: 'order-flow-chaos', brokers: [brokers], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    let lag = 0;
+    for (const p of ends) {
+      const c = committed?.partitions.find((x) => x.partition === p.partition);
+      const at = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(p.low);
+      lag += Math.max(0, Number(p.high) - at);
+    }
+    return lag;
+  } finally {
+    await admin.disconnect();
+  }
+}
