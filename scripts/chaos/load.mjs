@@ -22,6 +22,8 @@ export class Load {
     this.latencies = [];
     /** Answers per second since the start: [{ second, key, n }] kept as a map of maps. */
     this.perSecond = new Map();
+    /** 5xx answers: { i, status, body } (what was sent is request(i)). */
+    this.serverErrors = [];
     this.offered = 0;
     this.stopped = false;
     this.rr = 0;
@@ -79,6 +81,7 @@ export class Load {
 
   answer(i, res, latencyMs) {
     this.latencies.push([res.sentAt, latencyMs]);
+    if (res.status >= 500) this.serverErrors.push({ i: res.i, status: res.status, body: res.body.slice(0, 300) });
     this.record(res.status);
     if (res.status === 202) {
       let orderId = null;

@@ -367,7 +367,12 @@ export const SCENARIOS = {
     fs.writeFileSync(clockFile, '+0s\n');
     const faultEnd = Date.now();
     await load.done;
+    const retries = async () => {
+      const texts = await Promise.all(ctx.services.map((s) => s.metrics()));
+      return ['inventory', 'payment', 'shipping'].map((step) => `${step} ${texts.reduce((sum, t) => sum + (metricValue(t, 'order_flow_saga_retries_total', { step }) ?? 0), 0)}`).join(', ');
+    };
     return finish(ctx, {
+      notes: [`saga step retries (both processes): ${await retries()}`],
       title: `2 processes at ${load.rate}/s, one 20 s ahead for ${behindAt - aheadAt} s, then 20 s behind for ${backAt - behindAt} s`,
       load,
       faultEnd,
@@ -506,7 +511,7 @@ export const SCENARIOS = {
         const valid = requests.filter((r) => r.valid).length;
         const invalidWhat = fromInvalid.length ? ` (${formatCounts(countBy(fromInvalid.map((a) => requests[a.i].what.replace(/ at .*| = .*/, ''))))})` : '';
         return [
-          condition('0 × 5xx', !fiveXx.length, formatCounts(new Map(fiveXx))),
+          condition('0 × 5xx', !fiveXx.length, `${formatCounts(new Map(fiveXx))}${load.serverErrors.length ? ` (${formatCounts(countBy(load.serverErrors.map((e) => `${e.status} on ${requests[e.i].what}`)))})` : ''}`),
           condition('no order from an invalid body', fromInvalid.length === 0 && Number(orders.n) === load.accepted.length, `${fromInvalid.length} invalid bodies accepted${invalidWhat}; ${orders.n} orders for ${load.accepted.length} 202s`),
           condition('valid bodies accepted', load.accepted.filter((a) => a.valid).length === valid, `${load.accepted.filter((a) => a.valid).length} of ${valid} valid bodies got 202`),
         ];

@@ -26,6 +26,8 @@ export class ServiceProcess {
     this.starts = 0;
     /** Set while stopped with SIGSTOP. */
     this.paused = false;
+    /** Set from the start until /health/live answers. */
+    this.starting = false;
   }
 
   get url() {
@@ -67,7 +69,13 @@ export class ServiceProcess {
     this.starts += 1;
     this.paused = false;
     child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
-    await this.waitLive(waitMs);
+    // Not in a load balancer's rotation until it answers.
+    this.starting = true;
+    try {
+      await this.waitLive(waitMs);
+    } finally {
+      this.starting = false;
+    }
     return this;
   }
 

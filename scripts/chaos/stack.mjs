@@ -226,7 +226,7 @@ export class ScenarioContext {
   }
 
   /** Until the process's readiness shows every consumer group connected (or the timeout). */
-  async waitConsuming(s, timeoutMs = 90000) {
+  async waitConsuming(s, timeoutMs = 60000) {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const r = await readiness(s);
@@ -237,9 +237,9 @@ export class ScenarioContext {
     return false;
   }
 
-  /** Service processes the suite has not stopped, killed or paused (where a load balancer sends). */
+  /** Service processes that answer and that the suite has not stopped, killed, paused or sent SIGTERM (where a load balancer sends). */
   up() {
-    return this.services.filter((s) => s && s.running() && !s.paused && !s.draining);
+    return this.services.filter((s) => s && s.running() && !s.starting && !s.paused && !s.draining);
   }
 
   async query(sql, params = []) {
