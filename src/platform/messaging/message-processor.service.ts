@@ -306,7 +306,26 @@ export class MessageProcessorService implements OnApplicationShutdown {
       },
     ]);
     deadLetteredMessages.inc({ consumer_group: consumerGroup, topic: letter.originTopic });
+    await this.rememberDeadLetter(consumerGroup, value);
     this.logger.error(`dead-lettered ${letter.originTopic}/${letter.partition}@${letter.offset} for ${consumerGroup} after ${attempts} attempt(s): ${err.message}`);
+  }
+
+  /**
+   * Records that the group gave up on the message, so the saga stops waiting for a command that will
+   * not be handled and lets the step's deadline run. Best effort: without it the saga waits out its
+   * delivery grace instead. A replayed letter is handled as usual (the inbox holds no row for it).
+   */
+  private async rememberDeadLetter(consumerGroup: string, value: string | null): Promise<void> {
+    let eventId: unknown;
+    try {
+      eventId = value === null ? undefined : (JSON.parse(value) as { eventId?: unknown }).eventId;
+    } catch {
+      return; // not JSON: no event id to remember
+    }
+    if (typeof eventId !== 'string' || eventId.length !== 36) return;
+    await this.dataSource
+      .query('INSERT IGNORE INTO dead_lettered_messages (consumer_group, event_id) VALUES (?, ?)', [consumerGroup, eventId])
+      .catch((err: Error) => this.logger.warn(`could not record the dead letter ${eventId} of ${consumerGroup}: ${err.message}`));
   }
 
   /**

@@ -23,4 +23,38 @@ export const sagaStepRetries = new Counter({
   registers: [],
 });
 
-export const PROCESS_COUNTERS: ReadonlyArray<Metric<string>> = [deadLetteredMessages, sagaStepRetries];
+export const sagaStalledOrders = new Counter({
+  name: 'order_flow_saga_stalled_orders_total',
+  help: 'Orders found stalled in a status without a step deadline (RECEIVED, PAYMENT_COMPLETED) and driven on by the sweeper, by status',
+  labelNames: ['status'] as const,
+  registers: [],
+});
+
+export const sagaCompensationsStuck = new Counter({
+  name: 'order_flow_saga_compensations_stuck_total',
+  help: 'Compensations that ran out of attempts and were set aside for operators (GET /api/admin/saga/stuck-steps), by step',
+  labelNames: ['step'] as const,
+  registers: [],
+});
+
+export const sagaDeadlinesDeferred = new Counter({
+  name: 'order_flow_saga_deadlines_deferred_total',
+  help: 'Step deadlines moved on because the command had not reached its system module yet, or its answer was still in our own pipeline, by reason',
+  labelNames: ['reason'] as const,
+  registers: [],
+});
+
+export const sagaSchedulerFailures = new Counter({
+  name: 'order_flow_saga_scheduler_failures_total',
+  help: 'Due saga steps (or stalled orders) whose handling failed; each is retried later without holding up the others',
+  registers: [],
+});
+
+export const PROCESS_COUNTERS: ReadonlyArray<Metric<string>> = [
+  deadLetteredMessages,
+  sagaStepRetries,
+  sagaStalledOrders,
+  sagaCompensationsStuck,
+  sagaDeadlinesDeferred,
+  sagaSchedulerFailures,
+];

@@ -22,6 +22,8 @@ describe('openapi/openapi.yaml', () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/api/admin/dead-letters',
       '/api/admin/dead-letters/replay',
+      '/api/admin/saga/stuck-steps',
+      '/api/admin/saga/stuck-steps/{orderId}/{step}/retry',
       '/api/inventory/products',
       '/api/orders',
       '/api/orders/{orderId}',
