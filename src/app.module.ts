@@ -12,6 +12,7 @@ import { AuthModule } from './platform/auth/auth.module.js';
 import { DatabaseModule } from './platform/database/database.module.js';
 import { HealthModule } from './platform/health/health.module.js';
 import { CorrelationMiddleware } from './platform/http/correlation.middleware.js';
+import { ForbiddenKeysMiddleware } from './platform/http/forbidden-keys.middleware.js';
 import { JsonOnlyMiddleware } from './platform/http/json-only.middleware.js';
 import { MessagingModule } from './platform/messaging/messaging.module.js';
 import { LoggingModule } from './platform/observability/logging.module.js';
@@ -48,6 +49,6 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(CorrelationMiddleware, JsonOnlyMiddleware).forRoutes('{*path}');
+    consumer.apply(CorrelationMiddleware, JsonOnlyMiddleware, ForbiddenKeysMiddleware).forRoutes('{*path}');
   }
 }
