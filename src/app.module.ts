@@ -8,6 +8,7 @@ import { kafkaConfig } from './config/kafka.config.js';
 import { outboxConfig } from './config/outbox.config.js';
 import { DeadLettersModule } from './experience/dead-letters/dead-letters.module.js';
 import { OrdersModule } from './experience/orders/orders.module.js';
+import { ParkedMessagesModule } from './experience/parked-messages/parked-messages.module.js';
 import { AuthModule } from './platform/auth/auth.module.js';
 import { DatabaseModule } from './platform/database/database.module.js';
 import { HealthModule } from './platform/health/health.module.js';
@@ -24,7 +25,7 @@ import { ShippingModule } from './system/shipping/shipping.module.js';
 
 /** The Nest modules of each layer (DESIGN §2); APP_MODULES picks which run in this process. */
 export const LAYER_MODULES: Record<AppLayer, Type[]> = {
-  experience: [OrdersModule, DeadLettersModule],
+  experience: [OrdersModule, DeadLettersModule, ParkedMessagesModule],
   process: [OrderSagaModule],
   system: [InventoryModule, PaymentModule, ShippingModule],
 };
