@@ -25,6 +25,8 @@ export const envSchema = Joi.object({
   HTTP_KEEP_ALIVE_TIMEOUT_MS: Joi.number().integer().min(1000).max(600000).default(65000),
   CORS_ORIGINS: Joi.string().allow('').default(''),
   RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(1).default(6000),
+  IDEMPOTENCY_KEY_TTL_HOURS: Joi.number().integer().min(1).default(24),
+  IDEMPOTENCY_PRUNE_INTERVAL_MS: Joi.number().integer().min(1000).default(600000),
 
   DATABASE_URL: Joi.string()
     .uri({ scheme: ['mysql', 'mariadb'] })

@@ -151,6 +151,32 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
       expect(new Set(results.map((r) => r.body.orderId)).size).toBe(1);
     });
 
+    it('a key older than IDEMPOTENCY_KEY_TTL_HOURS (24) is absent: a new order, and the key then replays that one', async () => {
+      const key = `idem-${randomUUID()}`;
+      const body = validOrderBody();
+      const age = (hours: number) => t.dataSource.query('UPDATE idempotency_keys SET created_at = NOW(3) - INTERVAL ? HOUR WHERE idem_key = ?', [hours, key]);
+      const first = await post(body, { 'Idempotency-Key': key }).expect(202);
+      await age(23);
+      expect((await post(body, { 'Idempotency-Key': key }).expect(202)).headers['idempotent-replayed']).toBe('true');
+
+      await age(25);
+      const second = await post(body, { 'Idempotency-Key': key }).expect(202);
+      expect(second.body.orderId).not.toBe(first.body.orderId);
+      expect(second.headers['idempotent-replayed']).toBeUndefined();
+      const rows = await t.dataSource.query('SELECT order_id FROM idempotency_keys WHERE idem_key = ?', [key]);
+      expect(rows).toEqual([{ order_id: second.body.orderId }]);
+      const [{ n }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM orders WHERE id IN (?, ?)', [first.body.orderId, second.body.orderId]);
+      expect(Number(n)).toBe(2);
+      const replayed = await post(body, { 'Idempotency-Key': key }).expect(202);
+      expect(replayed.body.orderId).toBe(second.body.orderId);
+      expect(replayed.headers['idempotent-replayed']).toBe('true');
+
+      // Expired, a different body is no conflict either: the key is free again.
+      await age(25);
+      const other = await post(validOrderBody({ items: [{ productId: 'SKU-1003', quantity: 1 }] }), { 'Idempotency-Key': key }).expect(202);
+      expect([first.body.orderId, second.body.orderId]).not.toContain(other.body.orderId);
+    });
+
     it('same key, different body: 409 problem, nothing created', async () => {
       const key = `idem-${randomUUID()}`;
       await post(validOrderBody(), { 'Idempotency-Key': key }).expect(202);
