@@ -171,8 +171,12 @@ export class StepDeadlineGate {
     if (r.state === 'RETRY' || !r.commandEventId) return { kind: 'due' };
     const timeoutMs = stepTimeoutMs(r.step, r.attempt, this.policy);
     if (!r.takenAt) {
-      if (r.now.getTime() - r.sentAt.getTime() >= this.cfg.deliveryGraceMs) return null;
-      return { kind: 'defer', until: new Date(r.now.getTime() + Math.min(timeoutMs, 5000)), reason: 'not-taken' };
+      const waited = r.now.getTime() - r.sentAt.getTime();
+      if (waited >= this.cfg.deliveryGraceMs) return null;
+      // Looked at again sooner while the wait is short, less often as it grows (a long backlog or outage
+      // must not turn into a stream of re-checks).
+      const recheck = Math.min(30000, Math.max(Math.min(timeoutMs, 5000), waited / 2));
+      return { kind: 'defer', until: new Date(r.now.getTime() + recheck), reason: 'not-taken' };
     }
     const deadline = r.takenAt.getTime() + timeoutMs;
     if (deadline > r.now.getTime()) return { kind: 'defer', until: new Date(deadline), reason: 'answer-time' };
