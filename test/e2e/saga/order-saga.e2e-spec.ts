@@ -4,12 +4,21 @@ import { InventorySimulator } from '../../../src/system/inventory/inventory.simu
 import { PaymentSimulator } from '../../../src/system/payment/payment.simulator.js';
 import { ShippingSimulator } from '../../../src/system/shipping/shipping.simulator.js';
 import { eventually } from '../../support/eventually.js';
-import { createProduct, placeOrder, stockOf, TERMINAL, waitForGroupsCaughtUp, waitForStatus } from '../../support/saga-fixtures.js';
+import { checkSuiteInvariants, dlqLetters } from '../../support/invariants.js';
+import { createProduct, placeOrder as placeOrderVia, stockOf, TERMINAL, waitForGroupsCaughtUp, waitForStatus } from '../../support/saga-fixtures.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 import { TopicReader } from '../../support/topic-reader.js';
 import { OUTBOX_TOPICS } from '../../support/topics.js';
 
 const ALL_TOPICS = OUTBOX_TOPICS;
+
+/** Every order this suite places, for the invariant check at its end. */
+const placed: string[] = [];
+const placeOrder: typeof placeOrderVia = async (...args) => {
+  const orderId = await placeOrderVia(...args);
+  placed.push(orderId);
+  return orderId;
+};
 
 describe('order saga over Kafka (process + system layers, real broker and MariaDB)', () => {
   let t: TestApp;
@@ -20,6 +29,8 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
   let inventory: InventorySimulator;
   let payment: PaymentSimulator;
   let shipping: ShippingSimulator;
+  /** DLQ letters before this suite's first test, plus those its tests inject on purpose. */
+  let dlqAllowed = 0;
 
   beforeAll(async () => {
     t = await startTestApp({
@@ -44,6 +55,9 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     kafka = new Kafka({ clientId: 'test-producer', brokers: (process.env.KAFKA_BROKERS ?? '').split(','), logLevel: logLevel.NOTHING });
     producer = kafka.producer();
     await producer.connect();
+    // Messages earlier suites left in the topics are consumed now: count the DLQ once they are.
+    await waitForGroupsCaughtUp();
+    dlqAllowed = await dlqLetters();
   });
 
   /** How many partitions the service created the topic with (KAFKA_TOPIC_PARTITIONS). */
@@ -310,6 +324,7 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
         messages: [{ partition, key: marker, value: `{"not":"an envelope","marker":"${marker}"}`, headers: { 'x-correlation-id': marker } }],
       });
     }
+    dlqAllowed += partitions;
     const letters = await eventually(
       () => dlq.messages.filter((m) => m.value?.value?.includes(marker)),
       (l) => l.length === partitions,
@@ -350,6 +365,7 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
     const trackingNumber = `SHIP-BATCH${Date.now()}`;
     const good = { ...status!.value, eventId: randomUUID(), payload: { ...status!.value.payload, trackingNumber } };
     const ghostOrder = randomUUID();
+    dlqAllowed += 1;
     const ghost = { ...status!.value, eventId: randomUUID(), orderId: ghostOrder };
     await producer.send({
       topic: 'shipping-updates',
@@ -417,5 +433,14 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
       orderIds,
     );
     expect(Number(charges)).toBe(shipped.size);
+  });
+
+  // Last: every order above, with its compensations settled, keeps I1–I7 (the DLQ holds only the
+  // letters injected above, and the service never answered a 500).
+  it('leaves every invariant intact for the orders it placed', async () => {
+    const report = await checkSuiteInvariants(t.dataSource, placed, { allowDlq: dlqAllowed, metricsUrls: [`${t.url}/metrics`] });
+    expect(report.violations).toEqual([]);
+    expect(report.notChecked).toEqual([]);
+    expect(report.orders).toBe(placed.length);
   });
 });

@@ -3,6 +3,7 @@ import { newEnvelope } from '../../../src/contracts/envelope.js';
 import { OrderStoreService } from '../../../src/platform/order-store/order-store.service.js';
 import { OrderSagaModule } from '../../../src/process/orders/order-saga.module.js';
 import { OrderSagaService, type SagaMessage } from '../../../src/process/orders/order-saga.service.js';
+import { checkSuiteInvariants } from '../../support/invariants.js';
 import { startSystemHarness, type SystemHarness } from '../system/system-harness.js';
 
 /**
@@ -16,6 +17,8 @@ describe('order saga: a batch of messages written per kind of change (real Maria
   let store: OrderStoreService;
   let productA: string;
   let productB: string;
+  /** Every order this suite writes, for the invariant check at its end. */
+  const written: string[] = [];
 
   beforeAll(async () => {
     h = await startSystemHarness(OrderSagaModule);
@@ -34,6 +37,7 @@ describe('order saga: a batch of messages written per kind of change (real Maria
       { productId: productB, quantity: 1 },
     ];
     const address = { line1: '1 Main St', city: 'Paris', postalCode: '75001', country: 'FR' };
+    written.push(id);
     await inTx((tx) =>
       store.writeReceived((batch) => batch.run(tx), { id, customer, shippingAddress: address, items, currency: 'EUR', correlationId: `corr-${id}`, at: new Date() }),
     );
@@ -165,5 +169,14 @@ describe('order saga: a batch of messages written per kind of change (real Maria
     expect(await order(id)).toMatchObject({ status: 'INVENTORY_CHECK_STARTED', version: 2 });
     expect(await history(id)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED']);
     expect(await staged(id)).toEqual(['OrderStatusChanged', 'ReserveStock']);
+  });
+
+  // Last. No system module runs here, so the orders stay where the batches left them (I1 does not
+  // apply); everything else must hold: no stock, charge or shipment appears, stock stays consistent.
+  it('leaves the invariants other than I1 intact for the orders it wrote', async () => {
+    const report = await checkSuiteInvariants(h.dataSource, written, { waitS: 0 });
+    expect(report.violations.filter((v) => v.invariant !== 'I1')).toEqual([]);
+    expect(report.checked).toEqual(['I1', 'I2', 'I3', 'I4', 'I5']);
+    expect(report.orders).toBe(written.length);
   });
 });
