@@ -5,7 +5,8 @@ import { SagaStepScheduler } from '../../../src/process/orders/saga-step.schedul
 import { PaymentSimulator } from '../../../src/system/payment/payment.simulator.js';
 import { ShippingSimulator } from '../../../src/system/shipping/shipping.simulator.js';
 import { eventually } from '../../support/eventually.js';
-import { createProduct, placeOrder, stockOf, TERMINAL, waitForStatus } from '../../support/saga-fixtures.js';
+import { checkSuiteInvariants } from '../../support/invariants.js';
+import { createProduct, placeOrder as placeOrderVia, stockOf, TERMINAL, waitForStatus } from '../../support/saga-fixtures.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 import { TopicReader } from '../../support/topic-reader.js';
 
@@ -30,6 +31,23 @@ const FAST = {
   SHIPPING_DELIVERY_DELAY_MS: '300',
   SHIPPING_DELIVERY_INTERVAL_MS: '100',
 };
+
+/** Every order this suite places, for the invariant check at the end of each part. */
+let placed: string[] = [];
+const placeOrder: typeof placeOrderVia = async (...args) => {
+  const orderId = await placeOrderVia(...args);
+  placed.push(orderId);
+  return orderId;
+};
+
+/** Last in each part: its orders, with their compensations settled, keep I1–I5 and I7. */
+function itLeavesTheInvariantsIntact(app: () => TestApp): void {
+  it('leaves every invariant intact for the orders it placed', async () => {
+    const report = await checkSuiteInvariants(app().dataSource, placed, { metricsUrls: [`${app().url}/metrics`] });
+    expect(report.violations).toEqual([]);
+    placed = [];
+  });
+}
 
 const rowsOf = (t: TestApp, table: 'stock_reservations' | 'payments' | 'shipments', orderId: string) =>
   t.dataSource.query(`SELECT status FROM ${table} WHERE order_id = ? ORDER BY status`, [orderId]) as Promise<Array<{ status: string }>>;
@@ -168,6 +186,7 @@ describe('saga fault paths: every layer in one app (real broker and MariaDB)', (
     await t.dataSource.query("UPDATE saga_steps SET due_at = UTC_TIMESTAMP(3) WHERE step = 'payment'");
     await waitForStatus(t, orderId, TERMINAL, 30000);
   });
+  itLeavesTheInvariantsIntact(() => t);
 });
 
 describe('saga fault paths: a system module whose consumer group is down (real broker and MariaDB)', () => {
@@ -197,6 +216,7 @@ describe('saga fault paths: a system module whose consumer group is down (real b
     paymentApp = await startTestApp({ layers: ['system'], groups: ['payment'], env: FAST });
     expect(await waitForStatus(t, orderId, TERMINAL, 30000)).toMatchObject({ status: 'SHIPPED' });
   });
+  itLeavesTheInvariantsIntact(() => t);
 });
 
 describe('saga fault paths: stalled orders and bounded compensations (real broker and MariaDB)', () => {
@@ -251,4 +271,5 @@ describe('saga fault paths: stalled orders and bounded compensations (real broke
     await t.post(`/api/admin/saga/stuck-steps/${orderId}/release/retry`, {}).expect(404);
     await t.post(`/api/admin/saga/stuck-steps/not-a-uuid/refund/retry`, {}).expect(400);
   });
+  itLeavesTheInvariantsIntact(() => t);
 });
