@@ -2,6 +2,12 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { Partitioners, type Kafka, type Message, type Producer, type ProducerConfig, type TopicMessages } from 'kafkajs';
 import { KAFKA } from './messaging.tokens.js';
 
+/** What the producer last did, for the relay's part of the readiness body. */
+export interface ProducerOutcomes {
+  lastSentAt: Date | null;
+  lastError: { message: string; at: Date } | null;
+}
+
 /**
  * The one producer of a process: idempotent, acks=all, one request in flight so that retries
  * never reorder an order's messages. Connects lazily and reconnects after a broker outage.
@@ -11,14 +17,23 @@ export class KafkaProducerService implements OnModuleDestroy {
   private readonly logger = new Logger(KafkaProducerService.name);
   private producer: Producer | null = null;
   private connecting: Promise<Producer> | null = null;
+  private readonly outcomes: ProducerOutcomes = { lastSentAt: null, lastError: null };
 
   constructor(@Inject(KAFKA) private readonly kafka: Kafka) {}
 
   async sendBatch(topicMessages: TopicMessages[]): Promise<void> {
-    const producer = await this.connected();
+    let producer: Producer;
+    try {
+      producer = await this.connected();
+    } catch (err) {
+      this.outcomes.lastError = { message: (err as Error).message, at: new Date() };
+      throw err;
+    }
     try {
       await producer.sendBatch({ topicMessages, acks: -1 });
+      this.outcomes.lastSentAt = new Date();
     } catch (err) {
+      this.outcomes.lastError = { message: (err as Error).message, at: new Date() };
       // Drop the producer so the next attempt starts from a fresh connection.
       await this.reset();
       throw err;
@@ -27,6 +42,11 @@ export class KafkaProducerService implements OnModuleDestroy {
 
   async send(topic: string, messages: Message[]): Promise<void> {
     await this.sendBatch([{ topic, messages }]);
+  }
+
+  /** When the last send succeeded, and the last send that failed. */
+  lastOutcomes(): Readonly<ProducerOutcomes> {
+    return this.outcomes;
   }
 
   private async connected(): Promise<Producer> {

@@ -210,12 +210,13 @@ export class MessageProcessorService implements OnApplicationShutdown {
     const first = each.size;
     for (const w of work) each.add('INSERT IGNORE INTO processed_messages (consumer_group, event_id) VALUES (?, ?)', [w.consumerGroup, w.envelope.eventId]);
     const results = await lean.run(each);
-    return work.filter((w, i) => {
+    const fresh = work.filter((w, i) => {
       // Seen before (or twice in this batch): the inbox makes redelivery a no-op.
       if (affectedRows(results[first + i]) > 0) return true;
       this.logger.debug(`duplicate ${w.envelope.eventType} ${w.envelope.eventId} ignored`);
       return false;
     });
+    return fresh;
   }
 
   /** One message in its own transaction, with the attempt counting and dead-lettering of §7.3. */
@@ -335,14 +336,22 @@ export class MessageProcessorService implements OnApplicationShutdown {
     this.flushTimer = null;
     const batches = [...this.pendingOffsets];
     this.pendingOffsets.clear();
-    await Promise.all(
-      batches.map(([consumer, offsets]) =>
-        consumer.commitOffsets([...offsets.values()]).catch((err: Error) => {
-          // The database work is committed; a redelivery is absorbed by the inbox.
-          this.logger.warn(`offset commit failed (${err.message}); a redelivery will be ignored by the inbox`);
-        }),
-      ),
-    );
+    await Promise.all(batches.map(([consumer, offsets]) => this.commitOffsets(consumer, offsets)));
+  }
+
+  /** Commits now what the consumer has done and not yet committed (before it leaves its group). */
+  async commitPending(consumer: Consumer): Promise<void> {
+    const offsets = this.pendingOffsets.get(consumer);
+    if (!offsets) return;
+    this.pendingOffsets.delete(consumer);
+    await this.commitOffsets(consumer, offsets);
+  }
+
+  private async commitOffsets(consumer: Consumer, offsets: Map<string, { topic: string; partition: number; offset: string }>): Promise<void> {
+    await consumer.commitOffsets([...offsets.values()]).catch((err: Error) => {
+      // The database work is committed; a redelivery is absorbed by the inbox.
+      this.logger.warn(`offset commit failed (${err.message}); a redelivery will be ignored by the inbox`);
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -23,4 +23,12 @@ export const sagaStepRetries = new Counter({
   registers: [],
 });
 
-export const PROCESS_COUNTERS: ReadonlyArray<Metric<string>> = [deadLetteredMessages, sagaStepRetries];
+/** Consumer group restarts after its consumer crashed, by consumer group. */
+export const consumerRestarts = new Counter({
+  name: 'order_flow_consumer_restarts_total',
+  help: 'Times a consumer group was started again after its consumer stopped on an error, by consumer group',
+  labelNames: ['consumer_group'] as const,
+  registers: [],
+});
+
+export const PROCESS_COUNTERS: ReadonlyArray<Metric<string>> = [deadLetteredMessages, sagaStepRetries, consumerRestarts];
