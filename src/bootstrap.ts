@@ -49,6 +49,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(layers), {
     bufferLogs: options.bufferLogs ?? true,
     bodyParser: false,
+    // Intake stops first on shutdown: a request that arrives once it has begun gets 503 (and its
+    // connection closed), while those in flight finish.
+    return503OnClosing: true,
   });
   applyHttpSecurity(app, app_);
   // Longer than the idle timeout of the proxy in front: with Node's 5 s default the service closes
