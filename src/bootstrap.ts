@@ -92,8 +92,8 @@ function attachConsumers(app: INestApplication, groups: ConsumerGroupName[]): vo
       {
         // The client's own retries (connecting, metadata) are longer than the other clients': when
         // they run out the consumer stops, and a restarted consumer rejoins as a new member, which
-        // waits out the old member's session after a broker restart (about 30 s). With these, a
-        // consumer rides out a broker outage of about 90 s in place.
+        // waits out its former self's session after a broker restart. With these, a consumer rides
+        // out a broker outage of about 90 s in place.
         client: { ...kafkaClientOptions(cfg, name), retry: CONSUMER_CLIENT_RETRY },
         consumer: {
           groupId,

@@ -213,13 +213,12 @@ export class MessageProcessorService implements OnApplicationShutdown {
     const first = each.size;
     for (const w of work) each.add('INSERT IGNORE INTO processed_messages (consumer_group, event_id) VALUES (?, ?)', [w.consumerGroup, w.envelope.eventId]);
     const results = await lean.run(each);
-    const fresh = work.filter((w, i) => {
+    return work.filter((w, i) => {
       // Seen before (or twice in this batch): the inbox makes redelivery a no-op.
       if (affectedRows(results[first + i]) > 0) return true;
       this.logger.debug(`duplicate ${w.envelope.eventType} ${w.envelope.eventId} ignored`);
       return false;
     });
-    return fresh;
   }
 
   /** Counts what the inbox absorbed (once committed): each one a redelivery, which a clean shutdown never causes. */
