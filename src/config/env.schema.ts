@@ -66,6 +66,8 @@ export const envSchema = Joi.object({
   CONSUMER_MAX_ATTEMPTS: Joi.number().integer().min(1).default(3),
   INBOX_RETENTION_HOURS: Joi.number().integer().min(1).default(168),
   INBOX_PRUNE_INTERVAL_MS: Joi.number().integer().min(1000).default(600000),
+  // A consumer group that cannot run this long fails /health/live, so the orchestrator restarts the process.
+  CONSUMER_DEAD_AFTER_S: Joi.number().integer().min(1).default(60),
 
   OUTBOX_POLL_INTERVAL_MS: Joi.number().integer().min(10).default(1000),
   OUTBOX_BATCH_SIZE: Joi.number().integer().min(1).max(5000).default(500),

@@ -50,6 +50,25 @@ export const sagaSchedulerFailures = new Counter({
   registers: [],
 });
 
+/**
+ * Messages the inbox recognised as already processed, by consumer group: each one a redelivery
+ * (an offset commit that did not happen, a rebalance, a replay) that the inbox absorbed.
+ */
+export const inboxDuplicates = new Counter({
+  name: 'order_flow_inbox_duplicates_total',
+  help: 'Messages ignored because the inbox had already processed them, by consumer group',
+  labelNames: ['consumer_group'] as const,
+  registers: [],
+});
+
+/** Consumer group restarts after its consumer crashed, by consumer group. */
+export const consumerRestarts = new Counter({
+  name: 'order_flow_consumer_restarts_total',
+  help: 'Times a consumer group was started again after its consumer stopped on an error, by consumer group',
+  labelNames: ['consumer_group'] as const,
+  registers: [],
+});
+
 export const PROCESS_COUNTERS: ReadonlyArray<Metric<string>> = [
   deadLetteredMessages,
   sagaStepRetries,
@@ -57,4 +76,6 @@ export const PROCESS_COUNTERS: ReadonlyArray<Metric<string>> = [
   sagaCompensationsStuck,
   sagaDeadlinesDeferred,
   sagaSchedulerFailures,
+  inboxDuplicates,
+  consumerRestarts,
 ];

@@ -264,13 +264,14 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
     expect(res.body[0]).toEqual({ productId: 'SKU-1001', name: expect.any(String), unitPrice: expect.any(Number), currency: 'EUR', availableStock: expect.any(Number) });
   });
 
-  it('health: live answers without dependencies, ready checks database and Kafka', async () => {
+  it('health: live answers while the consumer groups run, ready checks the database and shows the groups and the relay', async () => {
     await t.get('/health/live').expect(200);
     const ready = await eventually(
       () => t.get('/health/ready'),
       (r) => r.status === 200,
       { what: 'readiness' },
     );
-    expect(ready.body.details).toMatchObject({ database: { status: 'up' }, kafka: { status: 'up' } });
+    expect(ready.body.details).toMatchObject({ database: { status: 'up' }, consumers: { status: 'up', groups: expect.any(Object) }, relay: { status: 'up', state: 'running' } });
+    expect(ready.body.details.kafka).toBeUndefined();
   });
 });
