@@ -238,6 +238,9 @@ function serverProperties(o) {
     'delete.topic.enable=true',
     'log.segment.bytes=16777216',
     'log.retention.hours=24',
+    // Kafka deletes a segment once its newest record is past the retention: rolling daily keeps a
+    // record readable for at most about 48 h, well inside INBOX_RETENTION_HOURS (docs/reliability.md).
+    'log.roll.hours=24',
     'log.retention.check.interval.ms=60000',
     'num.network.threads=2',
     'num.io.threads=4',

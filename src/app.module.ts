@@ -8,10 +8,12 @@ import { kafkaConfig } from './config/kafka.config.js';
 import { outboxConfig } from './config/outbox.config.js';
 import { DeadLettersModule } from './experience/dead-letters/dead-letters.module.js';
 import { OrdersModule } from './experience/orders/orders.module.js';
+import { ParkedMessagesModule } from './experience/parked-messages/parked-messages.module.js';
 import { AuthModule } from './platform/auth/auth.module.js';
 import { DatabaseModule } from './platform/database/database.module.js';
 import { HealthModule } from './platform/health/health.module.js';
 import { CorrelationMiddleware } from './platform/http/correlation.middleware.js';
+import { ForbiddenKeysMiddleware } from './platform/http/forbidden-keys.middleware.js';
 import { JsonOnlyMiddleware } from './platform/http/json-only.middleware.js';
 import { MessagingModule } from './platform/messaging/messaging.module.js';
 import { LoggingModule } from './platform/observability/logging.module.js';
@@ -23,7 +25,7 @@ import { ShippingModule } from './system/shipping/shipping.module.js';
 
 /** The Nest modules of each layer (DESIGN §2); APP_MODULES picks which run in this process. */
 export const LAYER_MODULES: Record<AppLayer, Type[]> = {
-  experience: [OrdersModule, DeadLettersModule],
+  experience: [OrdersModule, DeadLettersModule, ParkedMessagesModule],
   process: [OrderSagaModule],
   system: [InventoryModule, PaymentModule, ShippingModule],
 };
@@ -48,6 +50,6 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(CorrelationMiddleware, JsonOnlyMiddleware).forRoutes('{*path}');
+    consumer.apply(CorrelationMiddleware, JsonOnlyMiddleware, ForbiddenKeysMiddleware).forRoutes('{*path}');
   }
 }

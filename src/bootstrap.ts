@@ -49,6 +49,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(layers), {
     bufferLogs: options.bufferLogs ?? true,
     bodyParser: false,
+    // Intake stops first on shutdown: a request that arrives once it has begun gets 503 (and its
+    // connection closed), while those in flight finish.
+    return503OnClosing: true,
   });
   applyHttpSecurity(app, app_);
   // Longer than the idle timeout of the proxy in front: with Node's 5 s default the service closes
@@ -72,6 +75,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   return app;
 }
 
+/** About 90 s of retries, at most 5 s apart, so a consumer reconnects soon after the broker is back. */
+const CONSUMER_CLIENT_RETRY = { initialRetryTime: 300, maxRetryTime: 5000, retries: 20 };
+
 const servers = new WeakMap<INestApplication, Array<{ name: ConsumerGroupName; group: string; server: LayerKafkaServer }>>();
 
 function attachConsumers(app: INestApplication, groups: ConsumerGroupName[]): void {
@@ -84,19 +90,30 @@ function attachConsumers(app: INestApplication, groups: ConsumerGroupName[]): vo
     const server = new LayerKafkaServer(
       CONSUMER_GROUPS[name],
       {
-        client: kafkaClientOptions(cfg, name),
+        // The client's own retries (connecting, metadata) are longer than the other clients': when
+        // they run out the consumer stops, and a restarted consumer rejoins as a new member, which
+        // waits out its former self's session after a broker restart. With these, a consumer rides
+        // out a broker outage of about 90 s in place.
+        client: { ...kafkaClientOptions(cfg, name), retry: CONSUMER_CLIENT_RETRY },
         consumer: {
           groupId,
           allowAutoTopicCreation: false,
-          sessionTimeout: 30000,
+          // How long the broker keeps a member that stopped heartbeating: the partitions of a killed or
+          // hung process wait this long for another owner, and so does a consumer restarted after a
+          // broker restart (it rejoins as a new member while its former self is still listed). A
+          // transaction longer than this only costs a rejoin and redeliveries the inbox absorbs.
+          sessionTimeout: 10000,
           heartbeatInterval: 3000,
           // A fetch waits (at most fetchMaxWaitMs) for fetchMinBytes: fewer, fuller batches, so fewer
           // transactions per message when messages trickle in (the dev latencies spread them out).
           minBytes: cfg.fetchMinBytes,
           maxWaitTimeInMs: cfg.fetchMaxWaitMs,
-          // A transient fault is retried (the offset is not committed); after the retries the
-          // consumer restarts and the message comes again. Nothing is skipped.
-          retry: { initialRetryTime: 300, maxRetryTime: 10000, retries: 8, restartOnFailure: async () => true },
+          // A failed batch, or a broker that is away, is retried in place after a backoff (the offset
+          // is not committed): the consumer keeps its group membership, so once the broker is back it
+          // runs again within a backoff instead of waiting, as a new member, for the old one's session
+          // to expire. On an error kafkajs will not retry, the consumer stops: the registry then starts
+          // the whole group again (kafkajs's own restart skips the errors it deems fatal).
+          retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: Number.MAX_SAFE_INTEGER, restartOnFailure: async () => false },
         },
         run: { autoCommit: false, partitionsConsumedConcurrently: cfg.partitionsConsumedConcurrently },
         subscribe: { fromBeginning: true },
@@ -133,8 +150,9 @@ async function takeOverOffsets(app: INestApplication, running: ConsumerGroupName
 }
 
 /**
- * Starts every consumer group once the topics exist, retrying while Kafka is unreachable, so the
- * HTTP API serves (and accepts orders into the outbox) even when the broker is down at boot.
+ * Starts every consumer group once the topics exist; resolves when each has joined its group. The
+ * registry keeps them running from then on (and retries while Kafka is unreachable), so the HTTP API
+ * serves (and accepts orders into the outbox) even when the broker is down at boot.
  */
 export async function startConsumers(app: INestApplication): Promise<void> {
   const logger = new Logger('Consumers');
@@ -146,26 +164,5 @@ export async function startConsumers(app: INestApplication): Promise<void> {
     list.map((s) => s.name),
     logger,
   );
-  const registry = app.get(ConsumerRegistryService);
-  await Promise.all(
-    list.map(async ({ group, server }) => {
-      let delay = 500;
-      while (!registry.closing) {
-        try {
-          await new Promise<void>((resolve, reject) => {
-            void server.listen((err?: unknown) => (err ? reject(err) : resolve()));
-          });
-          registry.markRunning(group);
-          logger.log(`consumer group ${group} running`);
-          return;
-        } catch (err) {
-          registry.markFailed(group, (err as Error).message);
-          logger.warn(`consumer group ${group} could not start (${(err as Error).message}); retrying in ${delay} ms`);
-          await server.close().catch(() => undefined);
-          await new Promise((r) => setTimeout(r, delay));
-          delay = Math.min(delay * 2, 10000);
-        }
-      }
-    }),
-  );
+  await app.get(ConsumerRegistryService).startAll();
 }

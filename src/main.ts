@@ -5,9 +5,11 @@ if (existsSync('.env')) process.loadEnvFile('.env');
 
 const { Logger } = await import('@nestjs/common');
 const { createApp, startConsumers } = await import('./bootstrap.js');
+const { exitWithin } = await import('./shutdown-deadline.js');
 const { appConfig } = await import('./config/app.config.js');
 
 const cfg = appConfig();
+exitWithin();
 const app = await createApp();
 await app.listen(cfg.port, cfg.host);
 void startConsumers(app);

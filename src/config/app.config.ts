@@ -25,6 +25,8 @@ export const appConfig = registerAs('app', () => {
       .map((s) => s.trim())
       .filter(Boolean),
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE as number,
+    idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS as number,
+    idempotencyPruneIntervalMs: e.IDEMPOTENCY_PRUNE_INTERVAL_MS as number,
   };
 });
 export type AppConfig = ReturnType<typeof appConfig>;

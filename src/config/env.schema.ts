@@ -25,6 +25,8 @@ export const envSchema = Joi.object({
   HTTP_KEEP_ALIVE_TIMEOUT_MS: Joi.number().integer().min(1000).max(600000).default(65000),
   CORS_ORIGINS: Joi.string().allow('').default(''),
   RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(1).default(6000),
+  IDEMPOTENCY_KEY_TTL_HOURS: Joi.number().integer().min(1).default(24),
+  IDEMPOTENCY_PRUNE_INTERVAL_MS: Joi.number().integer().min(1000).default(600000),
 
   DATABASE_URL: Joi.string()
     .uri({ scheme: ['mysql', 'mariadb'] })
@@ -64,6 +66,8 @@ export const envSchema = Joi.object({
   CONSUMER_MAX_ATTEMPTS: Joi.number().integer().min(1).default(3),
   INBOX_RETENTION_HOURS: Joi.number().integer().min(1).default(168),
   INBOX_PRUNE_INTERVAL_MS: Joi.number().integer().min(1000).default(600000),
+  // A consumer group that cannot run this long fails /health/live, so the orchestrator restarts the process.
+  CONSUMER_DEAD_AFTER_S: Joi.number().integer().min(1).default(60),
 
   OUTBOX_POLL_INTERVAL_MS: Joi.number().integer().min(10).default(1000),
   OUTBOX_BATCH_SIZE: Joi.number().integer().min(1).max(5000).default(500),

@@ -34,6 +34,7 @@ export const kafkaConfig = registerAs('kafka', () => {
     consumerMaxAttempts: e.CONSUMER_MAX_ATTEMPTS as number,
     inboxRetentionHours: e.INBOX_RETENTION_HOURS as number,
     inboxPruneIntervalMs: e.INBOX_PRUNE_INTERVAL_MS as number,
+    consumerDeadAfterMs: (e.CONSUMER_DEAD_AFTER_S as number) * 1000,
     chaosKillAfterDbCommit: e.CHAOS_KILL_AFTER_DB_COMMIT as number,
     sasl,
     ssl,

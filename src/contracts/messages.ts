@@ -66,6 +66,7 @@ export interface Payloads {
   PaymentRefunded: { paymentId: string | null; amount: number };
   // shipping-updates
   ShipmentRequested: { shippingAddress: Address; items: OrderLine[]; attempt: number };
+  CancelShipment: { reason: string };
   ShipmentStatusChanged: {
     shipmentId: string;
     status: ShipmentStatus;
@@ -76,6 +77,8 @@ export interface Payloads {
   // shipping-replies
   ShipmentCreated: { shipmentId: string; carrier: string; trackingNumber: string; estimatedDelivery: string; status: ShipmentStatus };
   ShipmentRejected: { reason: FailureReason; transient: boolean; detail?: string };
+  /** `shipmentId` null: there was no shipment to cancel (a later request for the order is refused). */
+  ShipmentCancelled: { shipmentId: string | null; cancelled: boolean };
 }
 export type EventType = keyof Payloads;
 
@@ -131,9 +134,11 @@ export const payloadSchemas: { [K in EventType]: Joi.ObjectSchema } = {
   PaymentRejected: rejection,
   PaymentRefunded: Joi.object({ paymentId: Joi.string().allow(null).required(), amount: money.required() }),
   ShipmentRequested: Joi.object({ shippingAddress: address.required(), items: Joi.array().items(orderLine).min(1).required(), attempt: Joi.number().integer().min(1).required() }),
+  CancelShipment: Joi.object({ reason: Joi.string().required() }),
   ShipmentStatusChanged: Joi.object(shipmentFields),
   ShipmentCreated: Joi.object(shipmentFields),
   ShipmentRejected: rejection,
+  ShipmentCancelled: Joi.object({ shipmentId: Joi.string().allow(null).required(), cancelled: Joi.boolean().required() }),
 };
 
 export function isEventType(value: string): value is EventType {

@@ -1,4 +1,4 @@
-/** The nine order statuses of DESIGN §4. */
+/** The order statuses: the nine of the saga's happy and failure paths, and CANCELLED. */
 export const ORDER_STATUSES = [
   'RECEIVED',
   'INVENTORY_CHECK_STARTED',
@@ -9,10 +9,14 @@ export const ORDER_STATUSES = [
   'SHIPPING_REQUESTED',
   'SHIPPED',
   'SHIPPING_FAILED',
+  'CANCELLED',
 ] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(['INVENTORY_FAILED', 'PAYMENT_FAILED', 'SHIPPED', 'SHIPPING_FAILED']);
+export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(['INVENTORY_FAILED', 'PAYMENT_FAILED', 'SHIPPED', 'SHIPPING_FAILED', 'CANCELLED']);
+
+/** Terminal statuses in which nothing may stay reserved, charged or shipped: the saga undoes any late success. */
+export const CLOSED_STATUSES: ReadonlySet<OrderStatus> = new Set(['INVENTORY_FAILED', 'PAYMENT_FAILED', 'SHIPPING_FAILED', 'CANCELLED']);
 
 /** Reason codes carried by failure statuses (and by business rejections from system modules). */
 export const FAILURE_REASONS = [
@@ -24,8 +28,12 @@ export const FAILURE_REASONS = [
   'CARRIER_REJECTED',
   'CARRIER_UNAVAILABLE',
   'STEP_TIMED_OUT',
+  /** A system module refused a forward command because it already compensated the order. */
+  'ORDER_COMPENSATED',
+  'CANCELLED_BY_CLIENT',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
-export const SHIPMENT_STATUSES = ['PENDING', 'IN_TRANSIT', 'DELIVERED', 'FAILED'] as const;
+/** A CANCELLED shipment is one the saga called off (its order failed or was cancelled): never delivered. */
+export const SHIPMENT_STATUSES = ['PENDING', 'IN_TRANSIT', 'DELIVERED', 'FAILED', 'CANCELLED'] as const;
 export type ShipmentStatus = (typeof SHIPMENT_STATUSES)[number];

@@ -21,7 +21,9 @@ export const TOPIC_OF: { [K in EventType]: TopicKey } = {
   PaymentRejected: 'paymentReplies',
   PaymentRefunded: 'paymentReplies',
   ShipmentRequested: 'shippingUpdates',
+  CancelShipment: 'shippingUpdates',
   ShipmentStatusChanged: 'shippingUpdates',
   ShipmentCreated: 'shippingReplies',
   ShipmentRejected: 'shippingReplies',
+  ShipmentCancelled: 'shippingReplies',
 };

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { OrderStoreModule } from '../../platform/order-store/order-store.module.js';
+import { IdempotencyKeyPrunerService } from './idempotency-key-pruner.service.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersService } from './orders.service.js';
 
@@ -7,6 +8,6 @@ import { OrdersService } from './orders.service.js';
 @Module({
   imports: [OrderStoreModule],
   controllers: [OrdersController],
-  providers: [OrdersService],
+  providers: [OrdersService, IdempotencyKeyPrunerService],
 })
 export class OrdersModule {}

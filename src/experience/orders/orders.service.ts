@@ -102,9 +102,24 @@ export class OrdersService {
     return { orderId, created: true };
   }
 
+  /**
+   * The order an earlier request with this key created, or null when the key is new or has expired
+   * (older than IDEMPOTENCY_KEY_TTL_HOURS). An expired row is deleted here, so this request's INSERT
+   * takes its place; the pruner would remove it later anyway.
+   */
   private async replay(clientId: string, key: string, requestHash: string): Promise<AcceptedOrder | null> {
-    const rows = await this.dataSource.query('SELECT request_hash, order_id FROM idempotency_keys WHERE client_id = ? AND idem_key = ?', [clientId, key]);
+    const ttlHours = this.app.idempotencyKeyTtlHours;
+    // The database's clock, the one that stamped created_at.
+    const rows = await this.dataSource.query(
+      'SELECT request_hash, order_id, created_at < NOW(3) - INTERVAL ? HOUR AS expired FROM idempotency_keys WHERE client_id = ? AND idem_key = ?',
+      [ttlHours, clientId, key],
+    );
     if (!rows.length) return null;
+    if (Number(rows[0].expired)) {
+      // Guarded by the same age: a concurrent request may have renewed the key meanwhile.
+      await this.dataSource.query('DELETE FROM idempotency_keys WHERE client_id = ? AND idem_key = ? AND created_at < NOW(3) - INTERVAL ? HOUR', [clientId, key, ttlHours]);
+      return null;
+    }
     if (rows[0].request_hash !== requestHash) {
       throw new OrdersException(OrdersErrorCode.IDEMPOTENCY_CONFLICT, 'This Idempotency-Key was used with a different request body');
     }

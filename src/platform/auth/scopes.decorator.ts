@@ -15,7 +15,7 @@ export type ScopeName = (typeof Scope)[keyof typeof Scope];
 export const SCOPE_DESCRIPTIONS: Record<ScopeName, string> = {
   [Scope.ORDERS_WRITE]: 'Submit orders',
   [Scope.ORDERS_READ]: 'Read orders, their status and the catalogue',
-  [Scope.ADMIN]: 'Operator endpoints (dead letters, replays)',
+  [Scope.ADMIN]: 'Operator endpoints (dead letters, replays, parked outbox messages)',
 };
 
 /**

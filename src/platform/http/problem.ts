@@ -4,6 +4,7 @@ import { HttpStatus } from '@nestjs/common';
 export enum ProblemCode {
   VALIDATION_FAILED = 'VALIDATION_FAILED',
   MALFORMED_REQUEST = 'MALFORMED_REQUEST',
+  FORBIDDEN_KEY = 'FORBIDDEN_KEY',
   UNAUTHORIZED = 'UNAUTHORIZED',
   FORBIDDEN = 'FORBIDDEN',
   NOT_FOUND = 'NOT_FOUND',
@@ -40,6 +41,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const TITLES: Record<ProblemCode, [number, string]> = {
   [ProblemCode.VALIDATION_FAILED]: [HttpStatus.BAD_REQUEST, 'The request is invalid'],
   [ProblemCode.MALFORMED_REQUEST]: [HttpStatus.BAD_REQUEST, 'The request is malformed'],
+  [ProblemCode.FORBIDDEN_KEY]: [HttpStatus.BAD_REQUEST, 'The body uses a forbidden key'],
   [ProblemCode.UNAUTHORIZED]: [HttpStatus.UNAUTHORIZED, 'Authentication required'],
   [ProblemCode.FORBIDDEN]: [HttpStatus.FORBIDDEN, 'Not allowed'],
   [ProblemCode.NOT_FOUND]: [HttpStatus.NOT_FOUND, 'Not found'],

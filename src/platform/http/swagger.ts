@@ -20,7 +20,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1.0')
     .addTag('orders', 'Submit and track orders')
     .addTag('inventory', "The inventory system's catalogue")
-    .addTag('operations', 'Operator routes: dead letters and their replay (scope orders.admin)')
+    .addTag('operations', 'Operator routes: dead letters and their replay, parked outbox messages and their release (scope orders.admin)')
     .addTag('health', 'Kubernetes probes')
     .addOAuth2(
       {

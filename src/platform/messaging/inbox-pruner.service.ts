@@ -32,12 +32,18 @@ export class InboxPrunerService implements OnApplicationBootstrap, OnApplication
   /** Deletes what is past the retention; returns how many rows. */
   async prune(): Promise<number> {
     let total = 0;
-    while (!this.stopped) {
-      // The database's clock, the one that stamped processed_at.
-      const result = await this.dataSource.query('DELETE FROM processed_messages WHERE processed_at < NOW(3) - INTERVAL ? HOUR LIMIT ?', [this.cfg.inboxRetentionHours, CHUNK]);
-      const deleted = affectedRows(result);
-      total += deleted;
-      if (deleted < CHUNK) break;
+    // The record of dead-lettered messages (which the saga reads as "taken") ages like the inbox.
+    for (const [table, column] of [
+      ['processed_messages', 'processed_at'],
+      ['dead_lettered_messages', 'dead_lettered_at'],
+    ]) {
+      while (!this.stopped) {
+        // The database's clock, the one that stamped the rows.
+        const result = await this.dataSource.query(`DELETE FROM ${table} WHERE ${column} < NOW(3) - INTERVAL ? HOUR LIMIT ?`, [this.cfg.inboxRetentionHours, CHUNK]);
+        const deleted = affectedRows(result);
+        total += deleted;
+        if (deleted < CHUNK) break;
+      }
     }
     if (total) this.logger.log(`pruned ${total} inbox row(s) older than ${this.cfg.inboxRetentionHours} h`);
     return total;

@@ -1,24 +1,45 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Partitioners, type Kafka, type Message, type Producer, type ProducerConfig, type TopicMessages } from 'kafkajs';
 import { KAFKA } from './messaging.tokens.js';
+import { TransientError } from './transient-error.js';
+
+/** What the producer last did, for the relay's part of the readiness body. */
+export interface ProducerOutcomes {
+  lastSentAt: Date | null;
+  lastError: { message: string; at: Date } | null;
+}
 
 /**
  * The one producer of a process: idempotent, acks=all, one request in flight so that retries
  * never reorder an order's messages. Connects lazily and reconnects after a broker outage.
+ *
+ * It closes last on shutdown (`onApplicationShutdown` runs for it after the services that use it,
+ * the relay and the consumers, have stopped) and never reopens: a send after that fails as transient,
+ * so its rows or messages wait for the next process.
  */
 @Injectable()
-export class KafkaProducerService implements OnModuleDestroy {
+export class KafkaProducerService implements OnApplicationShutdown {
   private readonly logger = new Logger(KafkaProducerService.name);
   private producer: Producer | null = null;
   private connecting: Promise<Producer> | null = null;
+  private closed = false;
+  private readonly outcomes: ProducerOutcomes = { lastSentAt: null, lastError: null };
 
   constructor(@Inject(KAFKA) private readonly kafka: Kafka) {}
 
   async sendBatch(topicMessages: TopicMessages[]): Promise<void> {
-    const producer = await this.connected();
+    let producer: Producer;
+    try {
+      producer = await this.connected();
+    } catch (err) {
+      this.outcomes.lastError = { message: (err as Error).message, at: new Date() };
+      throw err;
+    }
     try {
       await producer.sendBatch({ topicMessages, acks: -1 });
+      this.outcomes.lastSentAt = new Date();
     } catch (err) {
+      this.outcomes.lastError = { message: (err as Error).message, at: new Date() };
       // Drop the producer so the next attempt starts from a fresh connection.
       await this.reset();
       throw err;
@@ -29,7 +50,13 @@ export class KafkaProducerService implements OnModuleDestroy {
     await this.sendBatch([{ topic, messages }]);
   }
 
+  /** When the last send succeeded, and the last send that failed. */
+  lastOutcomes(): Readonly<ProducerOutcomes> {
+    return this.outcomes;
+  }
+
   private async connected(): Promise<Producer> {
+    if (this.closed) throw new TransientError('the Kafka producer is closed: this process is shutting down');
     if (this.producer) return this.producer;
     if (!this.connecting) {
       const producer = this.kafka.producer({
@@ -58,7 +85,10 @@ export class KafkaProducerService implements OnModuleDestroy {
     if (producer) await producer.disconnect().catch((e: Error) => this.logger.debug(`disconnect: ${e.message}`));
   }
 
-  async onModuleDestroy(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    // A connection still being opened is closed too.
+    await this.connecting?.catch(() => undefined);
     await this.reset();
   }
 }

@@ -1,7 +1,11 @@
 import { KafkaContext, ServerKafka, type KafkaOptions } from '@nestjs/microservices';
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import kafkajs, { type Consumer, type EachBatchPayload, type KafkaJSErrorMetadata } from 'kafkajs';
 import { isObservable, lastValueFrom } from 'rxjs';
+import type { ConsumerListener, SupervisedConsumer } from './consumer-registry.service.js';
 import type { MessageProcessorService } from './message-processor.service.js';
+
+// kafkajs is CommonJS and spreads its error classes into its exports: Node cannot name them for an ESM import.
+const { KafkaJSError } = kafkajs;
 
 /**
  * One Nest Kafka server (and so one consumer group) per consuming module. The transport id is a
@@ -11,8 +15,19 @@ import type { MessageProcessorService } from './message-processor.service.js';
  * It consumes batches rather than single messages: each fetched batch of a partition is cut into
  * transactions of at most `batchSize` messages, which the message processor runs (see
  * `MessageProcessorService.processBatch`). Handlers stay per message, bound by `@EventPattern`.
+ *
+ * The ConsumerRegistryService starts it and starts it again after a crash (see SupervisedConsumer);
+ * Nest only uses it to bind the handlers.
  */
-export class LayerKafkaServer extends ServerKafka {
+export class LayerKafkaServer extends ServerKafka implements SupervisedConsumer {
+  /** Set while the consumer is being stopped on purpose: its STOP and DISCONNECT are expected. */
+  private stopping = false;
+  /** Set by drain: batches fetched from now on are left for whoever owns the partition next. */
+  private draining = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** The supervisor's listener for the current start. */
+  private listener: ConsumerListener | null = null;
+
   constructor(
     public override readonly transportId: symbol,
     options: NonNullable<KafkaOptions['options']>,
@@ -22,7 +37,51 @@ export class LayerKafkaServer extends ServerKafka {
     super(options);
   }
 
+  launch(listener: ConsumerListener): Promise<void> {
+    this.listener = listener;
+    this.stopping = false;
+    this.draining = false;
+    return new Promise<void>((resolve, reject) => {
+      void this.listen((err?: unknown) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  busy(): boolean {
+    return this.inFlight.size > 0;
+  }
+
+  async drain(): Promise<void> {
+    this.draining = true;
+    const consumer = this.consumer as Consumer | null;
+    if (consumer) {
+      // No new batch for this consumer, and the ones in hand finish. (kafkajs's own stop waits for
+      // them too, but leaves the group right after, before their offsets could be committed.)
+      try {
+        consumer.pause([...this.messageHandlers.keys()].map((topic) => ({ topic })));
+      } catch {
+        // not running (it crashed, or never joined): nothing is in hand
+      }
+      await Promise.allSettled([...this.inFlight]);
+      // Committed while still a member of the group: after it leaves, the commit is refused and the
+      // next owner of the partition would get the batch again.
+      await this.processor.commitPending(consumer);
+    }
+    await this.close();
+  }
+
+  override async close(): Promise<void> {
+    this.stopping = true;
+    const [consumer, producer] = [this.consumer, this.producer];
+    this.consumer = null;
+    this.producer = null;
+    this.client = null;
+    // kafkajs leaves the group here (stop), after the batches in hand are done.
+    await consumer?.disconnect().catch((err: Error) => this.logger.warn(`consumer disconnect: ${err.message}`));
+    await producer?.disconnect().catch((err: Error) => this.logger.warn(`producer disconnect: ${err.message}`));
+  }
+
   override async bindEvents(consumer: Consumer): Promise<void> {
+    this.watch(consumer);
     const topics = [...this.messageHandlers.keys()];
     if (topics.length) await consumer.subscribe({ ...(this.options.subscribe ?? {}), topics });
     await consumer.run({
@@ -34,7 +93,44 @@ export class LayerKafkaServer extends ServerKafka {
     });
   }
 
-  private async handleBatch(consumer: Consumer, { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  /** Reports the consumer's life to this start's listener. */
+  private watch(consumer: Consumer): void {
+    const listener = this.listener;
+    if (!listener) return;
+    const { GROUP_JOIN, HEARTBEAT, START_BATCH_PROCESS, END_BATCH_PROCESS, CRASH, STOP, DISCONNECT } = consumer.events;
+    consumer.on(GROUP_JOIN, () => listener.joined());
+    for (const event of [HEARTBEAT, START_BATCH_PROCESS, END_BATCH_PROCESS]) consumer.on(event, () => listener.active());
+    consumer.on(CRASH, ({ payload }) => listener.crashed(payload.error));
+    // A consumer that stops without crashing (and without us asking) is gone as well. After a crash
+    // kafkajs stops and disconnects before it reports the crash: give the crash a moment to say why.
+    for (const event of [STOP, DISCONNECT]) {
+      consumer.on(event, () => {
+        if (this.stopping) return;
+        setTimeout(() => listener.crashed(new Error(`the consumer reported ${event} on its own`)), 1000).unref();
+      });
+    }
+  }
+
+  private async handleBatch(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
+    // Left unresolved: fetched again by whoever owns the partition next.
+    if (this.draining) return;
+    const work = this.runBatch(consumer, payload);
+    this.inFlight.add(work);
+    try {
+      await work;
+    } catch (err) {
+      // kafkajs stops the consumer for good on a TypeError (or any error it deems unrecoverable); every
+      // failure of a handler is retried the same way instead: the batch is fetched again after a backoff.
+      // Its own errors keep their meaning (a rebalance seen by a heartbeat makes it rejoin).
+      if (err instanceof KafkaJSError) throw err;
+      const metadata: KafkaJSErrorMetadata & { cause?: unknown } = { retriable: true, cause: err };
+      throw new KafkaJSError(err as Error, metadata);
+    } finally {
+      this.inFlight.delete(work);
+    }
+  }
+
+  private async runBatch(consumer: Consumer, { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     // The handler bound to the topic by @EventPattern (with Nest's pipes, guards and filters), called
     // with the raw message: the processor parses and validates it, so Nest's own per-message parse
@@ -47,7 +143,7 @@ export class LayerKafkaServer extends ServerKafka {
     }
     for (let start = 0; start < batch.messages.length; start += this.batchSize) {
       // Stopping, or rebalanced/seeked away: the rest is fetched again by whoever owns the partition.
-      if (!isRunning() || isStale()) return;
+      if (!isRunning() || isStale() || this.draining) return;
       const chunk = batch.messages.slice(start, start + this.batchSize);
       await this.processor.processBatch({
         consumer,

@@ -9,7 +9,7 @@ import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope
 import { isEventType, payloadSchemas, type EventType, type Payloads } from '../../contracts/messages.js';
 import { affectedRows, leanTransaction, SqlBatch, type LeanTransaction } from '../database/sql-batch.js';
 import { correlation, messageTrace } from '../observability/correlation.js';
-import { deadLetteredMessages } from '../observability/metrics.counters.js';
+import { deadLetteredMessages, inboxDuplicates } from '../observability/metrics.counters.js';
 import type { DeadLetter } from './dead-letters.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
 import type { ConsumerGroupName } from './consumer-groups.js';
@@ -153,10 +153,12 @@ export class MessageProcessorService implements OnApplicationShutdown {
     await this.batchScope.run(scope, () => batch.dispatch());
     const work = scope.entries.flatMap((e) => (e.work ? [e.work] : []));
     if (work.length) {
+      let duplicates = 0;
       try {
         await leanTransaction(this.dataSource, async (lean) => {
           const tx = lean.manager;
           const fresh = await this.recordInInbox(lean, work);
+          duplicates = work.length - fresh.length;
           // One partition of one topic for one group: every message has the same handler.
           const many = fresh[0]?.handler.many;
           if (many && fresh.every((w) => w.handler.many === many)) {
@@ -186,6 +188,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
       }
       this.chaosKillAfterDbCommit();
       for (const w of work) this.attempts.delete(w.attemptKey);
+      this.countDuplicates(work[0].consumerGroup, duplicates);
       this.outbox.flush();
     }
     this.markDone(batch.consumer, batch.topic, batch.partition, batch.lastOffset);
@@ -219,6 +222,11 @@ export class MessageProcessorService implements OnApplicationShutdown {
     });
   }
 
+  /** Counts what the inbox absorbed (once committed): each one a redelivery, which a clean shutdown never causes. */
+  private countDuplicates(consumerGroup: string, n: number): void {
+    if (n > 0) inboxDuplicates.inc({ consumer_group: consumerGroup }, n);
+  }
+
   /** One message in its own transaction, with the attempt counting and dead-lettering of §7.3. */
   private async processOne(work: BatchWork): Promise<void> {
     const { ctx, consumerGroup, attemptKey, envelope, handler } = work;
@@ -232,6 +240,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
         this.chaosKillAfterDbCommit();
         this.attempts.delete(attemptKey);
         if (handled) this.outbox.flush();
+        else this.countDuplicates(consumerGroup, 1);
       } catch (err) {
         if (isTransient(err)) {
           // Kafka redelivers from the uncommitted offset after its backoff; nothing is skipped.
@@ -313,7 +322,26 @@ export class MessageProcessorService implements OnApplicationShutdown {
       },
     ]);
     deadLetteredMessages.inc({ consumer_group: consumerGroup, topic: letter.originTopic });
+    await this.rememberDeadLetter(consumerGroup, value);
     this.logger.error(`dead-lettered ${letter.originTopic}/${letter.partition}@${letter.offset} for ${consumerGroup} after ${attempts} attempt(s): ${err.message}`);
+  }
+
+  /**
+   * Records that the group gave up on the message, so the saga stops waiting for a command that will
+   * not be handled and lets the step's deadline run. Best effort: without it the saga waits out its
+   * delivery grace instead. A replayed letter is handled as usual (the inbox holds no row for it).
+   */
+  private async rememberDeadLetter(consumerGroup: string, value: string | null): Promise<void> {
+    let eventId: unknown;
+    try {
+      eventId = value === null ? undefined : (JSON.parse(value) as { eventId?: unknown }).eventId;
+    } catch {
+      return; // not JSON: no event id to remember
+    }
+    if (typeof eventId !== 'string' || eventId.length !== 36) return;
+    await this.dataSource
+      .query('INSERT IGNORE INTO dead_lettered_messages (consumer_group, event_id) VALUES (?, ?)', [consumerGroup, eventId])
+      .catch((err: Error) => this.logger.warn(`could not record the dead letter ${eventId} of ${consumerGroup}: ${err.message}`));
   }
 
   /**
@@ -342,14 +370,22 @@ export class MessageProcessorService implements OnApplicationShutdown {
     this.flushTimer = null;
     const batches = [...this.pendingOffsets];
     this.pendingOffsets.clear();
-    await Promise.all(
-      batches.map(([consumer, offsets]) =>
-        consumer.commitOffsets([...offsets.values()]).catch((err: Error) => {
-          // The database work is committed; a redelivery is absorbed by the inbox.
-          this.logger.warn(`offset commit failed (${err.message}); a redelivery will be ignored by the inbox`);
-        }),
-      ),
-    );
+    await Promise.all(batches.map(([consumer, offsets]) => this.commitOffsets(consumer, offsets)));
+  }
+
+  /** Commits now what the consumer has done and not yet committed (before it leaves its group). */
+  async commitPending(consumer: Consumer): Promise<void> {
+    const offsets = this.pendingOffsets.get(consumer);
+    if (!offsets) return;
+    this.pendingOffsets.delete(consumer);
+    await this.commitOffsets(consumer, offsets);
+  }
+
+  private async commitOffsets(consumer: Consumer, offsets: Map<string, { topic: string; partition: number; offset: string }>): Promise<void> {
+    await consumer.commitOffsets([...offsets.values()]).catch((err: Error) => {
+      // The database work is committed; a redelivery is absorbed by the inbox.
+      this.logger.warn(`offset commit failed (${err.message}); a redelivery will be ignored by the inbox`);
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -237,6 +237,17 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     // Let the passes in progress finish so a published batch is also deleted.
     await Promise.all([...this.loops].map((loop) => loop.catch(() => undefined)));
   }
+
+  /** For the readiness body: publishing, waiting out failed passes, or stopped by shutdown. Reads only. */
+  health(): RelayHealth {
+    const { lastSentAt, lastError } = this.producer.lastOutcomes();
+    return {
+      state: this.stopped ? 'stopped' : this.failures > 0 ? 'backing-off' : 'running',
+      failedPasses: this.failures,
+      lastPublishedAt: lastSentAt?.toISOString() ?? null,
+      lastError: lastError && { message: lastError.message, at: lastError.at.toISOString() },
+    };
+  }
 }
 
 const WAKE_BUCKET_MS = 50;
@@ -275,4 +286,14 @@ export function refusedMessage(err: unknown, depth = 0): string | null {
 /** The rows as one batch per topic, in commit order (see groupByTopic). */
 export function toTopicMessages(rows: Array<Pick<OutboxRow, 'topic' | 'message_key' | 'headers' | 'payload'>>): TopicMessages[] {
   return groupByTopic(rows.map((row) => ({ topic: row.topic, message: { key: row.message_key, value: row.payload, headers: JSON.parse(row.headers) as IHeaders } })));
+}
+
+export interface RelayHealth {
+  state: 'running' | 'backing-off' | 'stopped';
+  /** Passes failed in a row (database or broker), 0 when the last one went through. */
+  failedPasses: number;
+  /** When the process last sent a batch to Kafka. */
+  lastPublishedAt: string | null;
+  /** The last send Kafka refused or did not answer, with when. */
+  lastError: { message: string; at: string } | null;
 }

@@ -45,23 +45,6 @@ export class TopicAdminService implements OnApplicationBootstrap, OnModuleDestro
     }
   }
 
-  /** A metadata round trip to the cluster, bounded in time; used by the readiness probe. */
-  async ping(timeoutMs = 2000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await this.withAdmin((admin) =>
-        Promise.race([
-          admin.describeCluster(),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer from Kafka within ${timeoutMs} ms`)), timeoutMs);
-          }),
-        ]),
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   async ensureTopics(): Promise<void> {
     await this.withAdmin(async (admin) => {
       const wanted = [...new Set(Object.values(this.cfg.topics))];

@@ -65,7 +65,7 @@ export function mergePatches(earlier: OrderPatch, later: OrderPatch): OrderPatch
   return merged;
 }
 
-const FINAL_SHIPMENT_STATUSES: readonly ShipmentStatus[] = ['DELIVERED', 'FAILED'];
+const FINAL_SHIPMENT_STATUSES: readonly ShipmentStatus[] = ['DELIVERED', 'FAILED', 'CANCELLED'];
 
 const PATCH_COLUMNS: Record<keyof OrderPatch, string> = {
   total: 'total',

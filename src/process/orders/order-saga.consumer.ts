@@ -46,12 +46,12 @@ export class OrderSagaConsumer {
 
   @EventPattern<string>(topicName('shippingReplies'), CONSUMER_GROUPS.process)
   shippingReplies(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
-    return this.run('process', ctx, ['ShipmentCreated', 'ShipmentRejected']);
+    return this.run('process', ctx, ['ShipmentCreated', 'ShipmentRejected', 'ShipmentCancelled']);
   }
 
   @EventPattern<string>(topicName('shippingUpdates'), CONSUMER_GROUPS.process)
   shippingUpdates(@Payload() _: unknown, @Ctx() ctx: KafkaContext) {
-    // ShipmentRequested is the saga's own command to the shipping system, on the same topic.
-    return this.run('process', ctx, ['ShipmentStatusChanged', 'ShipmentRequested'], ['ShipmentRequested']);
+    // ShipmentRequested and CancelShipment are the saga's own commands to the shipping system, on the same topic.
+    return this.run('process', ctx, ['ShipmentStatusChanged', 'ShipmentRequested', 'CancelShipment'], ['ShipmentRequested', 'CancelShipment']);
   }
 }

@@ -9,7 +9,7 @@ import { affectedRows, keyTable, placeholders, SqlBatch } from '../../platform/d
 import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy, OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
-import { sagaStepRetries } from '../../platform/observability/metrics.counters.js';
+import { sagaCompensationsStuck, sagaStalledOrders, sagaStepRetries } from '../../platform/observability/metrics.counters.js';
 import { mergePatches, OrderStoreService, type HistoryRow, type OrderChange, type OrderPatch } from '../../platform/order-store/order-store.service.js';
 import { decide, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep, type StepState } from './order-saga.js';
 
@@ -24,8 +24,10 @@ export type SagaMessage = TypedEnvelope<
   | 'PaymentRefunded'
   | 'ShipmentCreated'
   | 'ShipmentRejected'
+  | 'ShipmentCancelled'
   | 'ShipmentStatusChanged'
   | 'ShipmentRequested'
+  | 'CancelShipment'
 >;
 
 interface LockedOrder {
@@ -41,6 +43,7 @@ interface LockedOrder {
   ship_city: string;
   ship_postal_code: string;
   ship_country: string;
+  updated_at: Date;
 }
 
 /** An event and the order columns it brings along (prices, payment id, shipment details). */
@@ -80,8 +83,7 @@ export class OrderSagaService {
    * against its order's state as the messages before it left it, and one round trip writes it all.
    */
   async handleMany(messages: SagaMessage[], tx: EntityManager): Promise<void> {
-    const states = await this.load(tx, [...new Set(messages.map((m) => m.orderId))]);
-    const now = new Date();
+    const { states, now } = await this.load(tx, [...new Set(messages.map((m) => m.orderId))]);
     const writes = new StagedWrites(now);
     for (const message of messages) {
       const state = states.get(message.orderId);
@@ -95,16 +97,40 @@ export class OrderSagaService {
     await this.write(tx, writes);
   }
 
-  /** A step's deadline or backoff has passed (called by the scheduler, in its transaction). */
-  async stepDue(tx: EntityManager, orderId: string, step: SagaStep): Promise<boolean> {
-    const state = (await this.load(tx, [orderId], true)).get(orderId);
+  /**
+   * A step's deadline or backoff has passed (called by the scheduler, in its transaction, for the
+   * attempt whose command was `commandEventId`). False if another instance holds the order right now,
+   * or the step moved on since the scheduler looked.
+   */
+  async stepDue(tx: EntityManager, orderId: string, step: SagaStep, commandEventId: string | null): Promise<boolean> {
+    const { states, now } = await this.load(tx, [orderId], true);
+    const state = states.get(orderId);
     if (!state) return false; // another instance holds this order right now
     // Step rows only change under their order's lock, which we hold: this read is current.
     const current = state.steps.get(step);
-    if (!current || current.dueAt.getTime() > Date.now()) return false;
-    const now = new Date();
+    if (!current || current.commandEventId !== commandEventId || current.dueAt.getTime() > now.getTime()) return false;
     const writes = new StagedWrites(now);
     this.decideAndStage(writes, state, { event: { type: 'StepDue', step }, step }, { correlationId: state.order.correlation_id }, now);
+    await this.write(tx, writes);
+    return true;
+  }
+
+  /**
+   * Drives on an order stalled in a status that has no step deadline (RECEIVED: its OrderCreated was
+   * never handled; PAYMENT_COMPLETED: its OrderValidated), as if that message had come. The message, if
+   * it comes later, then changes nothing: transitions are guarded by their source status.
+   */
+  async redrive(tx: EntityManager, orderId: string, stalledAfterMs: number): Promise<boolean> {
+    const { states, now } = await this.load(tx, [orderId], true);
+    const state = states.get(orderId);
+    if (!state || now.getTime() - state.order.updated_at.getTime() < stalledAfterMs) return false;
+    const status = state.order.status;
+    const event: SagaEvent | null = status === 'RECEIVED' ? { type: 'OrderCreated' } : status === 'PAYMENT_COMPLETED' ? { type: 'OrderValidated' } : null;
+    if (!event) return false;
+    this.logger.warn(`order ${orderId} stalled in ${status} since ${state.order.updated_at.toISOString()}; driving it on`);
+    sagaStalledOrders.inc({ status });
+    const writes = new StagedWrites(now);
+    this.decideAndStage(writes, state, { event }, { correlationId: state.order.correlation_id }, now);
     await this.write(tx, writes);
     return true;
   }
@@ -175,6 +201,7 @@ export class OrderSagaService {
           attempt: action.attempt,
           commandEventId: command.eventId,
           dueAt: new Date(now.getTime() + action.timeoutMs),
+          sentAt: now,
         });
         if (action.attempt > 1) {
           sagaStepRetries.inc({ step: action.step });
@@ -204,6 +231,16 @@ export class OrderSagaService {
         state.steps.delete(action.step);
         writes.touchStep(state, action.step, order.correlation_id);
         return;
+      case 'giveUp': {
+        const current = state.steps.get(action.step);
+        if (current) {
+          state.steps.set(action.step, { ...current, state: 'STUCK' });
+          writes.touchStep(state, action.step, order.correlation_id);
+        }
+        sagaCompensationsStuck.inc({ step: action.step });
+        this.logger.error(`order ${order.id}: ${STEP_COMMAND[action.step]} failed ${action.attempt} times; set aside for an operator (GET /api/admin/saga/stuck-steps)`);
+        return;
+      }
       default:
         assertUnreachable(action);
     }
@@ -223,6 +260,8 @@ export class OrderSagaService {
         return newEnvelope('ReleaseStock', order.id, { reason: order.status }, trace, now);
       case 'refund':
         return newEnvelope('RefundPayment', order.id, { reason: order.status }, trace, now);
+      case 'cancelShipment':
+        return newEnvelope('CancelShipment', order.id, { reason: order.status }, trace, now);
       default:
         return assertUnreachable(step);
     }
@@ -233,26 +272,35 @@ export class OrderSagaService {
    * order runs at a time across consumers, the scheduler and replicas, and batches never deadlock),
    * their lines and their open steps. Orders not found (or, with `skipLocked`, held elsewhere) are absent.
    */
-  private async load(tx: EntityManager, orderIds: string[], skipLocked = false): Promise<Map<string, OrderState>> {
+  private async load(tx: EntityManager, orderIds: string[], skipLocked = false): Promise<{ states: Map<string, OrderState>; now: Date }> {
     const ids = [...orderIds].sort();
     const marks = placeholders(ids);
     const batch = new SqlBatch();
     batch.add(
-      `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country
+      `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, updated_at
        FROM orders WHERE id IN (${marks}) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
       ids,
     );
     batch.add(`SELECT id, order_id, product_id, quantity, unit_price FROM order_items WHERE order_id IN (${marks}) ORDER BY order_id, line_no`, ids);
-    batch.add(`SELECT order_id, step, state, attempt, command_event_id, due_at FROM saga_steps WHERE order_id IN (${marks})`, ids);
-    const [orders, itemRows, stepRows] = (await batch.run(tx)) as [LockedOrder[], RawItemRow[], RawStepRow[]];
+    batch.add(`SELECT order_id, step, state, attempt, command_event_id, due_at, sent_at FROM saga_steps WHERE order_id IN (${marks})`, ids);
+    // Every deadline and timestamp of the saga comes from the database's clock: replicas' clocks differ.
+    batch.add('SELECT UTC_TIMESTAMP(3) AS now');
+    const [orders, itemRows, stepRows, [{ now }]] = (await batch.run(tx)) as [LockedOrder[], RawItemRow[], RawStepRow[], Array<{ now: Date }>];
     const states = new Map<string, OrderState>(orders.map((order) => [order.id, { order, items: [], steps: new Map() }]));
     for (const r of itemRows) {
       states.get(r.order_id)?.items.push({ id: String(r.id), productId: r.product_id, quantity: r.quantity, unitPrice: r.unit_price === null ? null : Number(r.unit_price) });
     }
     for (const r of stepRows) {
-      states.get(r.order_id)?.steps.set(r.step, { step: r.step, state: r.state, attempt: r.attempt, commandEventId: r.command_event_id, dueAt: new Date(r.due_at) });
+      states.get(r.order_id)?.steps.set(r.step, {
+        step: r.step,
+        state: r.state,
+        attempt: r.attempt,
+        commandEventId: r.command_event_id,
+        dueAt: new Date(r.due_at),
+        sentAt: r.sent_at === null ? null : new Date(r.sent_at),
+      });
     }
-    return states;
+    return { states, now: new Date(now) };
   }
 }
 
@@ -260,7 +308,7 @@ export class OrderSagaService {
 interface OrderState {
   order: LockedOrder;
   items: ItemRow[];
-  steps: Map<SagaStep, StepState & { dueAt: Date }>;
+  steps: Map<SagaStep, StepState & { dueAt: Date; sentAt: Date | null }>;
 }
 
 /**
@@ -313,14 +361,14 @@ function stageSteps(batch: SqlBatch, writes: StagedWrites): void {
   const ended = new Map<SagaStep, string[]>();
   for (const { state, step, correlationId } of writes.steps.values()) {
     const row = state.steps.get(step);
-    if (row) upserts.push([state.order.id, step, row.state, row.attempt, row.dueAt, correlationId, row.commandEventId, writes.now, writes.now]);
+    if (row) upserts.push([state.order.id, step, row.state, row.attempt, row.dueAt, row.sentAt, correlationId, row.commandEventId, writes.now, writes.now]);
     else ended.set(step, [...(ended.get(step) ?? []), state.order.id]);
   }
   if (upserts.length) {
     batch.addRows(
-      'INSERT INTO saga_steps (order_id, step, state, attempt, due_at, correlation_id, command_event_id, created_at, updated_at)',
+      'INSERT INTO saga_steps (order_id, step, state, attempt, due_at, sent_at, correlation_id, command_event_id, created_at, updated_at)',
       upserts,
-      'ON DUPLICATE KEY UPDATE state = VALUES(state), attempt = VALUES(attempt), due_at = VALUES(due_at), command_event_id = VALUES(command_event_id), updated_at = VALUES(updated_at)',
+      'ON DUPLICATE KEY UPDATE state = VALUES(state), attempt = VALUES(attempt), due_at = VALUES(due_at), sent_at = VALUES(sent_at), command_event_id = VALUES(command_event_id), updated_at = VALUES(updated_at)',
     );
   }
   for (const [step, orderIds] of ended)
@@ -342,6 +390,7 @@ interface RawStepRow {
   attempt: number;
   command_event_id: string | null;
   due_at: Date | string;
+  sent_at: Date | string | null;
 }
 
 /** The order's lines with the unit prices a reservation reply just brought (staged in this same step). */
@@ -373,6 +422,8 @@ export function interpret(m: SagaMessage): Interpreted {
     case 'StockReservationConfirmed':
       return {
         event: { type: 'StockReserved' },
+        // Late, on a failed or cancelled order, it is undone by a release.
+        step: 'release',
         patch: { total: m.payload.total, currency: m.payload.currency },
         prices: m.payload.items.map((i) => ({ productId: i.productId, unitPrice: i.unitPrice })),
       };
@@ -381,7 +432,7 @@ export function interpret(m: SagaMessage): Interpreted {
     case 'StockReleaseConfirmed':
       return { event: { type: 'CompensationDone', step: 'release' }, step: 'release' };
     case 'PaymentCharged':
-      return { event: { type: 'PaymentCharged' }, patch: { paymentId: m.payload.paymentId } };
+      return { event: { type: 'PaymentCharged' }, step: 'refund', patch: { paymentId: m.payload.paymentId } };
     case 'PaymentRejected':
       return { event: { type: 'PaymentRejected', reason: m.payload.reason, transient: m.payload.transient, causationId: m.causationId }, step: 'payment' };
     case 'PaymentRefunded':
@@ -389,6 +440,7 @@ export function interpret(m: SagaMessage): Interpreted {
     case 'ShipmentCreated':
       return {
         event: { type: 'ShipmentCreated' },
+        step: 'cancelShipment',
         patch: {
           shipmentId: m.payload.shipmentId,
           carrier: m.payload.carrier,
@@ -402,8 +454,11 @@ export function interpret(m: SagaMessage): Interpreted {
     case 'ShipmentStatusChanged':
       // The shipment's own lifecycle (IN_TRANSIT, DELIVERED) lives on the order's fulfillment, not its status.
       return { event: null, patch: { shipmentStatus: m.payload.status, trackingNumber: m.payload.trackingNumber, carrier: m.payload.carrier } };
+    case 'ShipmentCancelled':
+      return { event: { type: 'CompensationDone', step: 'cancelShipment' }, step: 'cancelShipment' };
     case 'ShipmentRequested':
-      return { event: null }; // our own command, seen on the shared shipping-updates topic
+    case 'CancelShipment':
+      return { event: null }; // our own commands, seen on the shared shipping-updates topic
     default:
       return assertUnreachable(m);
   }

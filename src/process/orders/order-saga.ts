@@ -3,14 +3,14 @@
  * and what just happened, it says what to do. No Nest, TypeORM or Kafka here; the saga service
  * carries the decisions out in one transaction.
  */
-import type { FailureReason, OrderStatus } from '../../contracts/order-status.js';
+import { CLOSED_STATUSES, type FailureReason, type OrderStatus } from '../../contracts/order-status.js';
 
 export type ForwardStep = 'inventory' | 'payment' | 'shipping';
-export type CompensationStep = 'release' | 'refund';
+export type CompensationStep = 'release' | 'refund' | 'cancelShipment';
 export type SagaStep = ForwardStep | CompensationStep;
 
 /** The command each step sends. */
-export type SagaCommand = 'ReserveStock' | 'ChargePayment' | 'ShipmentRequested' | 'ReleaseStock' | 'RefundPayment' | 'CommitStock' | 'OrderValidated';
+export type SagaCommand = 'ReserveStock' | 'ChargePayment' | 'ShipmentRequested' | 'ReleaseStock' | 'RefundPayment' | 'CancelShipment' | 'CommitStock' | 'OrderValidated';
 
 export const STEP_COMMAND: Record<SagaStep, SagaCommand> = {
   inventory: 'ReserveStock',
@@ -18,7 +18,12 @@ export const STEP_COMMAND: Record<SagaStep, SagaCommand> = {
   shipping: 'ShipmentRequested',
   release: 'ReleaseStock',
   refund: 'RefundPayment',
+  cancelShipment: 'CancelShipment',
 };
+
+export function isCompensation(step: SagaStep): step is CompensationStep {
+  return step === 'release' || step === 'refund' || step === 'cancelShipment';
+}
 
 /** The status during which each forward step is outstanding. */
 export const STEP_STATUS: Record<ForwardStep, OrderStatus> = {
@@ -45,7 +50,8 @@ const COMPENSATIONS: Record<ForwardStep, CompensationStep[]> = {
   inventory: ['release'],
   // A charge may exist if the answer was lost: refund is a no-op otherwise.
   payment: ['release', 'refund'],
-  shipping: ['refund', 'release'],
+  // A shipment may exist if the answer came late: it is cancelled before the money and stock go back.
+  shipping: ['cancelShipment', 'refund', 'release'],
 };
 
 export interface StepPolicy {
@@ -58,6 +64,8 @@ export interface SagaPolicy {
   payment: StepPolicy;
   shipping: StepPolicy;
   compensationTimeoutMs: number;
+  /** Attempts of a compensation before it is set aside for operators (state STUCK). */
+  compensationMaxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
 }
@@ -65,7 +73,8 @@ export interface SagaPolicy {
 /** The step row the order has for the step an event concerns, if any. */
 export interface StepState {
   step: SagaStep;
-  state: 'WAITING' | 'RETRY';
+  /** STUCK: a compensation that ran out of attempts, left for an operator (never polled). */
+  state: 'WAITING' | 'RETRY' | 'STUCK';
   attempt: number;
   commandEventId: string | null;
 }
@@ -90,7 +99,9 @@ export type SagaAction =
   | { kind: 'notify'; command: 'CommitStock' | 'OrderValidated' }
   /** Resend the step's command after a backoff. */
   | { kind: 'retryLater'; step: SagaStep; attempt: number; delayMs: number }
-  | { kind: 'finish'; step: SagaStep };
+  | { kind: 'finish'; step: SagaStep }
+  /** A compensation that kept failing: keep its row, stop retrying, flag it for operators. */
+  | { kind: 'giveUp'; step: CompensationStep; attempt: number };
 
 /** Exponential backoff with full jitter: attempt 1 waits up to base, attempt 2 up to 2×base, … */
 export function backoffMs(attempt: number, policy: Pick<SagaPolicy, 'retryBaseMs' | 'retryMaxMs'>, random: () => number): number {
@@ -102,12 +113,31 @@ function fail(step: ForwardStep, reason: FailureReason, policy: SagaPolicy): Sag
   return [
     { kind: 'transition', from: STEP_STATUS[step], to: FAILED_STATUS[step], reason },
     { kind: 'finish', step },
-    ...COMPENSATIONS[step].map((c): SagaAction => ({ kind: 'send', step: c, attempt: 1, timeoutMs: policy.compensationTimeoutMs })),
+    ...COMPENSATIONS[step].map((c): SagaAction => ({ kind: 'send', step: c, attempt: 1, timeoutMs: compensationTimeoutMs(1, policy) })),
   ];
 }
 
 function start(step: ForwardStep, policy: SagaPolicy): SagaAction {
   return { kind: 'send', step, attempt: 1, timeoutMs: policy[step].timeoutMs };
+}
+
+/** How long attempt `attempt` of a compensation waits for its answer: doubling, at most 10 × the base. */
+export function compensationTimeoutMs(attempt: number, policy: Pick<SagaPolicy, 'compensationTimeoutMs'>): number {
+  return policy.compensationTimeoutMs * Math.min(10, 2 ** Math.max(0, attempt - 1));
+}
+
+/** How long attempt `attempt` of `step` waits for its answer. */
+export function stepTimeoutMs(step: SagaStep, attempt: number, policy: SagaPolicy): number {
+  return isCompensation(step) ? compensationTimeoutMs(attempt, policy) : policy[step].timeoutMs;
+}
+
+/**
+ * A success that arrives after the saga gave up on the order (or it was cancelled) is undone: the
+ * compensation is sent again unless one is already under way (`current` is that compensation's step).
+ */
+function undoLate(status: OrderStatus, compensation: CompensationStep, current: StepState | undefined, policy: SagaPolicy): SagaAction[] {
+  if (!CLOSED_STATUSES.has(status) || current) return [];
+  return [{ kind: 'send', step: compensation, attempt: 1, timeoutMs: compensationTimeoutMs(1, policy) }];
 }
 
 /** A business rejection fails at once; a transient one is retried with backoff until attempts run out. */
@@ -128,6 +158,8 @@ function rejected(
 /**
  * Decides what an event means for an order in `status`. An event that does not fit the status
  * (late, duplicate, out of order) yields no action: transitions are guarded by their source status.
+ * The one exception is a late success on a failed or cancelled order, which is undone. `current` is
+ * the order's row for the step the event concerns: for a success, the compensation that would undo it.
  */
 export function decide(status: OrderStatus, event: SagaEvent, current: StepState | undefined, policy: SagaPolicy, random: () => number = Math.random): SagaAction[] {
   switch (event.type) {
@@ -135,13 +167,13 @@ export function decide(status: OrderStatus, event: SagaEvent, current: StepState
       if (status !== 'RECEIVED') return [];
       return [{ kind: 'transition', from: 'RECEIVED', to: 'INVENTORY_CHECK_STARTED' }, start('inventory', policy)];
     case 'StockReserved':
-      if (status !== 'INVENTORY_CHECK_STARTED') return [];
+      if (status !== 'INVENTORY_CHECK_STARTED') return undoLate(status, 'release', current, policy);
       return [{ kind: 'transition', from: 'INVENTORY_CHECK_STARTED', to: 'INVENTORY_CONFIRMED' }, { kind: 'finish', step: 'inventory' }, start('payment', policy)];
     case 'StockRejected':
       if (status !== 'INVENTORY_CHECK_STARTED') return [];
       return rejected('inventory', event, current, policy, random);
     case 'PaymentCharged':
-      if (status !== 'INVENTORY_CONFIRMED') return [];
+      if (status !== 'INVENTORY_CONFIRMED') return undoLate(status, 'refund', current, policy);
       return [
         { kind: 'transition', from: 'INVENTORY_CONFIRMED', to: 'PAYMENT_COMPLETED' },
         { kind: 'finish', step: 'payment' },
@@ -154,7 +186,7 @@ export function decide(status: OrderStatus, event: SagaEvent, current: StepState
       if (status !== 'PAYMENT_COMPLETED') return [];
       return [{ kind: 'transition', from: 'PAYMENT_COMPLETED', to: 'SHIPPING_REQUESTED' }, start('shipping', policy)];
     case 'ShipmentCreated':
-      if (status !== 'SHIPPING_REQUESTED') return [];
+      if (status !== 'SHIPPING_REQUESTED') return undoLate(status, 'cancelShipment', current, policy);
       return [
         { kind: 'transition', from: 'SHIPPING_REQUESTED', to: 'SHIPPED' },
         { kind: 'finish', step: 'shipping' },
@@ -174,10 +206,11 @@ export function decide(status: OrderStatus, event: SagaEvent, current: StepState
 
 /** The scheduler found a step past its deadline (or its backoff). */
 function due(status: OrderStatus, step: SagaStep, current: StepState | undefined, policy: SagaPolicy): SagaAction[] {
-  if (!current) return [];
-  if (step === 'release' || step === 'refund') {
-    // Compensations are retried until done.
-    return [{ kind: 'send', step, attempt: current.attempt + 1, timeoutMs: policy.compensationTimeoutMs }];
+  if (!current || current.state === 'STUCK') return [];
+  if (isCompensation(step)) {
+    // Retried with a growing wait until done, or until the attempts run out: then an operator decides.
+    if (current.attempt >= policy.compensationMaxAttempts) return [{ kind: 'giveUp', step, attempt: current.attempt }];
+    return [{ kind: 'send', step, attempt: current.attempt + 1, timeoutMs: compensationTimeoutMs(current.attempt + 1, policy) }];
   }
   if (status !== STEP_STATUS[step]) return [{ kind: 'finish', step }];
   if (current.state === 'RETRY') return [{ kind: 'send', step, attempt: current.attempt + 1, timeoutMs: policy[step].timeoutMs }];

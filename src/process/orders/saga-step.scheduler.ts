@@ -4,13 +4,21 @@ import { DataSource } from 'typeorm';
 import { sagaConfig } from '../../config/saga.config.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
 import { correlation } from '../../platform/observability/correlation.js';
+import { sagaSchedulerFailures } from '../../platform/observability/metrics.counters.js';
 import { OrderSagaService } from './order-saga.service.js';
-import type { SagaStep } from './order-saga.js';
+import { StepDeadlineGate, type DueStep } from './step-deadline.gate.js';
+
+/** A due step whose handling failed is looked at again this much later, so it never holds up the others. */
+const FAILED_STEP_BACKOFF_MS = 30_000;
+/** Stalled orders driven on per sweep (each in its own short transaction). */
+const SWEEP_BATCH = 100;
 
 /**
  * Finds saga steps past their deadline or backoff and hands each to the saga: resend with the next
- * attempt, or fail the order with STEP_TIMED_OUT and compensate (DESIGN §7.4). Safe with several
- * replicas: each order is claimed with `FOR UPDATE SKIP LOCKED` and its step re-checked under the lock.
+ * attempt, or fail the order with STEP_TIMED_OUT and compensate (DESIGN §7.4), once the deadline gate
+ * agrees that the other system, not our own pipeline, is late. Also sweeps orders stalled in a status
+ * that has no step deadline (RECEIVED, PAYMENT_COMPLETED). Safe with several replicas: each order is
+ * claimed with `FOR UPDATE SKIP LOCKED` and its step re-checked under the lock.
  */
 @Injectable()
 export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -18,10 +26,12 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  private lastSweep = 0;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly saga: OrderSagaService,
+    private readonly gate: StepDeadlineGate,
     private readonly outbox: OutboxService,
     @Inject(sagaConfig.KEY) private readonly cfg: ConfigType<typeof sagaConfig>,
   ) {}
@@ -33,35 +43,80 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.tick()
-        .then(() => undefined)
-        .catch((err: Error) => this.logger.warn(`step scheduler pass failed: ${err.message}`))
-        .finally(() => {
-          this.running = null;
-          this.schedule();
-        });
+      this.running = this.pass().finally(() => {
+        this.running = null;
+        this.schedule();
+      });
     }, this.cfg.schedulerIntervalMs);
     this.timer.unref();
   }
 
-  /** One pass: every due step, each in its own short transaction. Returns how many it advanced. */
+  private async pass(): Promise<void> {
+    try {
+      await this.tick();
+    } catch (err) {
+      this.logger.warn(`step scheduler pass failed: ${(err as Error).message}`);
+    }
+    if (Date.now() - this.lastSweep >= this.cfg.sweepIntervalMs) {
+      this.lastSweep = Date.now();
+      await this.sweep().catch((err: Error) => this.logger.warn(`stalled-order sweep failed: ${err.message}`));
+    }
+  }
+
+  /** One pass: every due step the gate lets through, each in its own short transaction. Returns how many it advanced. */
   async tick(): Promise<number> {
-    // Every step row is WAITING or RETRY (finished steps are deleted); naming both lets the
-    // (state, due_at) index serve this poll.
-    const due: Array<{ order_id: string; step: SagaStep; correlation_id: string }> = await this.dataSource.query(
-      `SELECT order_id, step, correlation_id FROM saga_steps WHERE state IN ('WAITING', 'RETRY') AND due_at <= ? ORDER BY due_at LIMIT ?`,
-      [new Date(), this.cfg.schedulerBatchSize],
-    );
+    const rows = await this.gate.dueSteps(this.cfg.schedulerBatchSize);
+    if (!rows.length) return 0;
+    const verdicts = await this.gate.judge(rows);
+    await this.gate.defer(rows.flatMap((row, i) => (verdicts[i].kind === 'defer' ? [{ row, until: (verdicts[i] as { until: Date }).until }] : [])));
     let advanced = 0;
-    for (const row of due) {
+    for (const [i, row] of rows.entries()) {
       if (this.stopped) break;
-      const done = await correlation.run({ correlationId: row.correlation_id, orderId: row.order_id }, () =>
-        this.dataSource.transaction((tx) => this.saga.stepDue(tx, row.order_id, row.step)),
-      );
-      if (done) advanced += 1;
+      if (verdicts[i].kind !== 'due') continue;
+      this.gate.forget(row);
+      if (await this.advance(row)) advanced += 1;
     }
     if (advanced) this.outbox.flush();
     return advanced;
+  }
+
+  /** Hands one due step to the saga; a failure is logged, counted and retried later, and never stops the pass. */
+  private async advance(row: DueStep): Promise<boolean> {
+    return correlation.run({ correlationId: row.correlationId, orderId: row.orderId }, async () => {
+      try {
+        return await this.dataSource.transaction((tx) => this.saga.stepDue(tx, row.orderId, row.step, row.commandEventId));
+      } catch (err) {
+        sagaSchedulerFailures.inc();
+        this.logger.error(`order ${row.orderId}: due ${row.step} step failed (${(err as Error).message}); looking again in ${FAILED_STEP_BACKOFF_MS / 1000} s`);
+        await this.dataSource
+          .query('UPDATE saga_steps SET due_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND WHERE order_id = ? AND step = ?', [FAILED_STEP_BACKOFF_MS / 1000, row.orderId, row.step])
+          .catch(() => undefined);
+        return false;
+      }
+    });
+  }
+
+  /** Drives on orders stalled in RECEIVED or PAYMENT_COMPLETED (no step deadline watches them). Returns how many. */
+  async sweep(): Promise<number> {
+    const stalled: Array<{ id: string; correlation_id: string }> = await this.dataSource.query(
+      `SELECT id, correlation_id FROM orders WHERE status IN ('RECEIVED', 'PAYMENT_COMPLETED') AND updated_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND LIMIT ?`,
+      [this.cfg.stalledAfterMs / 1000, SWEEP_BATCH],
+    );
+    let driven = 0;
+    for (const order of stalled) {
+      if (this.stopped) break;
+      try {
+        const done = await correlation.run({ correlationId: order.correlation_id, orderId: order.id }, () =>
+          this.dataSource.transaction((tx) => this.saga.redrive(tx, order.id, this.cfg.stalledAfterMs)),
+        );
+        if (done) driven += 1;
+      } catch (err) {
+        sagaSchedulerFailures.inc();
+        this.logger.error(`order ${order.id}: could not drive the stalled order on (${(err as Error).message})`);
+      }
+    }
+    if (driven) this.outbox.flush();
+    return driven;
   }
 
   async onApplicationShutdown(): Promise<void> {

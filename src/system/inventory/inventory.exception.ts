@@ -6,7 +6,7 @@ export enum InventoryErrorCode {
   OUT_OF_STOCK = 'OUT_OF_STOCK',
   /** The simulated stock system did not answer this time: worth a retry. */
   UNAVAILABLE = 'UNAVAILABLE',
-  /** The order's reservation was released already: a late retry must not reserve again. */
+  /** The order was released already (the saga gave up on it): a late reservation must not take effect. */
   ORDER_CLOSED = 'ORDER_CLOSED',
 }
 
@@ -31,7 +31,7 @@ export class InventoryException extends Error {
       case InventoryErrorCode.UNAVAILABLE:
         return { reason: 'INVENTORY_UNAVAILABLE', transient: true, detail: this.detail };
       case InventoryErrorCode.ORDER_CLOSED:
-        return { reason: 'INVENTORY_UNAVAILABLE', transient: false, detail: this.detail };
+        return { reason: 'ORDER_COMPENSATED', transient: false, detail: this.detail };
       default:
         return assertUnreachable(code, 'inventory error code');
     }

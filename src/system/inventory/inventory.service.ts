@@ -7,6 +7,7 @@ import type { TypedEnvelope } from '../../platform/messaging/message-processor.s
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
 import { causedBy, OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
 import { assertUnreachable } from '../shared/assert-unreachable.js';
+import { compensatedOrders } from '../shared/compensated-orders.js';
 import { lineTotal } from '../shared/decimal.transformer.js';
 import { InventoryErrorCode, InventoryException } from './inventory.exception.js';
 import { InventorySimulator, type InventoryDecision } from './inventory.simulator.js';
@@ -88,9 +89,10 @@ export class InventoryService {
         WHERE r.order_id IN (${placeholders(orderIds)}) ORDER BY r.id`,
       orderIds,
     );
+    const compensatedAt = compensatedOrders.select(read, 'inventory', orderIds);
     const productsAt = !finishing && wantedIds.length ? read.add(lockProducts(wantedIds), wantedIds) : -1;
     const results = await read.run(tx);
-    const state = new BatchState(results[reservationsAt] as ReservationRow[]);
+    const state = new BatchState(results[reservationsAt] as ReservationRow[], compensatedOrders.ids(results[compensatedAt]));
 
     let products: Map<string, ProductRow> | null = null;
     if (productsAt >= 0) products = productMap(results[productsAt]);
@@ -126,6 +128,9 @@ export class InventoryService {
     const existing = state.linesOf(orderId);
     const messages: Envelope[] = [];
     try {
+      if (state.compensated.has(orderId)) {
+        throw new InventoryException(InventoryErrorCode.ORDER_CLOSED, 'this order was released already; it cannot be reserved again');
+      }
       if (existing.length) {
         if (existing.some((r) => r.status === 'RELEASED')) {
           throw new InventoryException(InventoryErrorCode.ORDER_CLOSED, 'the reservation of this order was released; it cannot be reserved again');
@@ -201,6 +206,8 @@ export class InventoryService {
     const items = held.map((r) => ({ productId: r.productId, quantity: r.quantity }));
     const messages: Envelope[] = [];
     if (to === 'RELEASED') {
+      // Remembered even when nothing was held, so a reservation that arrives later is refused.
+      state.markCompensated(orderId);
       this.logger.log(held.length ? `order ${orderId}: released ${held.length} line(s)` : `order ${orderId}: nothing to release`);
       messages.push(newEnvelope('StockReleaseConfirmed', orderId, { released: held.length > 0 }, trace));
       if (held.length) messages.push(newEnvelope('StockReleased', orderId, { items }, trace));
@@ -233,6 +240,7 @@ export class InventoryService {
         ? write.add('UPDATE products SET stock_reserved = stock_reserved + ?, stock_on_hand = stock_on_hand + ? WHERE product_id = ?', [d.reserved, d.onHand, productId])
         : write.add('UPDATE products SET stock_reserved = stock_reserved + ? WHERE product_id = ?', [d.reserved, productId]),
     }));
+    compensatedOrders.record(write, 'inventory', state.newlyCompensated, now);
     if (state.inserts.length) {
       write.addRows(
         'INSERT INTO stock_reservations (order_id, product_id, quantity, unit_price, status, created_at, updated_at)',
@@ -288,7 +296,13 @@ class BatchState {
   /** Outbox rows in command order, each command's with its own delay (staged in one INSERT). */
   readonly outgoing: OutgoingMessages[] = [];
 
-  constructor(rows: ReservationRow[]) {
+  /** Orders this module released before (read) or in this batch: a reservation for them is refused. */
+  readonly newlyCompensated: string[] = [];
+
+  constructor(
+    rows: ReservationRow[],
+    readonly compensated: Set<string>,
+  ) {
     for (const r of rows) {
       this.linesOf(r.order_id).push({ id: r.id, productId: r.product_id, quantity: r.quantity, unitPrice: Number(r.unit_price), status: r.status, currency: r.currency });
     }
@@ -307,6 +321,12 @@ class BatchState {
         .filter((r) => r.status === 'RESERVED')
         .map((r) => r.productId),
     );
+  }
+
+  markCompensated(orderId: string): void {
+    if (this.compensated.has(orderId)) return;
+    this.compensated.add(orderId);
+    this.newlyCompensated.push(orderId);
   }
 
   insert(orderId: string, line: ReservationLine): void {

@@ -5,7 +5,7 @@ export enum PaymentErrorCode {
   DECLINED = 'DECLINED',
   /** The simulated payment provider did not answer this time: worth a retry. */
   UNAVAILABLE = 'UNAVAILABLE',
-  /** The order's charge was refunded already: a late charge must not charge again. */
+  /** The order was refunded already (the saga gave up on it), even if nothing was charged: a late charge must not take effect. */
   ALREADY_REFUNDED = 'ALREADY_REFUNDED',
 }
 
@@ -28,7 +28,7 @@ export class PaymentException extends Error {
       case PaymentErrorCode.UNAVAILABLE:
         return { reason: 'PAYMENT_UNAVAILABLE', transient: true, detail: this.detail };
       case PaymentErrorCode.ALREADY_REFUNDED:
-        return { reason: 'PAYMENT_DECLINED', transient: false, detail: this.detail };
+        return { reason: 'ORDER_COMPENSATED', transient: false, detail: this.detail };
       default:
         return assertUnreachable(code, 'payment error code');
     }

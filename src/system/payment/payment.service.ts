@@ -7,6 +7,7 @@ import type { TypedEnvelope } from '../../platform/messaging/message-processor.s
 import { causedBy, OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
 import { assertUnreachable } from '../shared/assert-unreachable.js';
+import { compensatedOrders } from '../shared/compensated-orders.js';
 import type { PaymentStatus } from './payment.entity.js';
 import { PaymentErrorCode, PaymentException } from './payment.exception.js';
 import { PaymentSimulator, type PaymentDecision } from './payment.simulator.js';
@@ -30,7 +31,15 @@ interface PaymentWrites {
   inserts: unknown[][];
   /** Guarded refunds of rows read as CHARGED (a row charged in this batch is inserted first). */
   refunds: Array<{ paymentId: string; orderId: string; amount: number }>;
+  /** Orders refunded for the first time in this batch (remembered even when nothing was charged). */
+  compensated: string[];
   outgoing: OutgoingMessages[];
+}
+
+/** What the read round trip found: each order's payment, and the orders refunded before. */
+interface PaymentState {
+  payments: Map<string, PaymentRow>;
+  compensated: Set<string>;
 }
 
 /**
@@ -59,18 +68,18 @@ export class PaymentService {
   /** Commands of one partition, in offset order, in one transaction (see the class comment). */
   async handleMany(messages: PaymentCommand[], tx: EntityManager): Promise<void> {
     if (!messages.length) return;
-    const payments = await this.read(messages, tx);
+    const { payments, compensated } = await this.read(messages, tx);
 
-    const writes: PaymentWrites = { inserts: [], refunds: [], outgoing: [] };
+    const writes: PaymentWrites = { inserts: [], refunds: [], compensated: [], outgoing: [] };
     const now = new Date();
     for (const message of messages) {
       correlation.run(messageTrace(message), () => {
         // Drawn first and always, one per command in order, so a seeded run makes the same choices.
         switch (message.eventType) {
           case 'ChargePayment':
-            return this.charge(message, this.simulator.decide(), payments, writes, now);
+            return this.charge(message, this.simulator.decide(), { payments, compensated }, writes, now);
           case 'RefundPayment':
-            return this.refund(message, this.simulator.latency(), payments, writes);
+            return this.refund(message, this.simulator.latency(), { payments, compensated }, writes);
           default:
             return assertUnreachable(message, 'payment command');
         }
@@ -84,19 +93,21 @@ export class PaymentService {
    * partition), and a concurrent insert would hit the unique key, roll back, and be answered from
    * the existing row on its retry. Refunds lock the row they will change.
    */
-  private async read(messages: PaymentCommand[], tx: EntityManager): Promise<Map<string, PaymentRow>> {
+  private async read(messages: PaymentCommand[], tx: EntityManager): Promise<PaymentState> {
     const ids = (type: PaymentCommand['eventType']) => [...new Set(messages.filter((m) => m.eventType === type).map((m) => m.orderId))];
     const charged = ids('ChargePayment');
     const refunded = ids('RefundPayment');
     const read = new SqlBatch();
+    const compensatedAt = compensatedOrders.select(read, 'payment', [...new Set(messages.map((m) => m.orderId))]);
     if (charged.length) read.add(`${SELECT_PAYMENTS} WHERE order_id IN (${placeholders(charged)})`, charged);
     // Last, so that for an order in both lists the locked (latest) read wins.
     if (refunded.length) read.add(`${SELECT_PAYMENTS} WHERE order_id IN (${placeholders(refunded)}) FOR UPDATE`, refunded);
-    const results = (await read.run(tx)) as PaymentRow[][];
-    return new Map(results.flat().map((row) => [row.order_id, row]));
+    const results = await read.run(tx);
+    const rows = results.filter((_, i) => i !== compensatedAt) as PaymentRow[][];
+    return { payments: new Map(rows.flat().map((row) => [row.order_id, row])), compensated: compensatedOrders.ids(results[compensatedAt]) };
   }
 
-  private charge(message: TypedEnvelope<'ChargePayment'>, decision: PaymentDecision, payments: Map<string, PaymentRow>, writes: PaymentWrites, now: Date): void {
+  private charge(message: TypedEnvelope<'ChargePayment'>, decision: PaymentDecision, { payments, compensated }: PaymentState, writes: PaymentWrites, now: Date): void {
     const { orderId, payload } = message;
     const trace = causedBy(message);
     const send = (m: Envelope): void => {
@@ -104,6 +115,10 @@ export class PaymentService {
     };
     const existing = payments.get(orderId);
     try {
+      if (compensated.has(orderId) && existing?.status !== 'CHARGED') {
+        // Refunded before anything was charged (or the charge was refunded): the saga gave up on the order.
+        throw new PaymentException(PaymentErrorCode.ALREADY_REFUNDED, 'this order was refunded already; it cannot be charged');
+      }
       if (existing) {
         this.logger.log(`order ${orderId} already has payment ${existing.id} (${existing.status}); answering the same`);
         switch (existing.status) {
@@ -147,10 +162,15 @@ export class PaymentService {
     }
   }
 
-  private refund(message: TypedEnvelope<'RefundPayment'>, delayMs: number, payments: Map<string, PaymentRow>, writes: PaymentWrites): void {
+  private refund(message: TypedEnvelope<'RefundPayment'>, delayMs: number, { payments, compensated }: PaymentState, writes: PaymentWrites): void {
     const { orderId } = message;
     const trace = causedBy(message);
     const payment = payments.get(orderId);
+    if (!compensated.has(orderId)) {
+      // Remembered even when nothing was charged, so a charge that arrives later is refused.
+      compensated.add(orderId);
+      writes.compensated.push(orderId);
+    }
     let answer: Envelope;
     if (payment?.status === 'CHARGED') {
       const amount = Number(payment.amount);
@@ -181,6 +201,7 @@ export class PaymentService {
   /** The write round trip: new payments (one INSERT), guarded refunds, then the replies (one INSERT). */
   private async write(tx: EntityManager, writes: PaymentWrites, now: Date): Promise<void> {
     const write = new SqlBatch();
+    compensatedOrders.record(write, 'payment', writes.compensated, now);
     if (writes.inserts.length) {
       write.addRows('INSERT INTO payments (id, order_id, customer_id, amount, currency, status, refunded_amount, created_at, updated_at)', writes.inserts);
     }

@@ -5,8 +5,8 @@ import { batching, MessageProcessorService } from '../../platform/messaging/mess
 import { topicName } from '../../platform/messaging/topic-name.js';
 import { ShippingService, type ShippingMessage } from './shipping.service.js';
 
-/** `shipping-updates` carries the saga's requests and this module's own status events. */
-const ACCEPTS = ['ShipmentRequested', 'ShipmentStatusChanged'] as const;
+/** `shipping-updates` carries the saga's requests and cancellations, and this module's own status events. */
+const ACCEPTS = ['ShipmentRequested', 'CancelShipment', 'ShipmentStatusChanged'] as const;
 /** Our own events read back from the shared topic: validated, then skipped without a transaction. */
 const IGNORES = ['ShipmentStatusChanged'] as const;
 

@@ -3,6 +3,8 @@ import { assertUnreachable } from '../shared/assert-unreachable.js';
 
 export enum ShippingErrorCode {
   CARRIER_REJECTED = 'CARRIER_REJECTED',
+  /** The order's shipment was cancelled already (the saga gave up on it): a late request must not ship. */
+  ORDER_CLOSED = 'ORDER_CLOSED',
 }
 
 /** Why a shipment is refused; `toRejection` maps each code to the reply the saga reads. */
@@ -21,6 +23,8 @@ export class ShippingException extends Error {
     switch (code) {
       case ShippingErrorCode.CARRIER_REJECTED:
         return { reason: 'CARRIER_REJECTED', transient: false, detail: this.detail };
+      case ShippingErrorCode.ORDER_CLOSED:
+        return { reason: 'ORDER_COMPENSATED', transient: false, detail: this.detail };
       default:
         return assertUnreachable(code, 'shipping error code');
     }

@@ -153,14 +153,11 @@ describe('Kafka SASL/SCRAM-SHA-512 with ACLs (DESIGN §9, docs/kafka-acls.md)', 
         (r) => r.status === 200,
         { what: 'readiness' },
       );
-      expect(ready.body.details.kafka).toMatchObject({
-        status: 'up',
-        consumers: {
-          [`${GROUP_PREFIX}process`]: 'connected',
-          [`${GROUP_PREFIX}inventory`]: 'connected',
-          [`${GROUP_PREFIX}payment`]: 'connected',
-          [`${GROUP_PREFIX}shipping`]: 'connected',
-        },
+      expect(ready.body.details.consumers.groups).toMatchObject({
+        [`${GROUP_PREFIX}process`]: { state: 'connected' },
+        [`${GROUP_PREFIX}inventory`]: { state: 'connected' },
+        [`${GROUP_PREFIX}payment`]: { state: 'connected' },
+        [`${GROUP_PREFIX}shipping`]: { state: 'connected' },
       });
 
       const productId = await createProduct(t, 5, 7);
@@ -187,7 +184,18 @@ describe('Kafka SASL/SCRAM-SHA-512 with ACLs (DESIGN §9, docs/kafka-acls.md)', 
       // A dead letter written as admin, so that the listing has to consume the topic (not only ask its offsets).
       const producer = client({ username: 'admin', password: 'admin-secret' }, 'acl-test-dlq').producer();
       await producer.connect();
-      const letter = { originTopic: 'orders-in', partition: 0, offset: '7', consumerGroup: `${GROUP_PREFIX}intake`, error: 'acl test', attempts: 1, failedAt: new Date().toISOString(), key: 'acl-test', headers: {}, value: null };
+      const letter = {
+        originTopic: 'orders-in',
+        partition: 0,
+        offset: '7',
+        consumerGroup: `${GROUP_PREFIX}intake`,
+        error: 'acl test',
+        attempts: 1,
+        failedAt: new Date().toISOString(),
+        key: 'acl-test',
+        headers: {},
+        value: null,
+      };
       await producer.send({ topic: 'dlq-orders', messages: [{ key: 'acl-test', value: JSON.stringify(letter) }] }).finally(() => producer.disconnect());
 
       const listed = await t.get('/api/admin/dead-letters').expect(200);
@@ -248,9 +256,10 @@ describe('Kafka SASL/SCRAM-SHA-512 with ACLs (DESIGN §9, docs/kafka-acls.md)', 
       }
     });
 
-    it('a service instance with those credentials does not become ready: its consumers are refused', async () => {
+    it('a service instance with those credentials serves HTTP, but its refused consumers make liveness fail', async () => {
       const op = await startOidcProvider({ port: 0 });
-      Object.assign(process.env, { AUTH_ISSUER_URL: op.issuer, AUTH_AUDIENCE: op.audience }, serviceEnv(INTRUDER));
+      const deadAfter = process.env.CONSUMER_DEAD_AFTER_S;
+      Object.assign(process.env, { AUTH_ISSUER_URL: op.issuer, AUTH_AUDIENCE: op.audience, CONSUMER_DEAD_AFTER_S: '3' }, serviceEnv(INTRUDER));
       const { createApp, startConsumers } = await import('../../../src/bootstrap.js');
       const app = await createApp({ groups: ['inventory'], bufferLogs: true });
       try {
@@ -261,17 +270,27 @@ describe('Kafka SASL/SCRAM-SHA-512 with ACLs (DESIGN §9, docs/kafka-acls.md)', 
         const registry = app.get(ConsumerRegistryService);
         const refused = await eventually(
           () => registry.snapshot()[`${GROUP_PREFIX}inventory`],
-          (s) => typeof s === 'string' && s.startsWith('failed:'),
+          (g) => g?.lastError !== null && g?.lastError !== undefined,
           { timeoutMs: 20000, what: 'the consumer group start to be refused' },
         );
-        expect(refused).toMatch(/authoriz/i);
+        expect(refused).toMatchObject({ state: 'reconnecting', lastError: expect.stringMatching(/authoriz/i) });
 
+        // Readiness is about serving HTTP: the database answers, so it is ready, and says why the group is not running.
         const ready = await request(url).get('/health/ready');
-        expect(ready.status).toBe(503);
-        expect(ready.body.details.kafka).toMatchObject({ status: 'down', message: expect.stringContaining(`${GROUP_PREFIX}inventory`) });
+        expect(ready.status).toBe(200);
+        expect(ready.body.details.consumers.groups[`${GROUP_PREFIX}inventory`]).toMatchObject({ state: 'reconnecting', lastError: expect.stringMatching(/authoriz/i) });
+        // The group keeps being refused: after CONSUMER_DEAD_AFTER_S liveness fails, so the pod is restarted.
+        const live = await eventually(
+          () => request(url).get('/health/live'),
+          (r) => r.status === 503,
+          { timeoutMs: 15000, what: 'liveness to fail' },
+        );
+        expect(live.body.details.consumers).toMatchObject({ status: 'down', message: expect.stringContaining(`${GROUP_PREFIX}inventory`) });
       } finally {
         await app.close();
         await op.close();
+        if (deadAfter === undefined) delete process.env.CONSUMER_DEAD_AFTER_S;
+        else process.env.CONSUMER_DEAD_AFTER_S = deadAfter;
       }
     }, 30_000);
   });

@@ -151,6 +151,32 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
       expect(new Set(results.map((r) => r.body.orderId)).size).toBe(1);
     });
 
+    it('a key older than IDEMPOTENCY_KEY_TTL_HOURS (24) is absent: a new order, and the key then replays that one', async () => {
+      const key = `idem-${randomUUID()}`;
+      const body = validOrderBody();
+      const age = (hours: number) => t.dataSource.query('UPDATE idempotency_keys SET created_at = NOW(3) - INTERVAL ? HOUR WHERE idem_key = ?', [hours, key]);
+      const first = await post(body, { 'Idempotency-Key': key }).expect(202);
+      await age(23);
+      expect((await post(body, { 'Idempotency-Key': key }).expect(202)).headers['idempotent-replayed']).toBe('true');
+
+      await age(25);
+      const second = await post(body, { 'Idempotency-Key': key }).expect(202);
+      expect(second.body.orderId).not.toBe(first.body.orderId);
+      expect(second.headers['idempotent-replayed']).toBeUndefined();
+      const rows = await t.dataSource.query('SELECT order_id FROM idempotency_keys WHERE idem_key = ?', [key]);
+      expect(rows).toEqual([{ order_id: second.body.orderId }]);
+      const [{ n }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM orders WHERE id IN (?, ?)', [first.body.orderId, second.body.orderId]);
+      expect(Number(n)).toBe(2);
+      const replayed = await post(body, { 'Idempotency-Key': key }).expect(202);
+      expect(replayed.body.orderId).toBe(second.body.orderId);
+      expect(replayed.headers['idempotent-replayed']).toBe('true');
+
+      // Expired, a different body is no conflict either: the key is free again.
+      await age(25);
+      const other = await post(validOrderBody({ items: [{ productId: 'SKU-1003', quantity: 1 }] }), { 'Idempotency-Key': key }).expect(202);
+      expect([first.body.orderId, second.body.orderId]).not.toContain(other.body.orderId);
+    });
+
     it('same key, different body: 409 problem, nothing created', async () => {
       const key = `idem-${randomUUID()}`;
       await post(validOrderBody(), { 'Idempotency-Key': key }).expect(202);
@@ -238,13 +264,14 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
     expect(res.body[0]).toEqual({ productId: 'SKU-1001', name: expect.any(String), unitPrice: expect.any(Number), currency: 'EUR', availableStock: expect.any(Number) });
   });
 
-  it('health: live answers without dependencies, ready checks database and Kafka', async () => {
+  it('health: live answers while the consumer groups run, ready checks the database and shows the groups and the relay', async () => {
     await t.get('/health/live').expect(200);
     const ready = await eventually(
       () => t.get('/health/ready'),
       (r) => r.status === 200,
       { what: 'readiness' },
     );
-    expect(ready.body.details).toMatchObject({ database: { status: 'up' }, kafka: { status: 'up' } });
+    expect(ready.body.details).toMatchObject({ database: { status: 'up' }, consumers: { status: 'up', groups: expect.any(Object) }, relay: { status: 'up', state: 'running' } });
+    expect(ready.body.details.kafka).toBeUndefined();
   });
 });

@@ -18,6 +18,7 @@ describe('InboxPrunerService (real MariaDB)', () => {
   });
   afterAll(async () => {
     await db?.query('DELETE FROM processed_messages WHERE consumer_group = ?', [group]);
+    await db?.query('DELETE FROM dead_lettered_messages WHERE consumer_group = ?', [group]);
     await db?.destroy();
   });
 
@@ -36,5 +37,13 @@ describe('InboxPrunerService (real MariaDB)', () => {
         .sort(),
     );
     expect(await pruner.prune()).toBe(0); // nothing more to do
+  });
+
+  it('ages the record of dead-lettered messages like the inbox', async () => {
+    const [old, fresh] = [randomUUID(), randomUUID()];
+    await db.query('INSERT INTO dead_lettered_messages (consumer_group, event_id, dead_lettered_at) VALUES (?, ?, NOW(3) - INTERVAL 200 HOUR), (?, ?, NOW(3))', [group, old, group, fresh]);
+    const pruner = new InboxPrunerService(db, { inboxRetentionHours: 168, inboxPruneIntervalMs: 60000 } as ConfigType<typeof kafkaConfig>);
+    expect(await pruner.prune()).toBeGreaterThanOrEqual(1);
+    expect(await db.query('SELECT event_id FROM dead_lettered_messages WHERE consumer_group = ?', [group])).toEqual([{ event_id: fresh }]);
   });
 });

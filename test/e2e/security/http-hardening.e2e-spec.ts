@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import http from 'node:http';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { issueTestToken } from '../../../scripts/oidc-provider.mjs';
 import { eventually } from '../../support/eventually.js';
 import { startSecurityHarness, validOrder, type SecurityHarness } from './security-harness.js';
@@ -36,6 +37,50 @@ describe('hardened HTTP', () => {
     expect(res.status).toBe(413);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('answers 400 FORBIDDEN_KEY, naming the path, for __proto__, constructor or prototype keys at any depth, and creates no order', async () => {
+    const db = h.app.get(DataSource);
+    const email = `proto-${Date.now()}@example.com`;
+    const ordersOf = async (): Promise<number> =>
+      Number((await db.query('SELECT COUNT(*) AS n FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.email = ?', [email]))[0].n);
+    // Raw text: in a JS object literal `__proto__` sets the prototype instead of making a key.
+    const order = (extra: { root?: string; customer?: string; address?: string; item?: string }): string =>
+      `{${extra.root ?? ''}"customer":{${extra.customer ?? ''}"name":"Ada Lovelace","email":"${email}"},` +
+      `"shippingAddress":{${extra.address ?? ''}"line1":"12 St James Square","city":"London","postalCode":"SW1Y 4JH","country":"GB"},` +
+      `"items":[{"productId":"SKU-1001","quantity":1},{${extra.item ?? ''}"productId":"SKU-1002","quantity":1}]}`;
+    const cases: Array<[string, string[]]> = [
+      [order({ root: '"__proto__":{"isAdmin":true},' }), ['__proto__']],
+      [order({ customer: '"constructor":{"prototype":{"isAdmin":true}},' }), ['customer.constructor']],
+      [order({ address: '"prototype":"x",' }), ['shippingAddress.prototype']],
+      [order({ item: '"__proto__":{"unitPrice":0},' }), ['items[1].__proto__']],
+      [order({ root: '"notes":[[{"deep":{"constructor":1}}]],', item: '"prototype":null,' }), ['notes[0][0].deep.constructor', 'items[1].prototype']],
+      [`[{"__proto__":{}}]`, ['[0].__proto__']],
+    ];
+    for (const [body, paths] of cases) {
+      const res = await post().set('Content-Type', 'application/json').set('Idempotency-Key', `proto-${paths[0]}`).send(body);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ status: 400, code: 'FORBIDDEN_KEY', instance: '/api/orders' });
+      expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(paths);
+    }
+    // Any JSON body, not only an order: an operator route refuses it before its handler runs.
+    const replay = await request(h.url)
+      .post('/api/admin/dead-letters/replay')
+      .set('Authorization', `Bearer ${token}`)
+      .set('Content-Type', 'application/json')
+      .send('{"all":true,"__proto__":{"ids":["0@1"]}}');
+    expect(replay.status).toBe(400);
+    expect(replay.body.code).toBe('FORBIDDEN_KEY');
+    expect(await ordersOf()).toBe(0);
+    expect(Number((await db.query('SELECT COUNT(*) AS n FROM idempotency_keys WHERE idem_key LIKE ?', ['proto-%']))[0].n)).toBe(0);
+
+    // The words are fine as values: the same order without those keys is accepted.
+    const fine = await post()
+      .set('Content-Type', 'application/json')
+      .send(order({ customer: '"id":"constructor",' }));
+    expect(fine.status).toBe(202);
+    expect(await ordersOf()).toBe(1);
   });
 
   it('keeps an idle kept-alive connection open longer than a load balancer would (HTTP_KEEP_ALIVE_TIMEOUT_MS, 65 s)', async () => {

@@ -256,7 +256,7 @@ describe('inventory system (real MariaDB)', () => {
     expect(await h.stock(a)).toEqual({ onHand: 10, reserved: 0 });
     const last = (await h.staged(orderId)).at(-1)!;
     expect(last.eventType).toBe('StockReservationRejected');
-    expect(last.envelope.payload).toMatchObject({ reason: 'INVENTORY_UNAVAILABLE', transient: false });
+    expect(last.envelope.payload).toMatchObject({ reason: 'ORDER_COMPENSATED', transient: false });
   });
 
   it('costs one read and at most one write round trip per command', async () => {
@@ -404,7 +404,7 @@ describe('inventory system (real MariaDB)', () => {
       );
       // A late retry in a later batch finds the order closed.
       await many([reserveStock(orderId, [{ productId: a, quantity: 1 }], 2)]);
-      expect((await replies(orderId)).at(-1)!.envelope.payload).toMatchObject({ reason: 'INVENTORY_UNAVAILABLE', transient: false });
+      expect((await replies(orderId)).at(-1)!.envelope.payload).toMatchObject({ reason: 'ORDER_COMPENSATED', transient: false });
     });
 
     it('rejects the order that is short of stock and confirms the others, reserving nothing for the short one', async () => {

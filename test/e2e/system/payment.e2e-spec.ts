@@ -131,7 +131,7 @@ describe('payment system (real MariaDB)', () => {
     expect(await rows(orderId)).toHaveLength(1);
     const last = (await h.staged(orderId)).at(-1)!;
     expect(last.eventType).toBe('PaymentRejected');
-    expect(last.envelope.payload).toMatchObject({ reason: 'PAYMENT_DECLINED', transient: false });
+    expect(last.envelope.payload).toMatchObject({ reason: 'ORDER_COMPENSATED', transient: false });
   });
 
   it('costs one read and at most one write round trip per command', async () => {

@@ -22,6 +22,10 @@ describe('openapi/openapi.yaml', () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/api/admin/dead-letters',
       '/api/admin/dead-letters/replay',
+      '/api/admin/outbox/parked',
+      '/api/admin/outbox/parked/{id}/release',
+      '/api/admin/saga/stuck-steps',
+      '/api/admin/saga/stuck-steps/{orderId}/{step}/retry',
       '/api/inventory/products',
       '/api/orders',
       '/api/orders/{orderId}',
@@ -37,5 +41,8 @@ describe('openapi/openapi.yaml', () => {
     const replay = doc.paths['/api/admin/dead-letters/replay'].post;
     expect(Object.keys(replay.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404', '503']));
     expect(replay.security).toContainEqual({ 'oauth2-client-credentials': ['orders.admin'] });
+    const release = doc.paths['/api/admin/outbox/parked/{id}/release'].post;
+    expect(Object.keys(release.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404', '503']));
+    expect(release.security).toContainEqual({ 'oauth2-client-credentials': ['orders.admin'] });
   });
 });

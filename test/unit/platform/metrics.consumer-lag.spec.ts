@@ -79,7 +79,8 @@ describe('ConsumerLagService', () => {
         return work(strict<Admin>('admin', admin));
       },
     });
-    const registry = strict<ConsumerRegistryService>('registry', { snapshot: () => Object.fromEntries(groups.map((g) => [g, 'connected'])) });
+    const health = { state: 'connected', since: new Date(0).toISOString(), lastError: null, restarts: 0 } as const;
+    const registry = strict<ConsumerRegistryService>('registry', { snapshot: () => Object.fromEntries(groups.map((g) => [g, health])) });
     return { service: new ConsumerLagService(topics, registry), calls };
   }
 

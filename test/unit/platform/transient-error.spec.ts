@@ -1,12 +1,18 @@
+import { readFileSync } from 'node:fs';
 import Joi from 'joi';
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSRequestTimeoutError } from 'kafkajs';
 import { QueryFailedError } from 'typeorm';
 import { PoisonMessageError } from '../../../src/platform/messaging/message-processor.service.js';
-import { isTransient, TransientError } from '../../../src/platform/messaging/transient-error.js';
+import { isLockConflict, isTransient, TRANSIENT_FAULT_CODES, TransientError } from '../../../src/platform/messaging/transient-error.js';
 
 /** An error as mysql2 raises it: an Error with a string `code`. */
 function mysqlError(code: string, message = `mysql2 ${code}`): Error {
   return Object.assign(new Error(message), { code });
+}
+
+/** A server error mysql2 has no name for (MariaDB's own codes): `errno` and `sqlState`, `code` undefined. */
+function serverError(errno: number, message = `server error ${errno}`): Error {
+  return Object.assign(new Error(message), { code: undefined, errno, sqlState: 'HY000' });
 }
 
 describe('isTransient', () => {
@@ -46,6 +52,61 @@ describe('isTransient', () => {
     expect(isTransient(err)).toBe(true);
   });
 
+  describe('database failover, overload and cut connections: transient', () => {
+    it.each([
+      ['read-only node (--read-only)', 'ER_OPTION_PREVENTS_STATEMENT', 1290],
+      ['read-only transaction', 'ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION', 1792],
+      ['read-only mode', 'ER_READ_ONLY_MODE', 1836],
+      ['offline mode', 'ER_SERVER_OFFLINE_MODE', 3032],
+      ['too many connections', 'ER_CON_COUNT_ERROR', 1040],
+      ['too many connections for the user', 'ER_TOO_MANY_USER_CONNECTIONS', 1203],
+      ['user resource limit', 'ER_USER_LIMIT_REACHED', 1226],
+      ['MySQL statement timeout (max_execution_time)', 'ER_QUERY_TIMEOUT', 3024],
+      ['query interrupted', 'ER_QUERY_INTERRUPTED', 1317],
+      ['interrupted read', 'ER_NET_READ_INTERRUPTED', 1159],
+      ['read error', 'ER_NET_READ_ERROR', 1158],
+      ['interrupted write', 'ER_NET_WRITE_INTERRUPTED', 1161],
+      ['write error', 'ER_NET_ERROR_ON_WRITE', 1160],
+      ['server shutting down', 'ER_SERVER_SHUTDOWN', 1053],
+      ['snapshot conflict', 'ER_CHECKREAD', 1020],
+    ])('%s (%s): by mysql2 name and by number', (_label, code, errno) => {
+      expect(isTransient(mysqlError(code, 'opaque'))).toBe(true);
+      expect(isTransient(serverError(errno, 'opaque'))).toBe(true);
+      expect(isTransient(new QueryFailedError('INSERT INTO orders', [], Object.assign(mysqlError(code, 'opaque'), { errno })))).toBe(true);
+    });
+
+    it.each([
+      ['MariaDB statement timeout (max_statement_time)', 1969, 'Query execution was interrupted (max_statement_time exceeded)'],
+      ['MariaDB connection killed', 1927, 'Connection was killed'],
+      ['server has gone away', 2006, 'MySQL server has gone away'],
+      ['lost connection during query', 2013, 'Lost connection to server during query'],
+    ])('%s (errno %d, which mysql2 does not name): by number', (_label, errno, message) => {
+      expect(isTransient(serverError(errno, message))).toBe(true);
+      expect(isTransient(new QueryFailedError('UPDATE orders SET status = ?', ['X'], serverError(errno, message)))).toBe(true);
+    });
+
+    it('a Galera node outside the primary component, which answers "unknown command"', () => {
+      expect(isTransient(Object.assign(serverError(1047, 'WSREP has not yet prepared node for application use'), { code: 'ER_UNKNOWN_COM_ERROR' }))).toBe(true);
+    });
+
+    it('a Node system error is judged by its name, not by its (negative) errno', () => {
+      expect(isTransient(Object.assign(new Error('connect ENETUNREACH'), { code: 'ENETUNREACH', errno: -101 }))).toBe(true);
+      expect(isTransient(Object.assign(new Error('open failed'), { code: 'ENOENT', errno: -2 }))).toBe(false);
+    });
+
+    it('every documented code is in docs/reliability.md', () => {
+      const doc = readFileSync(new URL('../../../docs/reliability.md', import.meta.url), 'utf8');
+      const section = doc.slice(doc.indexOf('## Transient faults'));
+      expect(TRANSIENT_FAULT_CODES.filter((code) => !section.includes(`\`${code}\``))).toEqual([]);
+    });
+  });
+
+  it('lock conflicts are told apart from the other transient faults, by name or number', () => {
+    expect(isLockConflict(serverError(1213))).toBe(true);
+    expect(isLockConflict(mysqlError('ER_LOCK_WAIT_TIMEOUT'))).toBe(true);
+    expect(isLockConflict(serverError(1290))).toBe(false);
+  });
+
   it('an application TransientError: transient', () => {
     expect(isTransient(new TransientError('inventory database is busy'))).toBe(true);
   });
@@ -74,6 +135,8 @@ describe('isTransient', () => {
       ['a syntax error', mysqlError('ER_PARSE_ERROR', 'You have an error in your SQL syntax')],
       ['a data error', mysqlError('ER_DATA_TOO_LONG', "Data too long for column 'topic'")],
       ['a non-transient cause', new Error('outer', { cause: mysqlError('ER_DUP_ENTRY') })],
+      ['a duplicate key by number only', serverError(1062, "Duplicate entry 'x' for key 'PRIMARY'")],
+      ['a foreign key failure', Object.assign(serverError(1452, 'Cannot add or update a child row'), { code: 'ER_NO_REFERENCED_ROW_2' })],
     ])('%s', (_label, err) => {
       expect(isTransient(err)).toBe(false);
     });

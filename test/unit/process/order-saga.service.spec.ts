@@ -46,6 +46,7 @@ describe('interpret (message → saga event and order columns)', () => {
     });
     expect(interpret(m)).toEqual({
       event: { type: 'StockReserved' },
+      step: 'release',
       patch: { total: 22, currency: 'USD' },
       prices: [
         { productId: 'p1', unitPrice: 9.5 },
@@ -74,12 +75,17 @@ describe('interpret (message → saga event and order columns)', () => {
   });
 
   it('PaymentCharged: stores the payment id', () => {
-    expect(interpret(message('PaymentCharged', { paymentId: 'pay-9', amount: 22, currency: 'EUR' }))).toEqual({ event: { type: 'PaymentCharged' }, patch: { paymentId: 'pay-9' } });
+    expect(interpret(message('PaymentCharged', { paymentId: 'pay-9', amount: 22, currency: 'EUR' }))).toEqual({
+      event: { type: 'PaymentCharged' },
+      step: 'refund',
+      patch: { paymentId: 'pay-9' },
+    });
   });
 
   it('ShipmentCreated: stores the shipment, its estimated delivery as a Date', () => {
     expect(interpret(message('ShipmentCreated', { ...shipment, status: 'PENDING' }))).toEqual({
       event: { type: 'ShipmentCreated' },
+      step: 'cancelShipment',
       patch: { shipmentId: 'shp-1', carrier: 'DHL', trackingNumber: 'SHIP-123', estimatedDelivery: new Date('2025-01-05T10:00:00.000Z'), shipmentStatus: 'PENDING' },
     });
   });

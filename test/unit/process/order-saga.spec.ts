@@ -1,4 +1,4 @@
-import { ORDER_STATUSES, type FailureReason, type OrderStatus } from '../../../src/contracts/order-status.js';
+import { CLOSED_STATUSES, ORDER_STATUSES, type FailureReason, type OrderStatus } from '../../../src/contracts/order-status.js';
 import { backoffMs, decide, type SagaAction, type SagaEvent, type SagaPolicy, type StepState } from '../../../src/process/orders/order-saga.js';
 
 /** Distinct figures per step, so a test sees which step's policy was used. */
@@ -6,6 +6,7 @@ const policy: SagaPolicy = {
   inventory: { timeoutMs: 5000, maxAttempts: 3 },
   payment: { timeoutMs: 6000, maxAttempts: 2 },
   shipping: { timeoutMs: 7000, maxAttempts: 1 },
+  compensationMaxAttempts: 4,
   compensationTimeoutMs: 9000,
   retryBaseMs: 500,
   retryMaxMs: 10000,
@@ -25,6 +26,13 @@ function retrying(step: StepState['step'], attempt: number): StepState {
 }
 
 const otherStatuses = (status: OrderStatus): OrderStatus[] => ORDER_STATUSES.filter((s) => s !== status);
+
+/** The successes that a failed or cancelled order undoes, and the compensation that undoes each. */
+const UNDONE_BY: Partial<Record<SagaEvent['type'], 'release' | 'refund' | 'cancelShipment'>> = {
+  StockReserved: 'release',
+  PaymentCharged: 'refund',
+  ShipmentCreated: 'cancelShipment',
+};
 
 describe('order saga state machine (decide)', () => {
   describe('happy path: each event moves the order from its expected status only', () => {
@@ -79,9 +87,26 @@ describe('order saga state machine (decide)', () => {
         expect(decide(from, event, undefined, policy, noRandom)).toEqual(actions);
       });
 
-      it.each(otherStatuses(from))('from %s: no action (late, duplicate or out of order)', (status) => {
+      it.each(otherStatuses(from).filter((s) => !(UNDONE_BY[event.type] && CLOSED_STATUSES.has(s))))('from %s: no action (late, duplicate or out of order)', (status) => {
         expect(decide(status, event, undefined, policy, noRandom)).toEqual([]);
       });
+    });
+  });
+
+  describe('a late success on a failed or cancelled order is undone', () => {
+    const closed = [...CLOSED_STATUSES];
+    describe.each(Object.entries(UNDONE_BY))('%s', (type, compensation) => {
+      it.each(closed)('in %s: sends the compensation', (status) => {
+        expect(decide(status, { type } as SagaEvent, undefined, policy, noRandom)).toEqual([{ kind: 'send', step: compensation, attempt: 1, timeoutMs: 9000 }]);
+      });
+
+      it.each(closed)('in %s with the compensation already under way: nothing more', (status) => {
+        expect(decide(status, { type } as SagaEvent, waiting(compensation, 2), policy, noRandom)).toEqual([]);
+      });
+    });
+
+    it('SHIPPED: a duplicate ShipmentCreated changes nothing', () => {
+      expect(decide('SHIPPED', { type: 'ShipmentCreated' }, undefined, policy, noRandom)).toEqual([]);
     });
   });
 
@@ -115,6 +140,7 @@ describe('order saga state machine (decide)', () => {
         actions: [
           { kind: 'transition', from: 'SHIPPING_REQUESTED', to: 'SHIPPING_FAILED', reason: 'CARRIER_REJECTED' },
           { kind: 'finish', step: 'shipping' },
+          { kind: 'send', step: 'cancelShipment', attempt: 1, timeoutMs: 9000 },
           { kind: 'send', step: 'refund', attempt: 1, timeoutMs: 9000 },
           { kind: 'send', step: 'release', attempt: 1, timeoutMs: 9000 },
         ],
@@ -141,7 +167,14 @@ describe('order saga state machine (decide)', () => {
     const steps = [
       { step: 'inventory', type: 'StockRejected', status: 'INVENTORY_CHECK_STARTED', failed: 'INVENTORY_FAILED', reason: 'INVENTORY_UNAVAILABLE', compensations: ['release'] },
       { step: 'payment', type: 'PaymentRejected', status: 'INVENTORY_CONFIRMED', failed: 'PAYMENT_FAILED', reason: 'PAYMENT_UNAVAILABLE', compensations: ['release', 'refund'] },
-      { step: 'shipping', type: 'ShipmentRejected', status: 'SHIPPING_REQUESTED', failed: 'SHIPPING_FAILED', reason: 'CARRIER_UNAVAILABLE', compensations: ['refund', 'release'] },
+      {
+        step: 'shipping',
+        type: 'ShipmentRejected',
+        status: 'SHIPPING_REQUESTED',
+        failed: 'SHIPPING_FAILED',
+        reason: 'CARRIER_UNAVAILABLE',
+        compensations: ['cancelShipment', 'refund', 'release'],
+      },
     ] as const;
 
     const rejection = (type: (typeof steps)[number]['type'], reason: FailureReason, causationId?: string): SagaEvent => ({
@@ -231,7 +264,7 @@ describe('order saga state machine (decide)', () => {
     it.each([
       { step: 'inventory', status: 'INVENTORY_CHECK_STARTED', failed: 'INVENTORY_FAILED', compensations: ['release'] },
       { step: 'payment', status: 'INVENTORY_CONFIRMED', failed: 'PAYMENT_FAILED', compensations: ['release', 'refund'] },
-      { step: 'shipping', status: 'SHIPPING_REQUESTED', failed: 'SHIPPING_FAILED', compensations: ['refund', 'release'] },
+      { step: 'shipping', status: 'SHIPPING_REQUESTED', failed: 'SHIPPING_FAILED', compensations: ['cancelShipment', 'refund', 'release'] },
     ] as const)('$step WAITING with attempts exhausted: $failed (STEP_TIMED_OUT) and compensations', ({ step, status, failed, compensations }) => {
       expect(decide(status, { type: 'StepDue', step }, waiting(step, policy[step].maxAttempts), policy, noRandom)).toEqual([
         { kind: 'transition', from: status, to: failed, reason: 'STEP_TIMED_OUT' },
@@ -254,16 +287,33 @@ describe('order saga state machine (decide)', () => {
     });
 
     it.each([
-      { step: 'release', status: 'INVENTORY_FAILED', attempt: 1 },
-      { step: 'refund', status: 'PAYMENT_FAILED', attempt: 7 },
-      { step: 'release', status: 'SHIPPING_FAILED', attempt: 1000 },
-    ] as const)('compensation $step due in $status at attempt $attempt: resent, never given up', ({ step, status, attempt }) => {
-      expect(decide(status, { type: 'StepDue', step }, waiting(step, attempt), policy, noRandom)).toEqual([{ kind: 'send', step, attempt: attempt + 1, timeoutMs: 9000 }]);
+      { step: 'release', status: 'INVENTORY_FAILED', attempt: 1, timeoutMs: 18000 },
+      { step: 'refund', status: 'PAYMENT_FAILED', attempt: 2, timeoutMs: 36000 },
+      { step: 'cancelShipment', status: 'SHIPPING_FAILED', attempt: 3, timeoutMs: 72000 },
+    ] as const)('compensation $step due in $status at attempt $attempt: resent, waiting twice as long', ({ step, status, attempt, timeoutMs }) => {
+      expect(decide(status, { type: 'StepDue', step }, waiting(step, attempt), policy, noRandom)).toEqual([{ kind: 'send', step, attempt: attempt + 1, timeoutMs }]);
+    });
+
+    it('a compensation waits at most 10 × its base timeout per attempt', () => {
+      const many = { ...policy, compensationMaxAttempts: 50 };
+      expect(decide('PAYMENT_FAILED', { type: 'StepDue', step: 'refund' }, waiting('refund', 20), many, noRandom)).toEqual([
+        { kind: 'send', step: 'refund', attempt: 21, timeoutMs: 90000 },
+      ]);
+    });
+
+    it('a compensation out of attempts is given up (set aside for operators), not resent', () => {
+      expect(decide('SHIPPING_FAILED', { type: 'StepDue', step: 'release' }, waiting('release', policy.compensationMaxAttempts), policy, noRandom)).toEqual([
+        { kind: 'giveUp', step: 'release', attempt: policy.compensationMaxAttempts },
+      ]);
+    });
+
+    it('a compensation set aside is never due again', () => {
+      expect(decide('SHIPPING_FAILED', { type: 'StepDue', step: 'release' }, { ...waiting('release', 8), state: 'STUCK' }, policy, noRandom)).toEqual([]);
     });
   });
 
   describe('CompensationDone', () => {
-    it.each(['release', 'refund'] as const)('%s: finishes the compensation step', (step) => {
+    it.each(['release', 'refund', 'cancelShipment'] as const)('%s: finishes the compensation step', (step) => {
       expect(decide('PAYMENT_FAILED', { type: 'CompensationDone', step }, waiting(step, 2), policy, noRandom)).toEqual([{ kind: 'finish', step }]);
     });
 

@@ -3,6 +3,7 @@ import { OutboxAvailableAt1763780400000 } from './1763780400000-outbox-available
 import { ShipmentsCorrelationId1763791200000 } from './1763791200000-shipments-correlation-id.js';
 import { SagaStepCommand1763794800000 } from './1763794800000-saga-step-command.js';
 import { OutboxParked1764590400000 } from './1764590400000-outbox-parked.js';
+import { SagaFaultPaths1765000000000 } from './1765000000000-saga-fault-paths.js';
 
 /** Migrations in the order they run. Listed explicitly: ESM has no reliable glob loading. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   ShipmentsCorrelationId1763791200000,
   SagaStepCommand1763794800000,
   OutboxParked1764590400000,
+  SagaFaultPaths1765000000000,
 ];

@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { ParkedMessagesController } from './parked-messages.controller.js';
+import { ParkedMessagesService } from './parked-messages.service.js';
+
+/** Experience layer: operator routes for parked outbox messages (scope `orders.admin`). */
+@Module({
+  controllers: [ParkedMessagesController],
+  providers: [ParkedMessagesService],
+})
+export class ParkedMessagesModule {}
