@@ -12,7 +12,7 @@ import { writeBaseline } from './checker.mjs';
 import { formatCounts, Load } from './load.mjs';
 import { condition, finish } from './report.mjs';
 import { faketimeLib, metricValue } from './service.mjs';
-import { readiness, sleep, TERMINAL } from './stack.mjs';
+import { consumerStates, readiness, sleep, TERMINAL } from './stack.mjs';
 import { checkOutboxOrder, groupLag, readTopics } from './topics.mjs';
 
 export const SCALE = Number(process.env.CHAOS_SCALE ?? 1);
@@ -70,21 +70,6 @@ function seeded(seed) {
 /** HTTP answers that break I7 (a 5xx other than 503). */
 const serverErrors = (load) => [...load.answers].filter(([k]) => /^5\d\d$/.test(k) && k !== '503');
 const reasonCount = async (ctx, reason) => Number((await ctx.query('SELECT COUNT(*) AS n FROM orders WHERE status_reason = ?', [reason]))[0].n);
-
-/** The state of each consumer group in a readiness body, wherever the body puts them: { group: state }. */
-export function consumerStates(body, prefix) {
-  const out = {};
-  const walk = (o) => {
-    if (!o || typeof o !== 'object') return;
-    for (const [k, v] of Object.entries(o)) {
-      if (k.startsWith(prefix) && typeof v === 'string') out[k] = v;
-      else if (k.startsWith(prefix) && v && typeof v === 'object' && typeof (v.state ?? v.status) === 'string') out[k] = v.state ?? v.status;
-      else walk(v);
-    }
-  };
-  walk(body);
-  return out;
-}
 
 export const SCENARIOS = {
   async C1(stack) {
@@ -191,7 +176,7 @@ export const SCENARIOS = {
   async C4(stack) {
     const target = Number(process.env.CHAOS_C4_KILLS ?? Math.max(1, Math.round(100 * SCALE)));
     const probability = process.env.CHAOS_C4_KILL_PROBABILITY ?? '0.05';
-    // Every kill stalls the groups until the dead member's session times out (30 s): more hooked
+    // Every kill stalls the groups until the dead member's session times out: more hooked
     // processes, more kills per stall.
     const hookedCount = Number(process.env.CHAOS_C4_HOOKED ?? 2);
     const ctx = await stack.scenario('C4', { partitions: 6 });
@@ -339,12 +324,13 @@ export const SCENARIOS = {
       faultEnd,
       baseline,
       conditions: async () => {
-        const hits = await ctx.inboxHits(before.log);
+        const byGroup = await ctx.inboxHitsByGroup(before.log);
+        const hits = [...byGroup.values()].reduce((a, b) => a + b, 0);
         const metricNow = metricValue(await p1.metrics(), 'order_flow_inbox_duplicates_total');
         const metric = before.metric !== null && metricNow !== null ? `; the survivor's order_flow_inbox_duplicates_total +${metricNow - before.metric}` : '';
         return [
           condition('exits within 30 s', exit && !exit.forced && exit.tookMs <= 30000, exit ? `exited ${exit.code ?? exit.signal} after ${(exit.tookMs / 1000).toFixed(1)} s${exit.forced ? ' (killed after 60 s)' : ''}` : 'not running'),
-          condition('zero redeliveries', hits === 0 && (metricNow === null || before.metric === null || metricNow === before.metric), `${hits} inbox hits after the SIGTERM${metric}`),
+          condition('zero redeliveries', hits === 0 && (metricNow === null || before.metric === null || metricNow === before.metric), `${hits} inbox hits after the SIGTERM${hits ? ` (${formatCounts(byGroup)})` : ''}${metric}`),
         ];
       },
     });

@@ -148,10 +148,14 @@ export class ServiceProcess {
   }
 }
 
-/** The value of a metric line `name{labels} value` (summed over label sets when `labels` is omitted). */
+/**
+ * The value of a metric line `name{labels} value` (summed over label sets when `labels` is omitted);
+ * 0 for a metric the process has but has no series of yet (a labelled counter never incremented),
+ * null for one it does not have.
+ */
 export function metricValue(text, name, labels) {
   if (!text) return null;
-  let sum = null;
+  let sum = text.includes(`# TYPE ${name} `) ? 0 : null;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;
     const rest = line.slice(name.length);

@@ -225,12 +225,13 @@ export class ScenarioContext {
     return list;
   }
 
-  /** Until the process's readiness shows every consumer group connected (or the timeout). */
+  /** Until the process is ready and its readiness shows every consumer group connected (or the timeout). */
   async waitConsuming(s, timeoutMs = 60000) {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const r = await readiness(s);
-      if (r.status === 200) return true;
+      const states = Object.values(consumerStates(r.body, this.env.KAFKA_GROUP_PREFIX));
+      if (r.status === 200 && states.length && states.every((st) => st === 'connected')) return true;
       await sleep(500);
     }
     this.log(`${s.name}: not ready ${timeoutMs / 1000} s after its start`);
@@ -296,11 +297,16 @@ export class ScenarioContext {
 
   /** Inbox attempts after `afterId` for a message already recorded: redeliveries. */
   async inboxHits(afterId = 0) {
-    const [row] = await this.query(
-      'SELECT COUNT(*) AS n FROM chaos_inbox_log l WHERE l.id > ? AND EXISTS (SELECT 1 FROM chaos_inbox_log e WHERE e.consumer_group = l.consumer_group AND e.event_id = l.event_id AND e.id < l.id)',
+    return [...(await this.inboxHitsByGroup(afterId)).values()].reduce((a, b) => a + b, 0);
+  }
+
+  /** The same, by consumer group: Map<group, hits>. */
+  async inboxHitsByGroup(afterId = 0) {
+    const rows = await this.query(
+      'SELECT l.consumer_group AS g, COUNT(*) AS n FROM chaos_inbox_log l WHERE l.id > ? AND EXISTS (SELECT 1 FROM chaos_inbox_log e WHERE e.consumer_group = l.consumer_group AND e.event_id = l.event_id AND e.id < l.id) GROUP BY l.consumer_group',
       [afterId],
     );
-    return Number(row.n);
+    return new Map(rows.map((r) => [r.g, Number(r.n)]));
   }
 
   /** Logs every outbox row as it is inserted (the rows themselves are deleted once published), for C10's order check. */
@@ -333,4 +339,19 @@ export async function readiness(s, timeoutMs = 3000) {
   } catch (err) {
     return { status: 0, body: null, error: err.code ?? err.name };
   }
+}
+
+/** The state of each consumer group in a readiness body, wherever the body puts them: { group: state }. */
+export function consumerStates(body, prefix) {
+  const out = {};
+  const walk = (o) => {
+    if (!o || typeof o !== 'object') return;
+    for (const [k, v] of Object.entries(o)) {
+      if (k.startsWith(prefix) && typeof v === 'string') out[k] = v;
+      else if (k.startsWith(prefix) && v && typeof v === 'object' && typeof (v.state ?? v.status) === 'string') out[k] = v.state ?? v.status;
+      else walk(v);
+    }
+  };
+  walk(body);
+  return out;
 }
