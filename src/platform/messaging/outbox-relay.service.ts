@@ -19,6 +19,15 @@ interface OutboxRow {
   payload: string;
 }
 
+/**
+ * The shards one pass loop holds, under one lease token: claimed by its first pass, renewed by each
+ * pass's closing transaction while the loop goes on, given back by its last.
+ */
+interface LoopLease {
+  token: string;
+  held: Set<number>;
+}
+
 /** What a pass did with the rows it read: published, or parked with the broker's refusal. */
 interface Outcome {
   sent: OutboxRow[];
@@ -30,11 +39,13 @@ interface Outcome {
  *
  * Ownership is per shard, by lease: a pass claims the shards that have work and no live lease
  * (`outbox_shards.lease_owner`, `lease_until` by the database's clock) and reads their rows in one
- * round trip, publishes them outside any transaction, then deletes what it published and gives the
- * leases back in one short transaction, all guarded by still holding the lease. No database lock is
- * held while Kafka is waited for; a send is abandoned after `publishTimeoutMs`. A lease lasts that
- * plus half a poll interval, so a replica that hangs or is cut off mid-pass holds its shards for at
- * most that long, and the others' next poll takes them: within two poll intervals plus the timeout.
+ * round trip, publishes them outside any transaction, then deletes what it published in one short
+ * transaction, all guarded by still holding the lease. That transaction renews the leases while the
+ * pass's loop goes on (its next passes claim nothing: no commit to wait for before their send) and
+ * gives them back with the loop's last pass. No database lock is held while Kafka is waited for; a
+ * send is abandoned after `publishTimeoutMs`. A lease lasts that plus half a poll interval from its
+ * claim or last renewal, so a replica that hangs or is cut off mid-pass holds its shards for at most
+ * that long, and the others' next poll takes them: within two poll intervals plus the timeout.
  * Each order's messages leave in commit order (docs/adr/0002-outbox-shard-leases.md says why this
  * holds even when a lease is lost mid-send: the worst is a duplicate of what already left).
  *
@@ -65,9 +76,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private backoffUntil = 0;
   private published = 0;
   private readonly wakeTimers = new Map<number, NodeJS.Timeout>();
-  /** This relay in lease tokens (`<instance>#<pass>`): host, pid and a random part, at most 50 characters. */
+  /** This relay in lease tokens (`<instance>#<loop>`): host, pid and a random part, at most 50 characters. */
   private readonly instance = `${hostname().slice(0, 30)}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  private passes = 0;
+  private loopCount = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -130,19 +141,20 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     return Number(row.n);
   }
 
-  /** How long a pass holds its shards at most: the publish timeout plus half a poll interval (see the class). */
+  /** How long a lease lasts from its claim or renewal: the publish timeout plus half a poll interval (see the class). */
   get leaseMs(): number {
     return leaseMsOf(this.cfg);
   }
 
   private async loop(): Promise<void> {
+    const lease: LoopLease = { token: `${this.instance}#${++this.loopCount}`, held: new Set() };
     try {
-      do {
+      for (;;) {
         this.again = false;
+        let moved: number;
         try {
-          const moved = await this.pass();
+          moved = await this.pass(lease);
           this.lastPassMoved = moved > 0;
-          if (moved === ALL_BUSY) break; // the passes holding those shards take the work (and `again`)
           this.failures = 0;
           this.backoffUntil = 0;
         } catch (err) {
@@ -154,15 +166,25 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
           this.schedulePoll(delay);
           return;
         }
-      } while (this.again && !this.stopped);
+        // ALL_BUSY: the passes holding those shards take the work (and `again`).
+        const more = () => moved !== ALL_BUSY && this.again && !this.stopped;
+        if (more()) continue;
+        // The last pass keeps its leases only when more work was asked for as it closed; if that
+        // work went to another loop meanwhile (or the relay stops), they are given back here.
+        if (lease.held.size) {
+          await this.giveBack(lease).catch((e: Error) => this.logger.debug(`lease release: ${e.message}`));
+          if (more()) continue;
+        }
+        break;
+      }
     } finally {
       // In the same synchronous step as the last `again` check: a kick can never fall in between.
       this.active -= 1;
     }
   }
 
-  /** One claim-read, publish, delete-release pass; returns how many messages it published (or parked). */
-  private async pass(): Promise<number> {
+  /** One read, publish, delete pass; returns how many messages it published (or parked). */
+  private async pass(lease: LoopLease): Promise<number> {
     // Which shards have due rows: read with no lease taken, so an idle relay writes nothing. While the
     // passes of a lone relay loop keep finding rows, it skips the look and tries every shard.
     const now = new Date();
@@ -171,48 +193,56 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         ? Array.from({ length: this.cfg.shards }, (_, shard) => ({ shard }))
         : await this.dataSource.query('SELECT DISTINCT shard FROM outbox WHERE available_at <= ? AND parked_at IS NULL ORDER BY shard', [now]);
     const perPass = Math.max(1, Math.ceil(this.cfg.shards / this.cfg.relayConcurrency));
-    const free = pending.map((p) => Number(p.shard)).filter((shard) => !this.busyShards.has(shard));
+    const withWork = pending.map((p) => Number(p.shard));
+    if (!withWork.length) return 0;
+    const free = withWork.filter((shard) => !this.busyShards.has(shard));
+    const ours = withWork.filter((shard) => lease.held.has(shard));
     // Rows in shards another pass holds may have come after that pass read its rows: it goes again.
-    if (free.length < pending.length) this.again = true;
-    if (!pending.length) return 0;
-    if (!free.length) return ALL_BUSY;
-    const mine = free.slice(0, perPass);
+    if (free.length + ours.length < withWork.length) this.again = true;
+    if (!free.length && !ours.length) return ALL_BUSY;
+    // The shards this loop holds are read with the others: no other pass of this relay reads them.
+    const mine = [...lease.held, ...free.slice(0, Math.max(0, perPass - lease.held.size))].sort((a, b) => a - b);
     mine.forEach((shard) => this.busyShards.add(shard));
     try {
-      return await this.publishShards(mine, `${this.instance}#${++this.passes}`, now);
+      return await this.publishShards(mine, lease, now);
     } finally {
-      mine.forEach((shard) => this.busyShards.delete(shard));
+      mine.filter((shard) => !lease.held.has(shard)).forEach((shard) => this.busyShards.delete(shard));
     }
   }
 
   /**
    * Two database round trips, none of them inside an open transaction while Kafka is waited for.
-   * The first claims what it can of `shards` (the rest is leased to another pass) and reads the due
-   * rows of the shards it got, in id order, only then limited: rows of shards held elsewhere never
-   * take the places of this pass's own. The second deletes what was published and gives the leases back.
+   * The first claims what it can of `shards` that the loop does not hold yet (the rest is leased to
+   * another pass) and reads the due rows of the shards the loop holds, in id order, only then
+   * limited: rows of shards held elsewhere never take the places of this pass's own. The second
+   * deletes what was published and renews the leases for the loop's next pass, or gives them back.
+   * While a loop keeps going its passes claim nothing new: no write, and so no commit to wait for,
+   * before the send.
    */
-  private async publishShards(shards: number[], lease: string, now: Date): Promise<number> {
+  private async publishShards(shards: number[], lease: LoopLease, now: Date): Promise<number> {
     const open = new SqlBatch();
-    open.add(CLAIM_SHARDS(shards.length), [lease, this.leaseMs * 1000, ...shards]);
-    const claimedAt = open.add(`SELECT shard FROM outbox_shards WHERE shard IN (${placeholders(shards)}) AND lease_owner = ?`, [...shards, lease]);
-    const readAt = open.add(READ_LEASED(shards.length), [lease, ...shards, now, this.cfg.batchSize]);
-    let claimed: number[] = shards; // until the claim is known, a failure gives back all that it may have taken
+    const toClaim = shards.filter((shard) => !lease.held.has(shard));
+    if (toClaim.length) open.add(CLAIM_SHARDS(toClaim.length), [lease.token, this.leaseMs * 1000, ...toClaim]);
+    const heldAt = open.add(HELD_SHARDS(shards.length), [...shards, lease.token]);
+    const readAt = open.add(READ_LEASED(shards.length), [lease.token, ...shards, now, this.cfg.batchSize]);
+    toClaim.forEach((shard) => lease.held.add(shard)); // until the claim is known, a failure gives back all it may have taken
     try {
       const results = await open.run(this.dataSource.manager);
-      claimed = (results[claimedAt] as Array<{ shard: number }>).map((c) => Number(c.shard));
+      const held = new Set((results[heldAt] as Array<{ shard: number }>).map((c) => Number(c.shard)));
+      // Shards of the loop that another pass took once their lease ran out (this loop was stalled).
+      for (const shard of shards) if (!held.has(shard)) lease.held.delete(shard);
       const rows = results[readAt] as OutboxRow[];
       // A full read means more may be waiting: go again without waiting for the poll.
       if (rows.length >= this.cfg.batchSize) this.again = true;
-      if (!claimed.length) return 0;
+      if (!lease.held.size) return 0;
       // A monotonic deadline: a step of the wall clock neither stretches nor cuts the time Kafka gets.
       const outcome = rows.length ? await this.publish(rows, performance.now() + this.cfg.publishTimeoutMs) : { sent: [], parked: [] };
-      await this.close(claimed, lease, outcome);
-      claimed = [];
+      await this.close(lease, outcome, this.again && !this.stopped);
       this.published += outcome.sent.length;
       return outcome.sent.length + outcome.parked.length;
     } catch (err) {
       // Give the leases back at once rather than at their end (another replica may reach Kafka).
-      if (claimed.length) await this.release(claimed, lease).catch((e: Error) => this.logger.debug(`lease release: ${e.message}`));
+      await this.giveBack(lease).catch((e: Error) => this.logger.debug(`lease release: ${e.message}`));
       throw err;
     }
   }
@@ -253,23 +283,35 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   /**
-   * Deletes the published rows, parks the refused ones and gives the leases back, in one short
-   * transaction (one round trip) and only where this pass still holds the lease: if it ran out and
-   * another pass took the shard, that pass publishes those rows again. The shards are locked first,
-   * in shard order, as claims lock them, so this never deadlocks with another relay's claim.
+   * Deletes the published rows and parks the refused ones, in one short transaction (one round trip),
+   * only where this loop still holds the lease: if it ran out and another pass took the shard, that
+   * pass publishes those rows again. The same transaction renews the leases for the loop's next pass
+   * (`keep`) or gives them back. The shards are locked first, in shard order, as claims lock them, so
+   * this never deadlocks with another relay's claim.
    */
-  private async close(claimed: number[], lease: string, { sent, parked }: Outcome): Promise<void> {
-    if (!sent.length && !parked.length) return this.release(claimed, lease);
+  private async close(lease: LoopLease, { sent, parked }: Outcome, keep: boolean): Promise<void> {
+    const held = [...lease.held].sort((a, b) => a - b);
     const close = new SqlBatch();
-    close.add(`SELECT shard FROM outbox_shards WHERE shard IN (${placeholders(claimed)}) ORDER BY shard FOR UPDATE`, claimed);
-    if (sent.length) close.add(DELETE_SENT, [JSON.stringify(sent.map((r) => r.id)), lease]);
-    for (const { row, refusal } of parked) close.add(PARK, [lease, refusal, row.id]);
-    close.add(RELEASE(claimed.length), [...claimed, lease]);
-    await leanTransaction(this.dataSource, (tx) => tx.run(close, { commit: true }));
+    if (sent.length || parked.length) close.add(`SELECT shard FROM outbox_shards WHERE shard IN (${placeholders(held)}) ORDER BY shard FOR UPDATE`, held);
+    if (sent.length) close.add(DELETE_SENT, [JSON.stringify(sent.map((r) => r.id)), lease.token]);
+    for (const { row, refusal } of parked) close.add(PARK, [lease.token, refusal, row.id]);
+    if (keep) close.add(RENEW(held.length), [this.leaseMs * 1000, ...held, lease.token]);
+    else close.add(RELEASE(held.length), [...held, lease.token]);
+    if (close.size === 1) await close.run(this.dataSource.manager);
+    else await leanTransaction(this.dataSource, (tx) => tx.run(close, { commit: true }));
+    if (!keep) this.forget(lease);
   }
 
-  private async release(claimed: number[], lease: string): Promise<void> {
-    await this.dataSource.query(RELEASE(claimed.length), [...claimed, lease]);
+  /** Gives back every shard the loop holds (those another pass took meanwhile stay with it). */
+  private async giveBack(lease: LoopLease): Promise<void> {
+    const held = [...lease.held].sort((a, b) => a - b);
+    this.forget(lease);
+    if (held.length) await this.dataSource.query(RELEASE(held.length), [...held, lease.token]);
+  }
+
+  private forget(lease: LoopLease): void {
+    lease.held.forEach((shard) => this.busyShards.delete(shard));
+    lease.held.clear();
   }
 
   private schedulePoll(delay: number): void {
@@ -323,6 +365,9 @@ export function leaseMsOf(cfg: Pick<ConfigType<typeof outboxConfig>, 'publishTim
 export const CLAIM_SHARDS = (shards: number) =>
   `UPDATE outbox_shards SET lease_owner = ?, lease_until = UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND WHERE shard IN (${marks(shards)}) AND (lease_until IS NULL OR lease_until <= UTC_TIMESTAMP(3))`;
 
+/** Which of the listed shards the loop holds (parameters: the shards, the lease token). */
+export const HELD_SHARDS = (shards: number) => `SELECT shard FROM outbox_shards WHERE shard IN (${marks(shards)}) AND lease_owner = ?`;
+
 /**
  * The due rows of the listed shards that the pass holds (parameters: the lease token, the shards,
  * now, the limit), in id order. The lease is checked before the LIMIT, not after. The outbox comes
@@ -345,6 +390,9 @@ export const DELETE_SENT = `DELETE o FROM ${keyTable('sent', 'BIGINT')} STRAIGHT
 
 /** Parks a refused row of a shard the pass still holds (parameters: the lease token, the refusal, the id). */
 export const PARK = 'UPDATE outbox o STRAIGHT_JOIN outbox_shards s ON s.shard = o.shard AND s.lease_owner = ? SET o.parked_at = NOW(3), o.last_error = ? WHERE o.id = ?';
+
+/** Extends the lease of the listed shards the loop still holds (parameters: its length in microseconds, the shards, the lease token). */
+export const RENEW = (shards: number) => `UPDATE outbox_shards SET lease_until = UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND WHERE shard IN (${marks(shards)}) AND lease_owner = ?`;
 
 /** Gives back the listed shards this pass still holds (parameters: the shards, the lease token). */
 export const RELEASE = (shards: number) => `UPDATE outbox_shards SET lease_owner = NULL, lease_until = NULL WHERE shard IN (${marks(shards)}) AND lease_owner = ?`;

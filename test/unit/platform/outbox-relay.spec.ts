@@ -10,12 +10,14 @@ import { PublishTimeoutError, type KafkaProducerService, type SendOptions } from
 import {
   CLAIM_SHARDS,
   DELETE_SENT,
+  HELD_SHARDS,
   leaseMsOf,
   OutboxRelayService,
   PARK,
   READ_LEASED,
   refusedMessage,
   RELEASE,
+  RENEW,
   toTopicMessages,
 } from '../../../src/platform/messaging/outbox-relay.service.js';
 import { causedBy, OutboxService, shardOf } from '../../../src/platform/messaging/outbox.service.js';
@@ -70,7 +72,6 @@ interface Lease {
 }
 
 const LOCK_FOR_CLOSE = (shards: number) => `SELECT shard FROM outbox_shards WHERE shard IN (${placeholders(Array.from({ length: shards }))}) ORDER BY shard FOR UPDATE`;
-const SELECT_CLAIMED = (shards: number) => `SELECT shard FROM outbox_shards WHERE shard IN (${placeholders(Array.from({ length: shards }))}) AND lease_owner = ?`;
 
 /**
  * The outbox and its shard leases in memory behind the relay's statements. Each statement must be
@@ -93,6 +94,11 @@ class FakeDb {
 
   get claims(): number {
     return this.claimedByPass.length;
+  }
+
+  /** Passes that read rows (every pass that holds a shard reads). */
+  get passes(): number {
+    return this.log.filter((l) => l === 'SELECT rows').length;
   }
 
   /** Another replica holds `shard` for `ms` more (by the database's clock). */
@@ -173,7 +179,7 @@ class FakeDb {
       this.claimedByPass.push(got);
       return { affectedRows: got.length };
     }
-    if (s === SELECT_CLAIMED(n - 1)) {
+    if (s === HELD_SHARDS(n - 1)) {
       const owner = params.at(-1);
       return (params.slice(0, -1) as number[]).filter((shard) => this.ownerOf(shard) === owner).map((shard) => ({ shard }));
     }
@@ -211,6 +217,18 @@ class FakeDb {
         undo(() => Object.assign(target, { parked_at: null, last_error: null }));
       }
       return { affectedRows: target ? 1 : 0 };
+    }
+    if (s === RENEW(n - 2)) {
+      const [micros, ...rest] = params as [number, ...unknown[]];
+      const owner = rest.at(-1);
+      const renewed = (rest.slice(0, -1) as number[]).filter((shard) => this.ownerOf(shard) === owner);
+      for (const shard of renewed) {
+        const lease = this.leases.get(shard)!;
+        this.leases.set(shard, { owner: lease.owner, until: now + micros / 1000 });
+        undo(() => this.leases.set(shard, lease));
+      }
+      this.log.push(`RENEW ${renewed.join(',') || '-'}`);
+      return { affectedRows: renewed.length };
     }
     if (s === RELEASE(n - 1)) {
       const owner = params.at(-1);
@@ -527,7 +545,7 @@ describe('OutboxRelayService', () => {
     expect(producer.values).toEqual(['{"n":7}', '{"n":8}']);
     expect(db.rows.map((r) => r.id)).toEqual(['1', '2', '3', '4', '5', '6']);
     await settle();
-    expect(db.claims).toBe(1); // a short read: no pass again, no spin
+    expect(db.passes).toBe(1); // a short read: no pass again, no spin
   });
 
   it('a replica frozen mid-send (SIGSTOP) frees its shards within 2 poll intervals plus the publish timeout; the other publishes all in order', async () => {
@@ -628,9 +646,9 @@ describe('OutboxRelayService', () => {
       'LOCK 0',
       'DELETE 1,3,4',
       'PARK 2',
-      'RELEASE 0',
+      'RENEW 0', // more to do: the loop keeps its lease
       'COMMIT',
-      'CLAIM 0,1,2,3',
+      'CLAIM 1,2,3',
       'SELECT rows',
     ]);
     await jest.advanceTimersByTimeAsync(1000);
@@ -681,11 +699,11 @@ describe('OutboxRelayService', () => {
     await jest.advanceTimersByTimeAsync(399);
     relay.kick();
     await settle();
-    expect(db.claims).toBe(1);
+    expect(db.passes).toBe(1);
 
     await jest.advanceTimersByTimeAsync(1);
     await settle();
-    expect(db.claims).toBe(2);
+    expect(db.passes).toBe(2);
     expect(producer.values).toEqual(['{"n":1}', '{"n":2}']);
     expect(db.rows).toEqual([]);
   });
@@ -699,7 +717,7 @@ describe('OutboxRelayService', () => {
     const gaps: number[] = [];
     let last = Date.now();
     for (let attempt = 2; attempt <= 5; attempt++) {
-      while (db.claims < attempt) await jest.advanceTimersByTimeAsync(10);
+      while (db.passes < attempt) await jest.advanceTimersByTimeAsync(10);
       gaps.push(Date.now() - last);
       last = Date.now();
     }
@@ -720,8 +738,8 @@ describe('OutboxRelayService', () => {
     relay.kick();
     await settle();
     const failedAt = Date.now();
-    const before = db.claims;
-    while (db.claims === before) await jest.advanceTimersByTimeAsync(10);
+    const before = db.passes;
+    while (db.passes === before) await jest.advanceTimersByTimeAsync(10);
     expect(Date.now() - failedAt).toBe(400);
   });
 
@@ -730,8 +748,71 @@ describe('OutboxRelayService', () => {
     makeRelay({ batchSize: 2 }).kick();
     await settle();
     expect(producer.batches.map((b) => b[0].messages.map((m) => m.key))).toEqual([['order-1', 'order-2'], ['order-3', 'order-4'], ['order-5']]);
-    expect(db.claims).toBe(3); // the short third batch ends the loop, no timer involved
+    expect(db.passes).toBe(3); // the short third batch ends the loop, no timer involved
     expect(db.log.filter((l) => l.startsWith('DELETE'))).toEqual(['DELETE 1,2', 'DELETE 3,4', 'DELETE 5']);
+  });
+
+  it('while a loop goes on its passes claim nothing new: each close renews the leases, and the last gives them back', async () => {
+    db.rows = [1, 2, 3, 4, 5].map((id) => row(id, 'a', 0));
+    makeRelay({ batchSize: 2 }).kick();
+    await settle();
+    expect(db.log).toEqual([
+      'SELECT pending shards',
+      'CLAIM 0',
+      'SELECT rows',
+      'SEND {"n":1} {"n":2}',
+      'BEGIN',
+      'LOCK 0',
+      'DELETE 1,2',
+      'RENEW 0',
+      'COMMIT',
+      // A lone relay busy with rows tries every shard: it claims the rest once.
+      'CLAIM 1,2,3',
+      'SELECT rows',
+      'SEND {"n":3} {"n":4}',
+      'BEGIN',
+      'LOCK 0,1,2,3',
+      'DELETE 3,4',
+      'RENEW 0,1,2,3',
+      'COMMIT',
+      'SELECT rows', // no claim, no write before the send
+      'SEND {"n":5}',
+      'BEGIN',
+      'LOCK 0,1,2,3',
+      'DELETE 5',
+      'RELEASE 0,1,2,3',
+      'COMMIT',
+    ]);
+    expect(producer.transactionsOpenAtSend).toEqual([0, 0, 0]);
+    expect([...db.leases.keys()]).toEqual([]);
+  });
+
+  it('a loop stalled past its lease drops the shard another replica took meanwhile, and leaves that lease alone', async () => {
+    db.rows = [row(1, 'a', 0), row(2, 'a', 0), row(3, 'a', 0)];
+    const stalled = deferred();
+    producer.gate = stalled.promise;
+    makeRelay({ batchSize: 2 }).kick();
+    await settle();
+    await jest.advanceTimersByTimeAsync(leaseMsOf(baseCfg));
+    db.holdElsewhere(0); // another replica claimed shard 0 once the lease ran out
+
+    db.log = [];
+    producer.gate = null;
+    stalled.resolve();
+    await settle();
+    expect(db.log).toEqual([
+      'SEND {"n":1} {"n":2}',
+      'BEGIN',
+      'LOCK 0',
+      'DELETE -', // not its shard any more: the new holder sends these again
+      'RENEW -',
+      'COMMIT',
+      'CLAIM 1,2,3',
+      'SELECT rows',
+      'RELEASE 1,2,3',
+    ]);
+    expect(db.ownerOf(0)).toBe('other-replica');
+    expect(db.rows.map((r) => r.id)).toEqual(['1', '2', '3']);
   });
 
   it('kicks during a pass coalesce into one more pass, never two passes at once', async () => {
@@ -747,7 +828,7 @@ describe('OutboxRelayService', () => {
     producer.gate = null;
     gate.resolve();
     await settle();
-    expect(db.claims).toBe(2);
+    expect(db.passes).toBe(2);
     expect(producer.maxInFlight).toBe(1);
     expect(producer.values).toEqual(['{"n":1}', '{"n":2}']);
   });
@@ -787,12 +868,12 @@ describe('OutboxRelayService', () => {
     db.rows.push(row(2, 'a', 0)); // committed while the first pass holds shard 0
     relay.kick();
     await settle();
-    expect(db.claims).toBe(1); // the second pass saw shard 0 busy and claimed nothing
+    expect(db.passes).toBe(1); // the second pass saw shard 0 busy and claimed nothing
     producer.gate = null;
     gate.resolve();
     await settle();
     expect(producer.values).toEqual(['{"n":1}', '{"n":2}']);
-    expect(db.claims).toBe(2);
+    expect(db.passes).toBe(2);
     expect(producer.maxInFlight).toBe(1);
   });
 
@@ -828,14 +909,14 @@ describe('OutboxRelayService', () => {
     expect(looks()).toBe(1);
     await jest.advanceTimersByTimeAsync(1);
     expect(looks()).toBe(2);
-    expect(db.claims).toBe(1);
+    expect(db.passes).toBe(1);
     expect(producer.values).toEqual(['{"n":1}']);
     // After a pass that published, the next poll skips the look and tries every shard; that pass
     // finds nothing, so the one after looks first again.
     await jest.advanceTimersByTimeAsync(500);
-    expect({ looks: looks(), claims: db.claims }).toEqual({ looks: 2, claims: 2 });
+    expect({ looks: looks(), passes: db.passes }).toEqual({ looks: 2, passes: 2 });
     await jest.advanceTimersByTimeAsync(500);
-    expect({ looks: looks(), claims: db.claims }).toEqual({ looks: 3, claims: 2 });
+    expect({ looks: looks(), passes: db.passes }).toEqual({ looks: 3, passes: 2 });
   });
 
   it('while passes keep finding rows, a lone relay skips the look; with several passes at once it always looks', async () => {
@@ -886,13 +967,13 @@ describe('OutboxRelayService', () => {
     relay.wakeAt(new Date(T0 + 95)); // same bucket (T0 + 100): no second timer
     relay.wakeAt(new Date(T0 + 51)); // same bucket too
     await jest.advanceTimersByTimeAsync(101);
-    expect(db.claims).toBe(0);
+    expect(db.passes).toBe(0);
     await jest.advanceTimersByTimeAsync(1);
     await settle();
-    expect(db.claims).toBe(1);
+    expect(db.passes).toBe(1);
     expect(producer.values).toEqual(['{"n":1}']);
     await jest.advanceTimersByTimeAsync(1000);
-    expect(db.claims).toBe(1);
+    expect(db.passes).toBe(1);
   });
 
   it('shutdown waits for the pass in progress (so a published batch is deleted), then runs nothing more', async () => {
@@ -901,7 +982,7 @@ describe('OutboxRelayService', () => {
     producer.gate = gate.promise;
     makeRelay().onApplicationBootstrap();
     await jest.advanceTimersByTimeAsync(0);
-    expect(db.claims).toBe(1);
+    expect(db.passes).toBe(1);
 
     let stopped = false;
     const shutdown = relay.onApplicationShutdown().then(() => (stopped = true));
@@ -917,7 +998,7 @@ describe('OutboxRelayService', () => {
     relay.kick();
     relay.wakeAt(new Date(T0 + 50));
     await jest.advanceTimersByTimeAsync(10_000);
-    expect(db.claims).toBe(1);
+    expect(db.passes).toBe(1);
   });
 
   it('backlog counts the rows waiting in the outbox, parked ones apart', async () => {
