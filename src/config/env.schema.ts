@@ -74,6 +74,7 @@ export const envSchema = Joi.object({
   OUTBOX_SHARDS: Joi.number().integer().min(1).max(256).default(16),
   OUTBOX_RELAY_CONCURRENCY: Joi.number().integer().min(1).max(64).default(1),
   OUTBOX_RETRY_BACKOFF_MAX_MS: Joi.number().integer().min(100).default(10000),
+  OUTBOX_PUBLISH_TIMEOUT_MS: Joi.number().integer().min(100).default(5000),
 
   // The chaos suite only (scripts/chaos): the share of committed consumer batches after which the
   // process kills itself before their offsets are committed. 0 (the default) never.

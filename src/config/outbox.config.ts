@@ -9,6 +9,7 @@ export const outboxConfig = registerAs('outbox', () => {
     shards: e.OUTBOX_SHARDS as number,
     relayConcurrency: e.OUTBOX_RELAY_CONCURRENCY as number,
     retryBackoffMaxMs: e.OUTBOX_RETRY_BACKOFF_MAX_MS as number,
+    publishTimeoutMs: e.OUTBOX_PUBLISH_TIMEOUT_MS as number,
   };
 });
 export type OutboxConfig = ReturnType<typeof outboxConfig>;

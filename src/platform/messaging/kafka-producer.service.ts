@@ -24,10 +24,39 @@ export class KafkaProducerService implements OnApplicationShutdown {
   private connecting: Promise<Producer> | null = null;
   private closed = false;
   private readonly outcomes: ProducerOutcomes = { lastSentAt: null, lastError: null };
+  /** Bumped when a send abandons the producer: a connect started before it no longer counts. */
+  private generation = 0;
 
   constructor(@Inject(KAFKA) private readonly kafka: Kafka) {}
 
-  async sendBatch(topicMessages: TopicMessages[]): Promise<void> {
+  /**
+   * Sends and waits for every acknowledgement. With `timeoutMs`, gives up after that long (connecting
+   * included) with a PublishTimeoutError and drops the producer, so the next send starts on a fresh
+   * connection instead of queueing behind the hung request. An abandoned batch may still land later.
+   */
+  async sendBatch(topicMessages: TopicMessages[], options: SendOptions = {}): Promise<void> {
+    const { timeoutMs } = options;
+    if (!timeoutMs) return this.sendNow(topicMessages);
+    const sending = this.sendNow(topicMessages);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PublishTimeoutError(timeoutMs)), timeoutMs);
+    });
+    try {
+      await Promise.race([sending, expired]);
+    } catch (err) {
+      if (err instanceof PublishTimeoutError) {
+        sending.catch(() => undefined);
+        this.outcomes.lastError = { message: err.message, at: new Date() };
+        this.abandon();
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async sendNow(topicMessages: TopicMessages[]): Promise<void> {
     let producer: Producer;
     try {
       producer = await this.connected();
@@ -41,7 +70,7 @@ export class KafkaProducerService implements OnApplicationShutdown {
     } catch (err) {
       this.outcomes.lastError = { message: (err as Error).message, at: new Date() };
       // Drop the producer so the next attempt starts from a fresh connection.
-      await this.reset();
+      await this.reset(producer);
       throw err;
     }
   }
@@ -59,6 +88,7 @@ export class KafkaProducerService implements OnApplicationShutdown {
     if (this.closed) throw new TransientError('the Kafka producer is closed: this process is shutting down');
     if (this.producer) return this.producer;
     if (!this.connecting) {
+      const generation = this.generation;
       const producer = this.kafka.producer({
         ...ORDERED_PRODUCER,
         // Bounded on purpose (KafkaJS warns about it): after the last retry the relay rolls back,
@@ -69,20 +99,36 @@ export class KafkaProducerService implements OnApplicationShutdown {
       this.connecting = producer
         .connect()
         .then(() => {
+          if (generation !== this.generation) {
+            // Abandoned while connecting: a send already gave up on this producer.
+            void producer.disconnect().catch(() => undefined);
+            throw new Error('the Kafka producer was abandoned while it connected');
+          }
           this.producer = producer;
           return producer;
         })
         .finally(() => {
-          this.connecting = null;
+          if (generation === this.generation) this.connecting = null;
         });
     }
     return this.connecting;
   }
 
-  private async reset(): Promise<void> {
-    const producer = this.producer;
-    this.producer = null;
-    if (producer) await producer.disconnect().catch((e: Error) => this.logger.debug(`disconnect: ${e.message}`));
+  /** Drops `producer` (the current one by default); a newer producer made meanwhile is kept. */
+  private async reset(producer = this.producer): Promise<void> {
+    if (!producer) return;
+    if (this.producer === producer) this.producer = null;
+    await producer.disconnect().catch((e: Error) => this.logger.debug(`disconnect: ${e.message}`));
+  }
+
+  /**
+   * Forgets the producer (or the one connecting) at once. Its disconnect waits for the hung request
+   * (KafkaJS lets it run to its requestTimeout), so it is not awaited.
+   */
+  private abandon(): void {
+    this.generation += 1;
+    this.connecting = null;
+    void this.reset();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -90,6 +136,19 @@ export class KafkaProducerService implements OnApplicationShutdown {
     // A connection still being opened is closed too.
     await this.connecting?.catch(() => undefined);
     await this.reset();
+  }
+}
+
+export interface SendOptions {
+  /** Abandon the send after this many milliseconds (0 or absent: wait as long as KafkaJS retries). */
+  timeoutMs?: number;
+}
+
+/** A send given up after its timeout. The broker may still take the batch: the caller sends it again. */
+export class PublishTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`Kafka did not acknowledge the batch within ${timeoutMs} ms; the send was abandoned`);
+    this.name = 'PublishTimeoutError';
   }
 }
 

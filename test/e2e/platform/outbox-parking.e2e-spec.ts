@@ -9,7 +9,7 @@ import { TopicReader } from '../../support/topic-reader.js';
 /**
  * The relay against the real broker and database. A message the broker refuses (larger than its 1 MB
  * message.max.bytes) must not hold up the messages behind it in its shard: the relay parks it with
- * the broker's answer and goes on. A shard another replica's pass holds is left to that pass.
+ * the broker's answer and goes on. A shard another replica's pass leases is left to that pass.
  */
 describe('Outbox relay: refused messages and shards held elsewhere (real Kafka and MariaDB)', () => {
   let t: TestApp;
@@ -72,7 +72,7 @@ describe('Outbox relay: refused messages and shards held elsewhere (real Kafka a
     await t.dataSource.query('DELETE FROM outbox WHERE message_key = ?', [tooBig]);
   });
 
-  it('leaves the shard another relay holds to that relay, and publishes it once that relay lets go', async () => {
+  it('leaves the shard another replica leases to it, and publishes it once that lease is given back', async () => {
     const [held, free] = [randomUUID(), randomUUID()];
     const insert = (shard: number, orderId: string) =>
       t.dataSource.query('INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload) VALUES (?, ?, ?, ?, ?, ?, ?)', [
@@ -81,16 +81,14 @@ describe('Outbox relay: refused messages and shards held elsewhere (real Kafka a
         orderId,
         randomUUID(),
         'OrderStatusChanged',
-        JSON.stringify({ [HEADER_CORRELATION_ID]: `shard-lock-${orderId}`, [HEADER_EVENT_TYPE]: 'OrderStatusChanged' }),
+        JSON.stringify({ [HEADER_CORRELATION_ID]: `shard-lease-${orderId}`, [HEADER_EVENT_TYPE]: 'OrderStatusChanged' }),
         JSON.stringify({ orderId }),
       ]);
     const left = async (orderId: string) => Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM outbox WHERE message_key = ?', [orderId]))[0].n);
 
-    // Another replica's pass holds shard 1 (its lock row, as the relay takes it).
-    const otherRelay = t.dataSource.createQueryRunner();
+    // Another replica's pass leases shard 1, as the relay leases it.
+    await t.dataSource.query("UPDATE outbox_shards SET lease_owner = 'other-replica#1', lease_until = UTC_TIMESTAMP(3) + INTERVAL 1 MINUTE WHERE shard = 1");
     try {
-      await otherRelay.query('START TRANSACTION');
-      await otherRelay.query('SELECT shard FROM outbox_shards WHERE shard = 1 FOR UPDATE');
       await insert(1, held);
       await insert(2, free);
       t.app.get(OutboxRelayService).kick();
@@ -99,9 +97,10 @@ describe('Outbox relay: refused messages and shards held elsewhere (real Kafka a
       await eventually(() => left(free), (n) => n === 0, { what: 'the published message deleted' });
       expect(await left(held)).toBe(1);
       expect(reader.forOrder(held)).toEqual([]);
+      const [lease] = await t.dataSource.query('SELECT lease_owner FROM outbox_shards WHERE shard = 1');
+      expect(lease.lease_owner).toBe('other-replica#1');
     } finally {
-      await otherRelay.query('COMMIT').catch(() => undefined);
-      await otherRelay.release();
+      await t.dataSource.query("UPDATE outbox_shards SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = 'other-replica#1'");
     }
 
     t.app.get(OutboxRelayService).kick();

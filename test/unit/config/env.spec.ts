@@ -270,8 +270,22 @@ describe('sagaConfig and outboxConfig', () => {
   });
 
   it('outbox settings', () => {
-    useEnv({ OUTBOX_POLL_INTERVAL_MS: '50', OUTBOX_BATCH_SIZE: '10', OUTBOX_SHARDS: '4', OUTBOX_RELAY_CONCURRENCY: '2', OUTBOX_RETRY_BACKOFF_MAX_MS: '2000' });
-    expect(outboxConfig()).toEqual({ pollIntervalMs: 50, batchSize: 10, shards: 4, relayConcurrency: 2, retryBackoffMaxMs: 2000 });
+    useEnv({
+      OUTBOX_POLL_INTERVAL_MS: '50',
+      OUTBOX_BATCH_SIZE: '10',
+      OUTBOX_SHARDS: '4',
+      OUTBOX_RELAY_CONCURRENCY: '2',
+      OUTBOX_RETRY_BACKOFF_MAX_MS: '2000',
+      OUTBOX_PUBLISH_TIMEOUT_MS: '1500',
+    });
+    expect(outboxConfig()).toEqual({ pollIntervalMs: 50, batchSize: 10, shards: 4, relayConcurrency: 2, retryBackoffMaxMs: 2000, publishTimeoutMs: 1500 });
+  });
+
+  it('the relay gives a Kafka send 5 s by default, and refuses less than 100 ms', () => {
+    useEnv({});
+    expect(outboxConfig().publishTimeoutMs).toBe(5000);
+    useEnv({ OUTBOX_PUBLISH_TIMEOUT_MS: '50' });
+    expect(() => outboxConfig()).toThrow(/"OUTBOX_PUBLISH_TIMEOUT_MS" must be greater than or equal to 100/);
   });
 
   it('relay concurrency and consumer batch size default to 1 and 100, and refuse 0', () => {

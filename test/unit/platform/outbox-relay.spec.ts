@@ -6,10 +6,22 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { kafkaConfig } from '../../../src/config/kafka.config.js';
 import type { outboxConfig } from '../../../src/config/outbox.config.js';
 import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope, type Envelope } from '../../../src/contracts/envelope.js';
-import type { KafkaProducerService } from '../../../src/platform/messaging/kafka-producer.service.js';
-import { DELETE_SENT, OutboxRelayService, refusedMessage, toTopicMessages } from '../../../src/platform/messaging/outbox-relay.service.js';
+import { PublishTimeoutError, type KafkaProducerService, type SendOptions } from '../../../src/platform/messaging/kafka-producer.service.js';
+import {
+  CLAIM_SHARDS,
+  DELETE_SENT,
+  HELD_SHARDS,
+  leaseMsOf,
+  OutboxRelayService,
+  PARK,
+  READ_LEASED,
+  refusedMessage,
+  RELEASE,
+  RENEW,
+  toTopicMessages,
+} from '../../../src/platform/messaging/outbox-relay.service.js';
 import { causedBy, OutboxService, shardOf } from '../../../src/platform/messaging/outbox.service.js';
-import { SqlBatch } from '../../../src/platform/database/sql-batch.js';
+import { placeholders, SqlBatch } from '../../../src/platform/database/sql-batch.js';
 
 /**
  * Strict doubles (STYLE #8): touching a member the double does not define is recorded and fails the
@@ -53,152 +65,204 @@ function row(id: number, topic: string, shard = id % 4, availableInMs = 0): Row 
   };
 }
 
-/**
- * An outbox table in memory behind the statements of a pass. It answers like MariaDB would,
- * including ORDER BY and LIMIT only when the statement asks for them, and rolls back on a throw.
- */
-interface OpenTransaction {
-  snapshot: Row[];
-  locks: Set<number>;
-  parked: Row[];
+interface Lease {
+  owner: string;
+  /** Lease end by the database's clock (the faked Date.now()). */
+  until: number;
 }
 
+const LOCK_FOR_CLOSE = (shards: number) => `SELECT shard FROM outbox_shards WHERE shard IN (${placeholders(Array.from({ length: shards }))}) ORDER BY shard FOR UPDATE`;
+
+/**
+ * The outbox and its shard leases in memory behind the relay's statements. Each statement must be
+ * exactly the SQL the relay exports (a changed statement fails here, not in production). A round
+ * trip runs its statements in order; a transaction's changes are undone on ROLLBACK.
+ */
 class FakeDb {
   rows: Row[] = [];
-  /** Shards another relay holds (SKIP LOCKED skips them). */
-  lockedElsewhere = new Set<number>();
-  /** BEGIN/COMMIT/ROLLBACK, each statement and each Kafka send, in order. */
+  leases = new Map<number, Lease>();
+  /** Each statement (abbreviated), each transaction boundary and each Kafka send, in order. */
   log: string[] = [];
-  transactions = 0;
-  /** Queries sent on a pass's connection (each a round trip to the database). */
+  /** Queries sent to the database (each a round trip). */
   roundTrips = 0;
-  active = 0;
-  maxActive = 0;
-  /** Holds each pass open (after its statements) until released; null: passes run straight through. */
-  gate: Promise<void> | null = null;
+  /** Transactions open right now: none may be open while a pass waits for Kafka. */
+  openTransactions = 0;
+  /** Shards each claim obtained, in the order of the claims. */
+  claimedByPass: number[][] = [];
+  /** Fails the next statement starting with this (a database fault). */
+  failOn: string | null = null;
+
+  get claims(): number {
+    return this.claimedByPass.length;
+  }
+
+  /** Passes that read rows (every pass that holds a shard reads). */
+  get passes(): number {
+    return this.log.filter((l) => l === 'SELECT rows').length;
+  }
+
+  /** Another replica holds `shard` for `ms` more (by the database's clock). */
+  holdElsewhere(shard: number, ms = 60_000, owner = 'other-replica'): void {
+    this.leases.set(shard, { owner, until: Date.now() + ms });
+  }
+
+  ownerOf(shard: number): string | null {
+    return this.leases.get(shard)?.owner ?? null;
+  }
 
   readonly dataSource = strict('DataSource', {
-    // A pass is a LeanTransaction: statements joined by ";\n" in one round trip, START TRANSACTION and
-    // COMMIT among them; ROLLBACK on its own after a failure.
+    query: (sql: string, params?: unknown[]) => this.roundTrip(sql, params, null),
+    manager: strict('EntityManager', { query: (sql: string, params?: unknown[]) => this.roundTrip(sql, params, null) }),
     createQueryRunner: () => {
-      let tx: OpenTransaction | null = null;
-      const run = async (sql: string, params: unknown[] = []): Promise<unknown> => {
-        this.roundTrips += 1;
-        const statements = sql.split(';\n');
-        const results: unknown[] = [];
-        let used = 0;
-        for (const statement of statements) {
-          const count = (statement.match(/\?/g) ?? []).length;
-          const own = params.slice(used, used + count);
-          used += count;
-          if (statement === 'START TRANSACTION') tx = this.begin();
-          else if (statement === 'COMMIT') await this.end(tx!, 'COMMIT');
-          else if (statement === 'ROLLBACK') await this.end(tx!, 'ROLLBACK');
-          else if (!tx) throw new Error(`statement outside the pass's transaction: ${statement}`);
-          results.push(tx && !['START TRANSACTION', 'COMMIT', 'ROLLBACK'].includes(statement) ? await this.manager(tx.locks, tx.parked).query(statement, own) : {});
-          if (statement === 'COMMIT' || statement === 'ROLLBACK') tx = null;
-        }
-        return statements.length === 1 ? results[0] : results;
-      };
+      const connection: Connection = { undo: null };
+      const run = (sql: string, params?: unknown[]) => this.roundTrip(sql, params, connection);
       return strict('QueryRunner', {
         manager: strict('EntityManager', { query: run }),
         query: run,
         release: async () => {
-          if (tx) unexpected.push('a pass released its connection with the transaction open');
+          if (connection.undo) unexpected.push('a connection went back to the pool with its transaction open');
         },
       });
     },
-    query: async (sql: string, params: unknown[] = []): Promise<unknown> => {
-      if (sql === 'SELECT COUNT(*) AS n FROM outbox WHERE parked_at IS NULL') return [{ n: String(this.rows.filter((r) => !r.parked_at).length) }];
-      if (sql === 'SELECT COUNT(*) AS n FROM outbox WHERE parked_at IS NOT NULL') return [{ n: String(this.rows.filter((r) => r.parked_at).length) }];
-      // Which shards have due rows is read before (and outside) the pass's transaction.
-      if (sql === 'SELECT DISTINCT shard FROM outbox WHERE available_at <= ? AND parked_at IS NULL ORDER BY shard') {
-        this.log.push('SELECT pending shards');
-        const now = params[0] as Date;
-        const shards = [...new Set(this.available(now).map((r) => r.shard))].sort((a, b) => a - b);
-        return shards.map((shard) => ({ shard }));
-      }
-      throw new Error(`unexpected SQL outside a transaction: ${sql}`);
-    },
   }) as unknown as DataSource;
 
-  /** Shard locks of each open transaction (FOR UPDATE SKIP LOCKED skips the others'). */
-  private readonly shardLocks = new Set<Set<number>>();
-  /** Shards each pass locked, in the order the passes locked them. */
-  lockedByPass: number[][] = [];
-
-  private manager = (locks: Set<number>, parked: Row[]) =>
-    strict('EntityManager', {
-      query: async (sql: string, params: unknown[] = []): Promise<unknown> => {
-        const s = sql.replace(/\s+/g, ' ').trim();
-        if (s.startsWith('SELECT shard FROM outbox_shards WHERE shard IN') && s.endsWith('FOR UPDATE SKIP LOCKED')) {
-          this.log.push('LOCK shards');
-          const heldByOthers = (shard: number) => [...this.shardLocks].some((other) => other !== locks && other.has(shard));
-          const got = (params as number[]).filter((shard) => !this.lockedElsewhere.has(shard) && !heldByOthers(shard));
-          got.forEach((shard) => locks.add(shard));
-          this.lockedByPass.push(got);
-          return got.map((shard) => ({ shard }));
-        }
-        if (s.startsWith('SELECT id, shard, topic, message_key, headers, payload FROM outbox WHERE shard IN') && s.includes('AND parked_at IS NULL')) {
-          this.log.push('SELECT rows');
-          const limit = params.at(-1) as number;
-          const now = params.at(-2) as Date;
-          const shards = new Set(params.slice(0, -2) as number[]);
-          let rows = this.available(now).filter((r) => shards.has(r.shard));
-          if (/ORDER BY id/.test(s)) rows = rows.sort((a, b) => Number(a.id) - Number(b.id));
-          if (/LIMIT \?/.test(s)) rows = rows.slice(0, limit);
-          return rows.map(({ available_at: _ignored, ...r }) => ({ ...r }));
-        }
-        if (s === DELETE_SENT) {
-          const ids = new Set((JSON.parse(params[0] as string) as Array<string | number>).map(String));
-          this.log.push(`DELETE ${[...ids].join(',')}`);
-          this.rows = this.rows.filter((r) => !ids.has(r.id));
-          return { affectedRows: ids.size };
-        }
-        if (s === 'UPDATE outbox SET parked_at = NOW(3), last_error = ? WHERE id = ?') {
-          const [error, id] = params as [string, string];
-          this.log.push(`PARK ${id}`);
-          const target = this.rows.find((r) => r.id === id);
-          if (target) {
-            Object.assign(target, { parked_at: new Date(), last_error: error });
-            parked.push(target);
-          }
-          return { affectedRows: target ? 1 : 0 };
-        }
-        throw new Error(`unexpected SQL in a pass: ${s}`);
-      },
-    });
-
-  private begin(): OpenTransaction {
-    this.transactions += 1;
-    this.active += 1;
-    this.maxActive = Math.max(this.maxActive, this.active);
-    const tx: OpenTransaction = { snapshot: [...this.rows], locks: new Set<number>(), parked: [] };
-    this.shardLocks.add(tx.locks);
-    this.log.push('BEGIN');
-    return tx;
-  }
-
-  private async end(tx: OpenTransaction, how: 'COMMIT' | 'ROLLBACK'): Promise<void> {
-    try {
-      if (how === 'COMMIT') {
-        if (this.gate) await this.gate;
-      } else {
-        // Only this transaction's deletes come back (others may have committed meanwhile).
-        const deleted = tx.snapshot.filter((r) => !this.rows.includes(r) && tx.locks.has(r.shard));
-        this.rows = [...this.rows, ...deleted].sort((a, b) => Number(a.id) - Number(b.id));
-        tx.parked.forEach((r) => Object.assign(r, { parked_at: null, last_error: null }));
-      }
-      this.log.push(how);
-    } finally {
-      this.shardLocks.delete(tx.locks);
-      this.active -= 1;
+  private async roundTrip(sql: string, params: unknown[] = [], connection: Connection | null): Promise<unknown> {
+    this.roundTrips += 1;
+    await Promise.resolve();
+    const statements = sql.split(';\n');
+    const results: unknown[] = [];
+    let used = 0;
+    for (const statement of statements) {
+      const count = (statement.match(/\?/g) ?? []).length;
+      results.push(this.execute(statement.replace(/\s+/g, ' ').trim(), params.slice(used, (used += count)), connection));
     }
+    return statements.length === 1 ? results[0] : results;
   }
 
-  private available(now: Date): Row[] {
+  private execute(s: string, params: unknown[], connection: Connection | null): unknown {
+    const now = Date.now();
+    if (s === 'START TRANSACTION' || s === 'COMMIT' || s === 'ROLLBACK') {
+      if (!connection) throw new Error(`${s} on a pooled connection: nothing would end it`);
+      if (s === 'START TRANSACTION') {
+        connection.undo = [];
+        this.openTransactions += 1;
+        this.log.push('BEGIN');
+      } else {
+        if (s === 'ROLLBACK') connection.undo?.reverse().forEach((undo) => undo());
+        connection.undo = null;
+        this.openTransactions -= 1;
+        this.log.push(s);
+      }
+      return {};
+    }
+    if (this.failOn && s.startsWith(this.failOn)) {
+      this.failOn = null;
+      throw new Error(`injected database failure at ${s.slice(0, 40)}`);
+    }
+    const undo = (fn: () => void) => connection?.undo?.push(fn);
+    const n = params.length;
+    if (s === 'SELECT COUNT(*) AS n FROM outbox WHERE parked_at IS NULL') return [{ n: String(this.rows.filter((r) => !r.parked_at).length) }];
+    if (s === 'SELECT COUNT(*) AS n FROM outbox WHERE parked_at IS NOT NULL') return [{ n: String(this.rows.filter((r) => r.parked_at).length) }];
+    if (s === 'SELECT DISTINCT shard FROM outbox WHERE available_at <= ? AND parked_at IS NULL ORDER BY shard') {
+      this.log.push('SELECT pending shards');
+      return [...new Set(this.due(params[0] as Date).map((r) => r.shard))].sort((a, b) => a - b).map((shard) => ({ shard }));
+    }
+    if (s === CLAIM_SHARDS(n - 2)) {
+      const [owner, micros, ...shards] = params as [string, number, ...number[]];
+      const got = shards.filter((shard) => {
+        const lease = this.leases.get(shard);
+        if (lease && lease.until > now) return false;
+        this.leases.set(shard, { owner, until: now + micros / 1000 });
+        return true;
+      });
+      this.log.push(`CLAIM ${got.join(',') || '-'}`);
+      this.claimedByPass.push(got);
+      return { affectedRows: got.length };
+    }
+    if (s === HELD_SHARDS(n - 1)) {
+      const owner = params.at(-1);
+      return (params.slice(0, -1) as number[]).filter((shard) => this.ownerOf(shard) === owner).map((shard) => ({ shard }));
+    }
+    if (s === READ_LEASED(n - 3)) {
+      this.log.push('SELECT rows');
+      const [owner, ...rest] = params as [string, ...unknown[]];
+      const [at, limit] = rest.slice(-2) as [Date, number];
+      const shards = new Set((rest.slice(0, -2) as number[]).filter((shard) => this.ownerOf(shard) === owner));
+      const rows = this.due(at)
+        .filter((r) => shards.has(r.shard))
+        .sort((a, b) => Number(a.id) - Number(b.id))
+        .slice(0, limit);
+      return rows.map(({ available_at: _ignored, ...r }) => ({ ...r }));
+    }
+    if (s === LOCK_FOR_CLOSE(n)) {
+      if (!connection?.undo) throw new Error('the close must lock its shards inside its transaction');
+      this.log.push(`LOCK ${params.join(',')}`);
+      return params.map((shard) => ({ shard }));
+    }
+    if (s === DELETE_SENT) {
+      const ids = new Set((JSON.parse(params[0] as string) as Array<string | number>).map(String));
+      const gone = this.rows.filter((r) => ids.has(r.id) && this.ownerOf(r.shard) === params[1]);
+      this.log.push(`DELETE ${[...ids].filter((id) => gone.some((r) => r.id === id)).join(',') || '-'}`);
+      const before = this.rows;
+      this.rows = this.rows.filter((r) => !gone.includes(r));
+      undo(() => (this.rows = before.filter((r) => gone.includes(r) || this.rows.includes(r))));
+      return { affectedRows: gone.length };
+    }
+    if (s === PARK) {
+      const [owner, error, id] = params as [string, string, string];
+      const target = this.rows.find((r) => r.id === id && this.ownerOf(r.shard) === owner);
+      this.log.push(`PARK ${target ? id : '-'}`);
+      if (target) {
+        Object.assign(target, { parked_at: new Date(now), last_error: error });
+        undo(() => Object.assign(target, { parked_at: null, last_error: null }));
+      }
+      return { affectedRows: target ? 1 : 0 };
+    }
+    if (s === RENEW(n - 2)) {
+      const [micros, ...rest] = params as [number, ...unknown[]];
+      const owner = rest.at(-1);
+      const renewed = (rest.slice(0, -1) as number[]).filter((shard) => this.ownerOf(shard) === owner);
+      for (const shard of renewed) {
+        const lease = this.leases.get(shard)!;
+        this.leases.set(shard, { owner: lease.owner, until: now + micros / 1000 });
+        undo(() => this.leases.set(shard, lease));
+      }
+      this.log.push(`RENEW ${renewed.join(',') || '-'}`);
+      return { affectedRows: renewed.length };
+    }
+    if (s === RELEASE(n - 1)) {
+      const owner = params.at(-1);
+      const released = (params.slice(0, -1) as number[]).filter((shard) => this.ownerOf(shard) === owner);
+      for (const shard of released) {
+        const lease = this.leases.get(shard)!;
+        this.leases.delete(shard);
+        undo(() => this.leases.set(shard, lease));
+      }
+      this.log.push(`RELEASE ${released.join(',') || '-'}`);
+      return { affectedRows: released.length };
+    }
+    throw new Error(`unexpected SQL: ${s}`);
+  }
+
+  private due(now: Date): Row[] {
     return this.rows.filter((r) => r.available_at.getTime() <= now.getTime() && !r.parked_at);
   }
+}
+
+interface Connection {
+  /** Undo steps of the open transaction; null outside one. */
+  undo: Array<() => void> | null;
+}
+
+/** A promise the test settles by hand. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 class FakeProducer {
@@ -208,28 +272,76 @@ class FakeProducer {
   refuse: (value: string) => boolean = () => false;
   /** Fails the send of a batch holding a message for which this returns true (a connection error). */
   dropOn: (value: string) => boolean = () => false;
+  /** Holds every send until it opens (a slow broker; the send's timeout is not applied). */
+  gate: Promise<void> | null = null;
+  /** Each send takes this long; past its timeout it fails as KafkaProducerService fails it. */
+  latencyMs = 0;
+  /** The broker never answers: the send fails at its timeout, as KafkaProducerService fails it. */
+  unanswered = false;
+  /** Timeout given to each send. */
+  timeouts: Array<number | undefined> = [];
+  /** Database transactions open when each send started. */
+  transactionsOpenAtSend: number[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  /** Sends held forever, as by a process frozen mid-send (SIGSTOP): `thaw` lets them go on. */
+  private frozen: ReturnType<typeof deferred> | null = null;
 
   constructor(private readonly db: FakeDb) {}
 
+  freeze(): void {
+    this.frozen = deferred();
+  }
+
+  /** Lets the frozen sends complete (`land`: the broker took them) or fail. */
+  thaw(land: boolean): void {
+    const frozen = this.frozen;
+    this.frozen = null;
+    if (land) frozen?.resolve();
+    else frozen?.reject(new KafkaJSConnectionError('Connection error: read ECONNRESET'));
+  }
+
   readonly service = strict('KafkaProducerService', {
-    sendBatch: async (topicMessages: TopicMessages[]): Promise<void> => {
-      if (this.failWith) {
-        this.db.log.push('SEND failed');
-        throw this.failWith;
+    // What the relay's health() reads (the service's own bookkeeping is tested with the service).
+    lastOutcomes: () => ({ lastSentAt: null, lastError: null }),
+    sendBatch: async (topicMessages: TopicMessages[], options: SendOptions = {}): Promise<void> => {
+      this.timeouts.push(options.timeoutMs);
+      this.transactionsOpenAtSend.push(this.db.openTransactions);
+      this.inFlight += 1;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      try {
+        await this.deliver(topicMessages, options.timeoutMs ?? Infinity);
+      } finally {
+        this.inFlight -= 1;
       }
-      const values = topicMessages.flatMap((t) => t.messages.map((m) => String(m.value)));
-      if (values.some(this.dropOn)) {
-        this.db.log.push('SEND failed');
-        throw new KafkaJSConnectionError('Connection error: read ECONNRESET');
-      }
-      if (values.some(this.refuse)) {
-        this.db.log.push('SEND refused');
-        throw tooLarge();
-      }
-      this.db.log.push(`SEND ${topicMessages.flatMap((t) => t.messages.map((m) => m.value)).join(' ')}`);
-      this.batches.push(topicMessages);
     },
   }) as unknown as KafkaProducerService;
+
+  private async deliver(topicMessages: TopicMessages[], timeoutMs: number): Promise<void> {
+    const values = topicMessages.flatMap((t) => t.messages.map((m) => String(m.value)));
+    if (this.frozen) await this.frozen.promise;
+    if (this.gate) await this.gate;
+    const takes = this.unanswered ? Infinity : this.latencyMs;
+    if (takes > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(takes, timeoutMs)));
+    if (takes > timeoutMs) {
+      this.db.log.push('SEND timed out');
+      throw new PublishTimeoutError(timeoutMs);
+    }
+    if (this.failWith) {
+      this.db.log.push('SEND failed');
+      throw this.failWith;
+    }
+    if (values.some(this.dropOn)) {
+      this.db.log.push('SEND failed');
+      throw new KafkaJSConnectionError('Connection error: read ECONNRESET');
+    }
+    if (values.some(this.refuse)) {
+      this.db.log.push('SEND refused');
+      throw tooLarge();
+    }
+    this.db.log.push(`SEND ${values.join(' ')}`);
+    this.batches.push(topicMessages);
+  }
 
   /** Payload values of every published message, in publication order. */
   get values(): string[] {
@@ -252,12 +364,15 @@ function tooLarge(): Error {
 }
 
 type OutboxCfg = ConfigType<typeof outboxConfig>;
-const baseCfg: OutboxCfg = { pollIntervalMs: 1000, batchSize: 10, shards: 4, relayConcurrency: 1, retryBackoffMaxMs: 10000 };
+const baseCfg: OutboxCfg = { pollIntervalMs: 1000, batchSize: 10, shards: 4, relayConcurrency: 1, retryBackoffMaxMs: 10000, publishTimeoutMs: 5000 };
 
 /** Runs every pending promise continuation (setImmediate stays real, timers are fake). */
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 };
+
+/** The `n` of each published `{"n":…}`, in publication order. */
+const numbers = (values: string[]) => values.map((v) => (JSON.parse(v) as { n: number }).n);
 
 describe('toTopicMessages', () => {
   it('groups rows by topic in order of first appearance, keeping row order inside each topic', () => {
@@ -304,11 +419,26 @@ describe('OutboxRelayService', () => {
   let db: FakeDb;
   let producer: FakeProducer;
   let relay: OutboxRelayService;
+  let relays: OutboxRelayService[];
+  let producers: FakeProducer[];
 
-  function makeRelay(cfg: Partial<OutboxCfg> = {}): OutboxRelayService {
-    relay = new OutboxRelayService(db.dataSource, producer.service, { ...baseCfg, ...cfg });
+  function makeRelay(cfg: Partial<OutboxCfg> = {}, by: FakeProducer = producer): OutboxRelayService {
+    relay = new OutboxRelayService(db.dataSource, by.service, { ...baseCfg, ...cfg });
+    relays.push(relay);
     return relay;
   }
+
+  /** Another replica: its own relay and producer on the same database. */
+  function otherReplica(cfg: Partial<OutboxCfg> = {}): { relay: OutboxRelayService; producer: FakeProducer } {
+    const own = new FakeProducer(db);
+    producers.push(own);
+    const other = new OutboxRelayService(db.dataSource, own.service, { ...baseCfg, ...cfg });
+    relays.push(other);
+    return { relay: other, producer: own };
+  }
+
+  /** The order in which messages reached Kafka, across replicas, first copies only (what an inbox lets through). */
+  const firstCopies = () => [...new Set(db.log.filter((l) => l.startsWith('SEND {')).flatMap((l) => l.slice(5).split(' ')))];
 
   beforeAll(() => Logger.overrideLogger(false));
   beforeEach(() => {
@@ -316,63 +446,251 @@ describe('OutboxRelayService', () => {
     unexpected = [];
     db = new FakeDb();
     producer = new FakeProducer(db);
+    producers = [producer];
+    relays = [];
   });
   afterEach(async () => {
-    await relay?.onApplicationShutdown();
+    producers.forEach((p) => p.thaw(false));
+    for (const r of relays) await r.onApplicationShutdown();
     jest.useRealTimers();
     expect(unexpected).toEqual([]);
   });
 
-  it('publishes the due rows in id order, then deletes exactly those rows in the same transaction', async () => {
+  it('publishes the due rows in id order outside any transaction, then deletes them and gives the leases back in one short transaction', async () => {
     db.rows = [row(5, 'a', 1), row(2, 'b', 1), row(9, 'a', 2), row(3, 'a', 2), row(4, 'a', 3, 60_000)];
     makeRelay().kick();
     await settle();
 
-    expect(db.log).toEqual(['SELECT pending shards', 'BEGIN', 'LOCK shards', 'SELECT rows', 'SEND {"n":2} {"n":3} {"n":5} {"n":9}', 'DELETE 2,3,5,9', 'COMMIT']);
-    expect(producer.batches).toHaveLength(1);
+    expect(db.log).toEqual([
+      'SELECT pending shards',
+      'CLAIM 1,2',
+      'SELECT rows',
+      'SEND {"n":2} {"n":3} {"n":5} {"n":9}',
+      'BEGIN',
+      'LOCK 1,2',
+      'DELETE 2,3,5,9',
+      'RELEASE 1,2',
+      'COMMIT',
+    ]);
+    expect(producer.transactionsOpenAtSend).toEqual([0]); // no lock held while Kafka is waited for
+    expect(producer.timeouts).toEqual([5000]);
     expect(producer.batches[0].map((t) => [t.topic, t.messages.map((m) => m.key)])).toEqual([
       ['b', ['order-2']],
       ['a', ['order-3', 'order-5', 'order-9']],
     ]);
     expect(db.rows.map((r) => r.id)).toEqual(['4']); // not due yet
+    expect([...db.leases.keys()]).toEqual([]);
     expect(relay.publishedCount).toBe(4);
-    // Two round trips on the pass's connection: open + lock + read, then delete + commit.
-    expect(db.roundTrips).toBe(2);
+    // Three round trips: the look for pending shards, claim + read, then delete + release.
+    expect(db.roundTrips).toBe(3);
   });
 
-  it('leaves the shards another relay holds to that relay', async () => {
-    db.rows = [row(1, 'a', 0), row(2, 'a', 1), row(3, 'a', 2)];
-    db.lockedElsewhere.add(1);
+  it('leases each shard to one pass at a time, for publishTimeoutMs plus half a poll interval by the database clock', async () => {
+    db.rows = [row(1, 'a', 1), row(2, 'a', 2)];
+    const held = deferred();
+    producer.gate = held.promise;
     makeRelay().kick();
     await settle();
+    expect(leaseMsOf(baseCfg)).toBe(5500);
+    const lease = db.leases.get(1)!;
+    expect(lease.until).toBe(T0 + 5500);
+    expect(lease.owner).toMatch(/^.+:\d+:[0-9a-f]{8}#1$/);
+    expect(lease.owner.length).toBeLessThanOrEqual(64);
+
+    // Another replica finds both shards leased: it claims nothing and writes nothing else.
+    db.log = [];
+    const other = otherReplica();
+    other.relay.kick();
+    await settle();
+    expect(db.log).toEqual(['SELECT pending shards', 'CLAIM -', 'SELECT rows']);
+    expect(other.producer.timeouts).toEqual([]);
+
+    held.resolve();
+    await settle();
+    expect(producer.values).toEqual(['{"n":1}', '{"n":2}']);
+    expect([...db.leases.keys()]).toEqual([]);
+
+    // The other replica's passes lease under its own name.
+    db.rows = [row(3, 'a', 3)];
+    const otherHeld = deferred();
+    other.producer.gate = otherHeld.promise;
+    other.relay.kick();
+    await settle();
+    expect(db.ownerOf(3)!.split('#')[0]).not.toBe(lease.owner.split('#')[0]);
+    otherHeld.resolve();
+  });
+
+  it('leaves the shards another replica holds to it, and takes them at the first poll after that lease ran out', async () => {
+    db.rows = [row(1, 'a', 0), row(2, 'a', 1), row(3, 'a', 2)];
+    db.holdElsewhere(1, 2500);
+    makeRelay().onApplicationBootstrap();
+    await jest.advanceTimersByTimeAsync(0);
     expect(producer.values).toEqual(['{"n":1}', '{"n":3}']);
     expect(db.rows.map((r) => r.id)).toEqual(['2']);
+    expect(db.ownerOf(1)).toBe('other-replica');
+
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(producer.values).toHaveLength(2);
+    expect(db.ownerOf(1)).toBe('other-replica');
+    await jest.advanceTimersByTimeAsync(1000); // the poll at 3 s, the first after the lease ended at 2.5 s
+    expect(producer.values).toEqual(['{"n":1}', '{"n":3}', '{"n":2}']);
+    expect(db.rows).toEqual([]);
   });
 
-  it('does nothing more than look when no row is due, or every shard with work is held elsewhere', async () => {
+  it('reads only the rows of the shards it holds, before the LIMIT: rows of shards held elsewhere never crowd out its own', async () => {
+    db.rows = [...[1, 2, 3, 4, 5, 6].map((id) => row(id, 'a', 1)), row(7, 'a', 2), row(8, 'a', 2)];
+    db.holdElsewhere(1);
+    makeRelay({ batchSize: 3 }).kick();
+    await settle();
+    expect(producer.values).toEqual(['{"n":7}', '{"n":8}']);
+    expect(db.rows.map((r) => r.id)).toEqual(['1', '2', '3', '4', '5', '6']);
+    await settle();
+    expect(db.passes).toBe(1); // a short read: no pass again, no spin
+  });
+
+  it('a replica frozen mid-send (SIGSTOP) frees its shards within 2 poll intervals plus the publish timeout; the other publishes all in order', async () => {
+    db.rows = Array.from({ length: 12 }, (_, i) => row(i + 1, 'a', i % 4));
+    producer.freeze(); // its send never answers, and the frozen process never runs its timeout
     makeRelay().kick();
     await settle();
-    // An idle relay only looks: no transaction, no lock.
+    const frozenAt = Date.now();
+    expect(db.claimedByPass).toEqual([[0, 1, 2, 3]]);
+
+    const other = otherReplica();
+    other.relay.onApplicationBootstrap();
+    while (other.producer.values.length < 12 && Date.now() - frozenAt < 20_000) await jest.advanceTimersByTimeAsync(10);
+    expect(Date.now() - frozenAt).toBeLessThanOrEqual(2 * baseCfg.pollIntervalMs + baseCfg.publishTimeoutMs);
+    expect(Date.now() - frozenAt).toBeGreaterThanOrEqual(leaseMsOf(baseCfg)); // not before the lease ran out
+    expect(numbers(other.producer.values)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    await settle();
+    expect(db.rows).toEqual([]);
+  });
+
+  it('a pass that lost its lease during its send deletes nothing and leaves the new holder alone; its late copies follow the first ones in order', async () => {
+    db.rows = [row(1, 'a', 0), row(2, 'a', 0)];
+    const late = deferred();
+    producer.gate = late.promise;
+    makeRelay().kick();
+    await settle();
+    await jest.advanceTimersByTimeAsync(leaseMsOf(baseCfg));
+
+    // The lease ran out: another replica publishes the rows, then the order's next message.
+    const other = otherReplica();
+    other.relay.kick();
+    await settle();
+    db.rows.push(row(3, 'a', 0));
+    const holding = deferred();
+    other.producer.gate = holding.promise;
+    other.relay.kick();
+    await settle();
+    const newHolder = db.ownerOf(0);
+    expect(newHolder).not.toBeNull();
+
+    // The first pass's send finally lands, while the other replica holds the shard.
+    db.log = [];
+    late.resolve();
+    await settle();
+    expect(db.log).toEqual(['SEND {"n":1} {"n":2}', 'BEGIN', 'LOCK 0', 'DELETE -', 'RELEASE -', 'COMMIT']);
+    expect(db.ownerOf(0)).toBe(newHolder);
+    expect(db.rows.map((r) => r.id)).toEqual(['3']);
+
+    holding.resolve();
+    await settle();
+    expect(db.rows).toEqual([]);
+    // 1 2 (other) 1 2 (late) 3 (other): the late batch only repeats what already left.
+    expect(firstCopies()).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+  });
+
+  it('abandons a send Kafka does not answer within publishTimeoutMs, gives the leases back, and sends the rows again after the backoff', async () => {
+    db.rows = [row(1, 'a', 0), row(2, 'a', 1)];
+    producer.unanswered = true;
+    makeRelay().kick();
+    await settle();
+    await jest.advanceTimersByTimeAsync(4999);
+    expect(db.ownerOf(0)).toMatch(/#1$/);
+    expect(relay.health()).toMatchObject({ state: 'running', failedPasses: 0 });
+    await jest.advanceTimersByTimeAsync(1);
+    await settle();
+    expect(db.log).toEqual(['SELECT pending shards', 'CLAIM 0,1', 'SELECT rows', 'SEND timed out', 'RELEASE 0,1']);
+    expect(producer.transactionsOpenAtSend).toEqual([0]);
+    expect([...db.leases.keys()]).toEqual([]);
+    expect(relay.health()).toMatchObject({ state: 'backing-off', failedPasses: 1 });
+
+    producer.unanswered = false;
+    await jest.advanceTimersByTimeAsync(400);
+    expect(producer.values).toEqual(['{"n":1}', '{"n":2}']);
+    expect(db.rows).toEqual([]);
+    expect(relay.health()).toMatchObject({ state: 'running', failedPasses: 0 });
+    await relay.onApplicationShutdown();
+    expect(relay.health().state).toBe('stopped');
+  });
+
+  it("a pass's sends share one publish timeout: while it looks for a refused message the time left shrinks, and what is left at the deadline waits for the next pass", async () => {
+    db.rows = [1, 2, 3, 4, 5].map((id) => row(id, 'a', 0));
+    producer.latencyMs = 1000;
+    producer.refuse = (v) => v === '{"n":2}';
+    makeRelay().kick();
+    await jest.advanceTimersByTimeAsync(5000);
+    await settle();
+    expect(producer.timeouts).toEqual([5000, 4000, 3000, 2000, 1000, 5000]);
+    expect(db.log).toEqual([
+      'SELECT pending shards',
+      'CLAIM 0',
+      'SELECT rows',
+      'SEND refused',
+      'SEND {"n":1}',
+      'SEND refused',
+      'SEND {"n":3}',
+      'SEND {"n":4}',
+      'BEGIN',
+      'LOCK 0',
+      'DELETE 1,3,4',
+      'PARK 2',
+      'RENEW 0', // more to do: the loop keeps its lease
+      'COMMIT',
+      'CLAIM 1,2,3',
+      'SELECT rows',
+    ]);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(producer.values.at(-1)).toBe('{"n":5}');
+    expect(db.rows.map((r) => [r.id, r.last_error?.slice(0, 17)])).toEqual([['2', 'MESSAGE_TOO_LARGE']]);
+  });
+
+  it('a failure while closing rolls the whole close back (nothing half-deleted), gives the leases back, and retries', async () => {
+    db.rows = [row(1, 'a', 0), row(2, 'a', 0)];
+    db.failOn = 'UPDATE outbox_shards SET lease_owner = NULL';
+    makeRelay().kick();
+    await settle();
+    expect(db.log).toEqual(['SELECT pending shards', 'CLAIM 0', 'SELECT rows', 'SEND {"n":1} {"n":2}', 'BEGIN', 'LOCK 0', 'DELETE 1,2', 'ROLLBACK', 'RELEASE 0']);
+    expect(db.rows.map((r) => r.id)).toEqual(['1', '2']);
+    expect(relay.health().state).toBe('backing-off');
+    await jest.advanceTimersByTimeAsync(400);
+    expect(db.rows).toEqual([]);
+    expect(producer.values).toEqual(['{"n":1}', '{"n":2}', '{"n":1}', '{"n":2}']); // sent again: the inboxes drop the copies
+  });
+
+  it('does nothing more than look when no row is due, and claims without writing more when every shard with work is held elsewhere', async () => {
+    makeRelay().kick();
+    await settle();
     expect(db.log).toEqual(['SELECT pending shards']);
 
     db.log = [];
     db.rows = [row(1, 'a', 2)];
-    db.lockedElsewhere.add(2);
+    db.holdElsewhere(2);
     relay.kick();
     await settle();
-    // The rows are read in the lock's round trip; those of the shard held elsewhere are left out.
-    expect(db.log).toEqual(['SELECT pending shards', 'BEGIN', 'LOCK shards', 'SELECT rows', 'COMMIT']);
+    expect(db.log).toEqual(['SELECT pending shards', 'CLAIM -', 'SELECT rows']);
     expect(producer.batches).toEqual([]);
     expect(db.rows.map((r) => r.id)).toEqual(['1']);
   });
 
-  it('when Kafka fails: rolls back without deleting anything, backs off, and a later poll retries', async () => {
+  it('when Kafka fails: deletes nothing, gives the leases back, backs off, and a later poll retries', async () => {
     db.rows = [row(1, 'a'), row(2, 'b')];
     producer.failWith = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED');
     makeRelay().kick();
     await settle();
 
-    expect(db.log).toEqual(['SELECT pending shards', 'BEGIN', 'LOCK shards', 'SELECT rows', 'SEND failed', 'ROLLBACK']);
+    expect(db.log).toEqual(['SELECT pending shards', 'CLAIM 1,2', 'SELECT rows', 'SEND failed', 'RELEASE 1,2']);
     expect(db.rows.map((r) => r.id)).toEqual(['1', '2']);
     expect(relay.publishedCount).toBe(0);
 
@@ -381,11 +699,11 @@ describe('OutboxRelayService', () => {
     await jest.advanceTimersByTimeAsync(399);
     relay.kick();
     await settle();
-    expect(db.transactions).toBe(1);
+    expect(db.passes).toBe(1);
 
     await jest.advanceTimersByTimeAsync(1);
     await settle();
-    expect(db.transactions).toBe(2);
+    expect(db.passes).toBe(2);
     expect(producer.values).toEqual(['{"n":1}', '{"n":2}']);
     expect(db.rows).toEqual([]);
   });
@@ -399,7 +717,7 @@ describe('OutboxRelayService', () => {
     const gaps: number[] = [];
     let last = Date.now();
     for (let attempt = 2; attempt <= 5; attempt++) {
-      while (db.transactions < attempt) await jest.advanceTimersByTimeAsync(10);
+      while (db.passes < attempt) await jest.advanceTimersByTimeAsync(10);
       gaps.push(Date.now() - last);
       last = Date.now();
     }
@@ -420,8 +738,8 @@ describe('OutboxRelayService', () => {
     relay.kick();
     await settle();
     const failedAt = Date.now();
-    const before = db.transactions;
-    while (db.transactions === before) await jest.advanceTimersByTimeAsync(10);
+    const before = db.passes;
+    while (db.passes === before) await jest.advanceTimersByTimeAsync(10);
     expect(Date.now() - failedAt).toBe(400);
   });
 
@@ -430,84 +748,148 @@ describe('OutboxRelayService', () => {
     makeRelay({ batchSize: 2 }).kick();
     await settle();
     expect(producer.batches.map((b) => b[0].messages.map((m) => m.key))).toEqual([['order-1', 'order-2'], ['order-3', 'order-4'], ['order-5']]);
-    expect(db.transactions).toBe(3); // the short third batch ends the loop, no timer involved
+    expect(db.passes).toBe(3); // the short third batch ends the loop, no timer involved
     expect(db.log.filter((l) => l.startsWith('DELETE'))).toEqual(['DELETE 1,2', 'DELETE 3,4', 'DELETE 5']);
+  });
+
+  it('while a loop goes on its passes claim nothing new: each close renews the leases, and the last gives them back', async () => {
+    db.rows = [1, 2, 3, 4, 5].map((id) => row(id, 'a', 0));
+    makeRelay({ batchSize: 2 }).kick();
+    await settle();
+    expect(db.log).toEqual([
+      'SELECT pending shards',
+      'CLAIM 0',
+      'SELECT rows',
+      'SEND {"n":1} {"n":2}',
+      'BEGIN',
+      'LOCK 0',
+      'DELETE 1,2',
+      'RENEW 0',
+      'COMMIT',
+      // A lone relay busy with rows tries every shard: it claims the rest once.
+      'CLAIM 1,2,3',
+      'SELECT rows',
+      'SEND {"n":3} {"n":4}',
+      'BEGIN',
+      'LOCK 0,1,2,3',
+      'DELETE 3,4',
+      'RENEW 0,1,2,3',
+      'COMMIT',
+      'SELECT rows', // no claim, no write before the send
+      'SEND {"n":5}',
+      'BEGIN',
+      'LOCK 0,1,2,3',
+      'DELETE 5',
+      'RELEASE 0,1,2,3',
+      'COMMIT',
+    ]);
+    expect(producer.transactionsOpenAtSend).toEqual([0, 0, 0]);
+    expect([...db.leases.keys()]).toEqual([]);
+  });
+
+  it('a loop stalled past its lease drops the shard another replica took meanwhile, and leaves that lease alone', async () => {
+    db.rows = [row(1, 'a', 0), row(2, 'a', 0), row(3, 'a', 0)];
+    const stalled = deferred();
+    producer.gate = stalled.promise;
+    makeRelay({ batchSize: 2 }).kick();
+    await settle();
+    await jest.advanceTimersByTimeAsync(leaseMsOf(baseCfg));
+    db.holdElsewhere(0); // another replica claimed shard 0 once the lease ran out
+
+    db.log = [];
+    producer.gate = null;
+    stalled.resolve();
+    await settle();
+    expect(db.log).toEqual([
+      'SEND {"n":1} {"n":2}',
+      'BEGIN',
+      'LOCK 0',
+      'DELETE -', // not its shard any more: the new holder sends these again
+      'RENEW -',
+      'COMMIT',
+      'CLAIM 1,2,3',
+      'SELECT rows',
+      'RELEASE 1,2,3',
+    ]);
+    expect(db.ownerOf(0)).toBe('other-replica');
+    expect(db.rows.map((r) => r.id)).toEqual(['1', '2', '3']);
   });
 
   it('kicks during a pass coalesce into one more pass, never two passes at once', async () => {
     db.rows = [row(1, 'a')];
-    let open!: () => void;
-    db.gate = new Promise<void>((resolve) => (open = resolve));
+    const gate = deferred();
+    producer.gate = gate.promise;
     makeRelay().kick();
     await settle();
     db.rows.push(row(2, 'a'));
     relay.kick();
     relay.kick();
     relay.kick();
-    db.gate = null;
-    open();
+    producer.gate = null;
+    gate.resolve();
     await settle();
-    expect(db.transactions).toBe(2);
-    expect(db.maxActive).toBe(1);
+    expect(db.passes).toBe(2);
+    expect(producer.maxInFlight).toBe(1);
     expect(producer.values).toEqual(['{"n":1}', '{"n":2}']);
   });
 
   it('runs up to relayConcurrency passes at once on disjoint shards; every row goes out once, each shard in id order', async () => {
     db.rows = Array.from({ length: 16 }, (_, i) => row(i + 1, 'a', i % 8));
-    let open!: () => void;
-    db.gate = new Promise<void>((resolve) => (open = resolve));
+    const gate = deferred();
+    producer.gate = gate.promise;
     makeRelay({ shards: 8, relayConcurrency: 4, batchSize: 100 });
     for (let i = 0; i < 6; i++) relay.kick(); // more kicks than passes allowed
     await settle();
-    expect(db.active).toBe(4); // four passes, held open before their commit
-    const held = db.lockedByPass.flat();
+    expect(producer.inFlight).toBe(4); // four passes, each waiting for Kafka
+    const held = db.claimedByPass.flat();
     expect(new Set(held).size).toBe(held.length); // no shard in two passes
-    expect(db.lockedByPass.every((shards) => shards.length === 2)).toBe(true); // 8 shards / 4 passes
+    expect(db.claimedByPass.every((shards) => shards.length === 2)).toBe(true); // 8 shards / 4 passes
+    expect(new Set([...db.leases.values()].map((l) => l.owner)).size).toBe(4); // a lease token per pass
 
-    db.gate = null;
-    open();
+    producer.gate = null;
+    gate.resolve();
     await settle();
-    expect(db.maxActive).toBe(4);
-    const published = producer.values.map((v) => (JSON.parse(v) as { n: number }).n);
+    const published = numbers(producer.values);
     expect([...published].sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     for (let shard = 0; shard < 8; shard++) {
       const ofShard = published.filter((n) => (n - 1) % 8 === shard);
       expect(ofShard).toEqual([...ofShard].sort((a, b) => a - b));
     }
     expect(db.rows).toEqual([]);
+    expect([...db.leases.keys()]).toEqual([]);
   });
 
   it('a pass finding every shard with work held by another pass leaves it to that pass, which goes again', async () => {
     db.rows = [row(1, 'a', 0)];
-    let open!: () => void;
-    db.gate = new Promise<void>((resolve) => (open = resolve));
+    const gate = deferred();
+    producer.gate = gate.promise;
     makeRelay({ relayConcurrency: 2 }).kick();
     await settle();
     db.rows.push(row(2, 'a', 0)); // committed while the first pass holds shard 0
     relay.kick();
     await settle();
-    expect(db.transactions).toBe(1); // the second pass saw shard 0 busy and opened no transaction
-    db.gate = null;
-    open();
+    expect(db.passes).toBe(1); // the second pass saw shard 0 busy and claimed nothing
+    producer.gate = null;
+    gate.resolve();
     await settle();
     expect(producer.values).toEqual(['{"n":1}', '{"n":2}']);
-    expect(db.transactions).toBe(2);
-    expect(db.maxActive).toBe(1);
+    expect(db.passes).toBe(2);
+    expect(producer.maxInFlight).toBe(1);
   });
 
   it('a kick at any moment of a pass is never lost (no wait for the next poll)', async () => {
-    for (let ticks = 0; ticks < 12; ticks++) {
+    for (let ticks = 0; ticks < 16; ticks++) {
       await relay?.onApplicationShutdown();
       db = new FakeDb();
       producer = new FakeProducer(db);
       db.rows = [row(1, 'a')];
-      let open!: () => void;
-      db.gate = new Promise<void>((resolve) => (open = resolve));
+      const gate = deferred();
+      producer.gate = gate.promise;
       makeRelay().kick();
       await settle();
       db.rows.push(row(2, 'a')); // committed by another request while the pass runs
-      db.gate = null;
-      open();
+      producer.gate = null;
+      gate.resolve();
       for (let i = 0; i < ticks; i++) await Promise.resolve();
       relay.kick(); // that request's flush()
       await settle();
@@ -521,20 +903,20 @@ describe('OutboxRelayService', () => {
     expect(looks()).toBe(0);
     await jest.advanceTimersByTimeAsync(0);
     expect(looks()).toBe(1);
-    expect(db.transactions).toBe(0); // nothing due: no transaction opened
+    expect(db.claims).toBe(0); // nothing due: no lease taken
     db.rows = [row(1, 'a')];
     await jest.advanceTimersByTimeAsync(499);
     expect(looks()).toBe(1);
     await jest.advanceTimersByTimeAsync(1);
     expect(looks()).toBe(2);
-    expect(db.transactions).toBe(1);
+    expect(db.passes).toBe(1);
     expect(producer.values).toEqual(['{"n":1}']);
     // After a pass that published, the next poll skips the look and tries every shard; that pass
     // finds nothing, so the one after looks first again.
     await jest.advanceTimersByTimeAsync(500);
-    expect({ looks: looks(), transactions: db.transactions }).toEqual({ looks: 2, transactions: 2 });
+    expect({ looks: looks(), passes: db.passes }).toEqual({ looks: 2, passes: 2 });
     await jest.advanceTimersByTimeAsync(500);
-    expect({ looks: looks(), transactions: db.transactions }).toEqual({ looks: 3, transactions: 2 });
+    expect({ looks: looks(), passes: db.passes }).toEqual({ looks: 3, passes: 2 });
   });
 
   it('while passes keep finding rows, a lone relay skips the look; with several passes at once it always looks', async () => {
@@ -546,24 +928,28 @@ describe('OutboxRelayService', () => {
     await settle();
     expect(db.log).toEqual([
       'SELECT pending shards',
-      'BEGIN',
-      'LOCK shards',
+      'CLAIM 0',
       'SELECT rows',
       'SEND {"n":1}',
-      'DELETE 1',
-      'COMMIT',
       'BEGIN',
-      'LOCK shards',
+      'LOCK 0',
+      'DELETE 1',
+      'RELEASE 0',
+      'COMMIT',
+      'CLAIM 0,1,2,3',
       'SELECT rows',
       'SEND {"n":2}',
+      'BEGIN',
+      'LOCK 0,1,2,3',
       'DELETE 2',
+      'RELEASE 0,1,2,3',
       'COMMIT',
     ]);
-    expect(db.lockedByPass).toEqual([[0], [0, 1, 2, 3]]);
+    expect(db.claimedByPass).toEqual([[0], [0, 1, 2, 3]]);
 
     await relay.onApplicationShutdown();
     db.log = [];
-    db.lockedByPass = [];
+    db.claimedByPass = [];
     db.rows = [row(3, 'a', 0)];
     makeRelay({ relayConcurrency: 2 }).kick();
     await settle();
@@ -571,7 +957,7 @@ describe('OutboxRelayService', () => {
     relay.kick();
     await settle();
     expect(db.log.filter((l) => l === 'SELECT pending shards')).toHaveLength(2);
-    expect(db.lockedByPass).toEqual([[0], [1]]);
+    expect(db.claimedByPass).toEqual([[0], [1]]);
   });
 
   it('wakeAt runs a pass when a delayed message becomes due (one timer per 50 ms bucket)', async () => {
@@ -581,38 +967,38 @@ describe('OutboxRelayService', () => {
     relay.wakeAt(new Date(T0 + 95)); // same bucket (T0 + 100): no second timer
     relay.wakeAt(new Date(T0 + 51)); // same bucket too
     await jest.advanceTimersByTimeAsync(101);
-    expect(db.transactions).toBe(0);
+    expect(db.passes).toBe(0);
     await jest.advanceTimersByTimeAsync(1);
     await settle();
-    expect(db.transactions).toBe(1);
+    expect(db.passes).toBe(1);
     expect(producer.values).toEqual(['{"n":1}']);
     await jest.advanceTimersByTimeAsync(1000);
-    expect(db.transactions).toBe(1);
+    expect(db.passes).toBe(1);
   });
 
   it('shutdown waits for the pass in progress (so a published batch is deleted), then runs nothing more', async () => {
     db.rows = [row(1, 'a')];
-    let open!: () => void;
-    db.gate = new Promise<void>((resolve) => (open = resolve));
+    const gate = deferred();
+    producer.gate = gate.promise;
     makeRelay().onApplicationBootstrap();
     await jest.advanceTimersByTimeAsync(0);
-    expect(db.transactions).toBe(1);
+    expect(db.passes).toBe(1);
 
     let stopped = false;
     const shutdown = relay.onApplicationShutdown().then(() => (stopped = true));
     await settle();
     expect(stopped).toBe(false);
-    open();
+    gate.resolve();
     await shutdown;
     expect(db.log.at(-1)).toBe('COMMIT');
     expect(db.rows).toEqual([]);
 
-    db.gate = null;
+    producer.gate = null;
     db.rows = [row(2, 'a')];
     relay.kick();
     relay.wakeAt(new Date(T0 + 50));
     await jest.advanceTimersByTimeAsync(10_000);
-    expect(db.transactions).toBe(1);
+    expect(db.passes).toBe(1);
   });
 
   it('backlog counts the rows waiting in the outbox, parked ones apart', async () => {
@@ -629,27 +1015,29 @@ describe('OutboxRelayService', () => {
 
     expect(db.log).toEqual([
       'SELECT pending shards',
-      'BEGIN',
-      'LOCK shards',
+      'CLAIM 0,1',
       'SELECT rows',
       'SEND refused',
       'SEND {"n":1}',
       'SEND refused',
-      'PARK 2',
       'SEND {"n":3}',
       'SEND {"n":4}',
+      'BEGIN',
+      'LOCK 0,1',
       'DELETE 1,3,4',
+      'PARK 2',
+      'RELEASE 0,1',
       'COMMIT',
     ]);
     expect(db.rows).toEqual([expect.objectContaining({ id: '2', parked_at: expect.any(Date), last_error: expect.stringMatching(/^MESSAGE_TOO_LARGE: /) })]);
     expect(relay.publishedCount).toBe(3);
 
-    // The parked row is no longer work: the pass right after a busy one finds nothing, and then a
-    // pass only looks.
+    // The parked row is no longer work: the pass right after a busy one finds nothing (and only gives
+    // the leases back), and then a pass only looks.
     db.log = [];
     relay.kick();
     await settle();
-    expect(db.log).toEqual(['BEGIN', 'LOCK shards', 'SELECT rows', 'COMMIT']);
+    expect(db.log).toEqual(['CLAIM 0,1,2,3', 'SELECT rows', 'RELEASE 0,1,2,3']);
     db.log = [];
     relay.kick();
     await settle();
@@ -664,14 +1052,14 @@ describe('OutboxRelayService', () => {
     await expect(relay.parkedCount()).resolves.toBe(1);
   });
 
-  it('a transient failure while looking for the refused message rolls everything back, parking nothing', async () => {
+  it('a transient failure while looking for the refused message parks nothing and gives the leases back', async () => {
     db.rows = [row(1, 'a', 0), row(2, 'a', 0), row(3, 'a', 0)];
     producer.refuse = (v) => v === '{"n":2}';
     producer.dropOn = (v) => v === '{"n":3}';
     makeRelay().kick();
     await settle();
 
-    expect(db.log).toEqual(['SELECT pending shards', 'BEGIN', 'LOCK shards', 'SELECT rows', 'SEND failed', 'ROLLBACK']);
+    expect(db.log).toEqual(['SELECT pending shards', 'CLAIM 0', 'SELECT rows', 'SEND failed', 'RELEASE 0']);
     expect(db.rows.map((r) => [r.id, r.parked_at ?? null])).toEqual([
       ['1', null],
       ['2', null],

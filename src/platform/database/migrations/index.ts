@@ -4,6 +4,7 @@ import { ShipmentsCorrelationId1763791200000 } from './1763791200000-shipments-c
 import { SagaStepCommand1763794800000 } from './1763794800000-saga-step-command.js';
 import { OutboxParked1764590400000 } from './1764590400000-outbox-parked.js';
 import { SagaFaultPaths1765000000000 } from './1765000000000-saga-fault-paths.js';
+import { OutboxShardLeases1765000100000 } from './1765000100000-outbox-shard-leases.js';
 
 /** Migrations in the order they run. Listed explicitly: ESM has no reliable glob loading. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   SagaStepCommand1763794800000,
   OutboxParked1764590400000,
   SagaFaultPaths1765000000000,
+  OutboxShardLeases1765000100000,
 ];
