@@ -833,11 +833,7 @@ export async function startKafka(opts = {}) {
       o.log(`removing stale pid file ${rel(o.pidFile)} (pid ${oldPid} is not running)`);
       fs.rmSync(o.pidFile, { force: true });
     }
-    for (const [name, port] of [
-      ['port', o.port],
-      ['controller port', o.controllerPort],
-      ...o.extraListeners.map((l) => [`${l.name} listener port`, l.port]),
-    ]) {
+    for (const [name, port] of [['port', o.port], ['controller port', o.controllerPort], ...o.extraListeners.map((l) => [`${l.name} listener port`, l.port])]) {
       if (await portInUse(port))
         throw new Error(
           `${name} ${port} on 127.0.0.1 is already in use by another process (another Kafka with another data dir?). ` +

@@ -32,7 +32,10 @@ const validBody = fc.record(
       { requiredKeys: ['line1', 'city', 'postalCode', 'country'] },
     ),
     items: fc.uniqueArray(
-      fc.record({ productId: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...KNOWN_PRODUCTS) }, fc.stringMatching(/^[A-Za-z0-9._-]{1,24}$/)), quantity: fc.integer({ min: 1, max: 5 }) }),
+      fc.record({
+        productId: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...KNOWN_PRODUCTS) }, fc.stringMatching(/^[A-Za-z0-9._-]{1,24}$/)),
+        quantity: fc.integer({ min: 1, max: 5 }),
+      }),
       { minLength: 1, maxLength: 5, selector: (i) => i.productId },
     ),
     currency: fc.constantFrom(...CURRENCIES),
@@ -43,8 +46,29 @@ const validBody = fc.record(
 /** Paths to objects of the body where a key can be added or removed. */
 const places = (b) => [[], ['customer'], ['shippingAddress'], ...b.items.map((_, i) => ['items', i])];
 const at = (b, p) => p.reduce((o, k) => o[k], b);
-const REQUIRED = { '': ['customer', 'shippingAddress', 'items'], customer: ['name', 'email'], shippingAddress: ['line1', 'city', 'postalCode', 'country'], items: ['productId', 'quantity'] };
-const KNOWN_KEYS = new Set(['customer', 'shippingAddress', 'items', 'currency', 'id', 'name', 'email', 'phone', 'line1', 'line2', 'city', 'postalCode', 'country', 'productId', 'quantity']);
+const REQUIRED = {
+  '': ['customer', 'shippingAddress', 'items'],
+  customer: ['name', 'email'],
+  shippingAddress: ['line1', 'city', 'postalCode', 'country'],
+  items: ['productId', 'quantity'],
+};
+const KNOWN_KEYS = new Set([
+  'customer',
+  'shippingAddress',
+  'items',
+  'currency',
+  'id',
+  'name',
+  'email',
+  'phone',
+  'line1',
+  'line2',
+  'city',
+  'postalCode',
+  'country',
+  'productId',
+  'quantity',
+]);
 
 /** A mutation: (body, rng values) → { body?: object, raw?: string, headers?: object, what }. */
 const mutation = fc.oneof(
@@ -111,7 +135,9 @@ const mutation = fc.oneof(
   // not an order object at all
   fc.constantFrom('[]', '"order"', '42', 'null', '{}', '{"customer":', 'not json').map((raw) => () => ({ raw, what: `body ${raw}` })),
   // an invalid Idempotency-Key on a valid body
-  fc.constantFrom('k'.repeat(201), 'has space', 'tab\there').map((key) => (body) => ({ body, headers: { 'idempotency-key': key }, what: `Idempotency-Key ${JSON.stringify(key.slice(0, 12))}` })),
+  fc
+    .constantFrom('k'.repeat(201), 'has space', 'tab\there')
+    .map((key) => (body) => ({ body, headers: { 'idempotency-key': key }, what: `Idempotency-Key ${JSON.stringify(key.slice(0, 12))}` })),
 );
 
 /** `n` samples { body: string, headers, valid, what }, reproducible from `seed`; about a third valid. */

@@ -39,7 +39,12 @@ export async function runChecker(ctx, { baseline, ordersFile, metricsUrls = [], 
   const byInvariant = {};
   for (const v of report.violations) byInvariant[v.invariant] = (byInvariant[v.invariant] ?? 0) + 1;
   const lines = [
-    ...report.violations.slice(0, 12).map((v) => `${v.invariant}  ${v.detail}${v.orderIds?.length ? `  orders: ${v.orderIds.slice(0, 3).join(', ')}${v.orderIds.length > 3 ? ` (+${v.orderIds.length - 3})` : ''}` : ''}`),
+    ...report.violations
+      .slice(0, 12)
+      .map(
+        (v) =>
+          `${v.invariant}  ${v.detail}${v.orderIds?.length ? `  orders: ${v.orderIds.slice(0, 3).join(', ')}${v.orderIds.length > 3 ? ` (+${v.orderIds.length - 3})` : ''}` : ''}`,
+      ),
     ...(report.violations.length > 12 ? [`… ${report.violations.length - 12} more`] : []),
     ...report.notChecked.map((n) => `${n.invariant}  ${n.failed ? 'COULD NOT CHECK' : 'not checked'}: ${n.reason}`),
     `${report.orders} orders; checked ${report.checked.join(' ')}; ${report.rounds} round(s) in ${(report.elapsedMs / 1000).toFixed(1)} s`,

@@ -63,7 +63,10 @@ function print(r, checkerOutput) {
   line('other answers', others.length ? formatCounts(new Map(others)) : 'none');
   line('terminal', `${terminalSum} of ${terminalSum + openSum} orders: ${formatCounts(new Map(Object.entries(r.terminal)))}`);
   if (openSum) line('not terminal', formatCounts(new Map(Object.entries(r.notTerminal))));
-  line('time to recover', r.recoverS === null ? `not recovered: orders still open ${r.recoveryTimeoutS} s after the load` : `${r.recoverS.toFixed(1)} s (fault end → every order terminal)`);
+  line(
+    'time to recover',
+    r.recoverS === null ? `not recovered: orders still open ${r.recoveryTimeoutS} s after the load` : `${r.recoverS.toFixed(1)} s (fault end → every order terminal)`,
+  );
   const by = Object.entries(r.checker.byInvariant ?? {}).map(([i, n]) => `${i} ${n}`);
   line('violations', r.checker.available ? `${r.checker.violations ?? 'could not check'}${by.length ? ` (${by.join(', ')})` : ''}` : 'checker not available');
   if (checkerOutput && r.checker.violations !== 0) {
@@ -77,10 +80,7 @@ function print(r, checkerOutput) {
 
 /** The summary table of a sitting (Markdown), as docs/reliability.md holds it. */
 export function summaryTable(results) {
-  const rows = [
-    '| id | offered | accepted | other answers | terminal | recover s | violations | own conditions | result |',
-    '|---|---|---|---|---|---|---|---|---|',
-  ];
+  const rows = ['| id | offered | accepted | other answers | terminal | recover s | violations | own conditions | result |', '|---|---|---|---|---|---|---|---|---|'];
   for (const r of results) {
     if (r.error) {
       rows.push(`| ${r.id} | | | | | | | error: ${r.error.replaceAll('|', '/').slice(0, 120)} | FAIL |`);

@@ -69,7 +69,9 @@ try {
   await stack.down();
 }
 
-console.log(`\n[chaos] ${results.filter((r) => r.ok).length} of ${results.length} scenarios passed in ${Math.round((Date.now() - started) / 1000)} s (scale ${SCALE}, commit ${stack.commit})\n`);
+console.log(
+  `\n[chaos] ${results.filter((r) => r.ok).length} of ${results.length} scenarios passed in ${Math.round((Date.now() - started) / 1000)} s (scale ${SCALE}, commit ${stack.commit})\n`,
+);
 console.log(summaryTable(results));
 if (jsonFile) writeJson();
 process.exit(results.every((r) => r.ok) ? 0 : 1);

@@ -136,10 +136,18 @@ export const SCENARIOS = {
         const non202 = [...load.answers].filter(([k]) => k !== '202');
         const timedOut = await reasonCount(ctx, 'STEP_TIMED_OUT');
         return [
-          condition('readiness 200 throughout', !notOk.length, `${notOk.length} of ${samples.length} probes not 200 (${formatCounts(countBy(notOk.map((s) => s.value?.status ?? 'error')))})`),
+          condition(
+            'readiness 200 throughout',
+            !notOk.length,
+            `${notOk.length} of ${samples.length} probes not 200 (${formatCounts(countBy(notOk.map((s) => s.value?.status ?? 'error')))})`,
+          ),
           condition('intake 202 throughout', !non202.length, `during the outage: ${formatCounts(during)}; whole run: ${formatCounts(new Map(non202))} besides 202`),
           condition('no order failed by the outage', timedOut === 0, `${timedOut} orders STEP_TIMED_OUT (payment's simulated no-answer is off)`),
-          condition('every group connected within 30 s of the broker', groupsBackS !== null && groupsBackS <= 30, groupsBackS === null ? 'not within 120 s' : `${groupsBackS.toFixed(1)} s`),
+          condition(
+            'every group connected within 30 s of the broker',
+            groupsBackS !== null && groupsBackS <= 30,
+            groupsBackS === null ? 'not within 120 s' : `${groupsBackS.toFixed(1)} s`,
+          ),
         ];
       },
     });
@@ -219,7 +227,9 @@ export const SCENARIOS = {
       faultEnd,
       baseline,
       notes: [`${redelivered} messages redelivered and absorbed by the inbox (inbox hits)`],
-      conditions: async () => [condition(`${target} kills`, kills >= target, `${kills} kills in ${((faultEnd - started) / 1000).toFixed(0)} s (probability ${probability} a commit)`)],
+      conditions: async () => [
+        condition(`${target} kills`, kills >= target, `${kills} kills in ${((faultEnd - started) / 1000).toFixed(0)} s (probability ${probability} a commit)`),
+      ],
     });
   },
 
@@ -264,7 +274,9 @@ export const SCENARIOS = {
     const [, p2] = await ctx.startServices(3, (i) => ({ cut: i === 2 }));
     const baseline = await writeBaseline(ctx);
     const outboxAge = new Sampler(async () => {
-      const [row] = await ctx.query('SELECT TIMESTAMPDIFF(MICROSECOND, MIN(available_at), UTC_TIMESTAMP(3)) / 1e6 AS age FROM outbox WHERE parked_at IS NULL AND available_at <= UTC_TIMESTAMP(3)');
+      const [row] = await ctx.query(
+        'SELECT TIMESTAMPDIFF(MICROSECOND, MIN(available_at), UTC_TIMESTAMP(3)) / 1e6 AS age FROM outbox WHERE parked_at IS NULL AND available_at <= UTC_TIMESTAMP(3)',
+      );
       return row.age === null ? 0 : Number(row.age);
     }, 1000);
     // The cut process stays in the load balancer's rotation (a partition is not seen from outside); the hung one leaves it.
@@ -329,8 +341,16 @@ export const SCENARIOS = {
         const metricNow = metricValue(await p1.metrics(), 'order_flow_inbox_duplicates_total');
         const metric = before.metric !== null && metricNow !== null ? `; the survivor's order_flow_inbox_duplicates_total +${metricNow - before.metric}` : '';
         return [
-          condition('exits within 30 s', exit && !exit.forced && exit.tookMs <= 30000, exit ? `exited ${exit.code ?? exit.signal} after ${(exit.tookMs / 1000).toFixed(1)} s${exit.forced ? ' (killed after 60 s)' : ''}` : 'not running'),
-          condition('zero redeliveries', hits === 0 && (metricNow === null || before.metric === null || metricNow === before.metric), `${hits} inbox hits after the SIGTERM${hits ? ` (${formatCounts(byGroup)})` : ''}${metric}`),
+          condition(
+            'exits within 30 s',
+            exit && !exit.forced && exit.tookMs <= 30000,
+            exit ? `exited ${exit.code ?? exit.signal} after ${(exit.tookMs / 1000).toFixed(1)} s${exit.forced ? ' (killed after 60 s)' : ''}` : 'not running',
+          ),
+          condition(
+            'zero redeliveries',
+            hits === 0 && (metricNow === null || before.metric === null || metricNow === before.metric),
+            `${hits} inbox hits after the SIGTERM${hits ? ` (${formatCounts(byGroup)})` : ''}${metric}`,
+          ),
         ];
       },
     });
@@ -355,7 +375,9 @@ export const SCENARIOS = {
     await load.done;
     const retries = async () => {
       const texts = await Promise.all(ctx.services.map((s) => s.metrics()));
-      return ['inventory', 'payment', 'shipping'].map((step) => `${step} ${texts.reduce((sum, t) => sum + (metricValue(t, 'order_flow_saga_retries_total', { step }) ?? 0), 0)}`).join(', ');
+      return ['inventory', 'payment', 'shipping']
+        .map((step) => `${step} ${texts.reduce((sum, t) => sum + (metricValue(t, 'order_flow_saga_retries_total', { step }) ?? 0), 0)}`)
+        .join(', ');
     };
     return finish(ctx, {
       notes: [`saga step retries (both processes): ${await retries()}`],
@@ -414,10 +436,18 @@ export const SCENARIOS = {
       conditions: async () => {
         const counts = await ctx.statusCounts();
         const [charged] = await ctx.query(`SELECT COUNT(*) AS n FROM payments p JOIN orders o ON o.id = p.order_id WHERE o.status IN (${inList(FAILED)}) AND p.status = 'CHARGED'`);
-        const [reserved] = await ctx.query(`SELECT COUNT(*) AS n FROM stock_reservations r JOIN orders o ON o.id = r.order_id WHERE o.status IN (${inList(FAILED)}) AND r.status = 'RESERVED'`);
-        const [shipped] = await ctx.query(`SELECT COUNT(*) AS n FROM shipments s JOIN orders o ON o.id = s.order_id WHERE o.status IN (${inList(FAILED)}) AND s.status IN ('PENDING','IN_TRANSIT','DELIVERED')`);
+        const [reserved] = await ctx.query(
+          `SELECT COUNT(*) AS n FROM stock_reservations r JOIN orders o ON o.id = r.order_id WHERE o.status IN (${inList(FAILED)}) AND r.status = 'RESERVED'`,
+        );
+        const [shipped] = await ctx.query(
+          `SELECT COUNT(*) AS n FROM shipments s JOIN orders o ON o.id = s.order_id WHERE o.status IN (${inList(FAILED)}) AND s.status IN ('PENDING','IN_TRANSIT','DELIVERED')`,
+        );
         return [
-          condition('orders end PAYMENT_FAILED', (counts.get('PAYMENT_FAILED') ?? 0) > 0 && !counts.get('SHIPPED'), `${counts.get('PAYMENT_FAILED') ?? 0} PAYMENT_FAILED, ${counts.get('SHIPPED') ?? 0} SHIPPED`),
+          condition(
+            'orders end PAYMENT_FAILED',
+            (counts.get('PAYMENT_FAILED') ?? 0) > 0 && !counts.get('SHIPPED'),
+            `${counts.get('PAYMENT_FAILED') ?? 0} PAYMENT_FAILED, ${counts.get('SHIPPED') ?? 0} SHIPPED`,
+          ),
           condition('the replay replayed something', replayed > 0, `${replayed} of ${letters} letters`),
           condition('no unrefunded charge', Number(charged.n) === 0, `${charged.n} failed orders with a charge not refunded`),
           condition('no leaked reservation', Number(reserved.n) === 0, `${reserved.n} reservations still held by failed orders`),
@@ -497,9 +527,21 @@ export const SCENARIOS = {
         const valid = requests.filter((r) => r.valid).length;
         const invalidWhat = fromInvalid.length ? ` (${formatCounts(countBy(fromInvalid.map((a) => requests[a.i].what.replace(/ at .*| = .*/, ''))))})` : '';
         return [
-          condition('0 × 5xx', !fiveXx.length, `${formatCounts(new Map(fiveXx))}${load.serverErrors.length ? ` (${formatCounts(countBy(load.serverErrors.map((e) => `${e.status} on ${requests[e.i].what}`)))})` : ''}`),
-          condition('no order from an invalid body', fromInvalid.length === 0 && Number(orders.n) === load.accepted.length, `${fromInvalid.length} invalid bodies accepted${invalidWhat}; ${orders.n} orders for ${load.accepted.length} 202s`),
-          condition('valid bodies accepted', load.accepted.filter((a) => a.valid).length === valid, `${load.accepted.filter((a) => a.valid).length} of ${valid} valid bodies got 202`),
+          condition(
+            '0 × 5xx',
+            !fiveXx.length,
+            `${formatCounts(new Map(fiveXx))}${load.serverErrors.length ? ` (${formatCounts(countBy(load.serverErrors.map((e) => `${e.status} on ${requests[e.i].what}`)))})` : ''}`,
+          ),
+          condition(
+            'no order from an invalid body',
+            fromInvalid.length === 0 && Number(orders.n) === load.accepted.length,
+            `${fromInvalid.length} invalid bodies accepted${invalidWhat}; ${orders.n} orders for ${load.accepted.length} 202s`,
+          ),
+          condition(
+            'valid bodies accepted',
+            load.accepted.filter((a) => a.valid).length === valid,
+            `${load.accepted.filter((a) => a.valid).length} of ${valid} valid bodies got 202`,
+          ),
         ];
       },
     });
@@ -511,14 +553,17 @@ export const SCENARIOS = {
     const [p1] = await ctx.startServices(1);
     const baseline = await writeBaseline(ctx);
     const load = new Load({ token: stack.token, targets: () => ctx.up(), rate: rateOf('C12', 150), count: rateOf('C12', 150) * duration }).start();
-    const sampler = new Sampler(async () => {
-      const text = await p1.metrics(5000);
-      return {
-        rss: metricValue(text, 'order_flow_process_resident_memory_bytes'),
-        heap: metricValue(text, 'order_flow_nodejs_heap_size_used_bytes'),
-        lag: metricValue(text, 'order_flow_kafka_consumer_lag'),
-      };
-    }, Math.max(2000, sec(10) * 1000));
+    const sampler = new Sampler(
+      async () => {
+        const text = await p1.metrics(5000);
+        return {
+          rss: metricValue(text, 'order_flow_process_resident_memory_bytes'),
+          heap: metricValue(text, 'order_flow_nodejs_heap_size_used_bytes'),
+          lag: metricValue(text, 'order_flow_kafka_consumer_lag'),
+        };
+      },
+      Math.max(2000, sec(10) * 1000),
+    );
     await load.done;
     const samples = (await sampler.stop()).filter((s) => s.value);
     const t0 = load.startedAt;
@@ -527,7 +572,11 @@ export const SCENARIOS = {
     const [early, late] = [window(warmup, warmup + span), window(duration - span, duration + 1)];
     const med = (list, k) => median(list.map((s) => s.value[k]).filter((v) => v !== null));
     const max = (list, k) => Math.max(0, ...list.map((s) => s.value[k] ?? 0));
-    const p99 = (from, to) => percentile(load.latencies.filter(([at]) => at >= t0 + from * 1000 && at < t0 + to * 1000).map(([, l]) => l), 99);
+    const p99 = (from, to) =>
+      percentile(
+        load.latencies.filter(([at]) => at >= t0 + from * 1000 && at < t0 + to * 1000).map(([, l]) => l),
+        99,
+      );
     const [p99Early, p99Late] = [p99(warmup, warmup + span), p99(duration - span, duration + 1)];
     const mb = (b) => `${(b / 1048576).toFixed(0)} MB`;
     return finish(ctx, {
@@ -536,7 +585,11 @@ export const SCENARIOS = {
       faultEnd: load.endedAt,
       baseline,
       conditions: async () => [
-        condition('RSS within 10 % of its level after warm-up', med(late, 'rss') <= med(early, 'rss') * 1.1, `${mb(med(early, 'rss'))} after warm-up, ${mb(med(late, 'rss'))} at the end (medians of the first and last fifth)`),
+        condition(
+          'RSS within 10 % of its level after warm-up',
+          med(late, 'rss') <= med(early, 'rss') * 1.1,
+          `${mb(med(early, 'rss'))} after warm-up, ${mb(med(late, 'rss'))} at the end (medians of the first and last fifth)`,
+        ),
         condition('heap within 10 % of its level after warm-up', med(late, 'heap') <= med(early, 'heap') * 1.1, `${mb(med(early, 'heap'))} → ${mb(med(late, 'heap'))}`),
         condition('lag bounded', max(late, 'lag') <= Math.max(1000, 2 * max(early, 'lag')), `max ${max(early, 'lag')} after warm-up, ${max(late, 'lag')} at the end`),
         condition('POST p99 stable', p99Late <= Math.max(2 * p99Early, p99Early + 50), `${p99Early.toFixed(1)} ms after warm-up, ${p99Late.toFixed(1)} ms at the end`),
@@ -579,13 +632,17 @@ async function openAmong(ctx, ids) {
 
 /** Orders without their RECEIVED history row or their lines, and accepted orders that do not exist. */
 async function halfWritten(ctx, load) {
-  const [noHistory] = await ctx.query(`SELECT COUNT(*) AS n FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_status_history h WHERE h.order_id = o.id AND h.to_status = 'RECEIVED')`);
+  const [noHistory] = await ctx.query(
+    `SELECT COUNT(*) AS n FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_status_history h WHERE h.order_id = o.id AND h.to_status = 'RECEIVED')`,
+  );
   const [noItems] = await ctx.query('SELECT COUNT(*) AS n FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)');
   const ids = load.accepted.map((a) => a.orderId).filter(Boolean);
   let missing = 0;
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
-    const [row] = await ctx.query(`SELECT COUNT(*) AS n FROM JSON_TABLE(?, '$[*]' COLUMNS (id CHAR(36) PATH '$')) AS k LEFT JOIN orders o ON o.id = k.id WHERE o.id IS NULL`, [JSON.stringify(chunk)]);
+    const [row] = await ctx.query(`SELECT COUNT(*) AS n FROM JSON_TABLE(?, '$[*]' COLUMNS (id CHAR(36) PATH '$')) AS k LEFT JOIN orders o ON o.id = k.id WHERE o.id IS NULL`, [
+      JSON.stringify(chunk),
+    ]);
     missing += Number(row.n);
   }
   const total = Number(noHistory.n) + Number(noItems.n) + missing;

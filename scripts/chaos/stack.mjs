@@ -283,7 +283,9 @@ export class ScenarioContext {
    * (group, event) is a redelivery the inbox absorbed. The suite's database only.
    */
   async installInboxLog() {
-    await this.query('CREATE TABLE chaos_inbox_log (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, consumer_group VARCHAR(100) NOT NULL, event_id CHAR(36) NOT NULL, KEY ix_attempt (consumer_group, event_id, id))');
+    await this.query(
+      'CREATE TABLE chaos_inbox_log (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, consumer_group VARCHAR(100) NOT NULL, event_id CHAR(36) NOT NULL, KEY ix_attempt (consumer_group, event_id, id))',
+    );
     await this.query(
       'CREATE TRIGGER chaos_inbox_attempts BEFORE INSERT ON processed_messages FOR EACH ROW INSERT INTO chaos_inbox_log (consumer_group, event_id) VALUES (NEW.consumer_group, NEW.event_id)',
     );
@@ -311,7 +313,9 @@ export class ScenarioContext {
 
   /** Logs every outbox row as it is inserted (the rows themselves are deleted once published), for C10's order check. */
   async installOutboxLog() {
-    await this.query('CREATE TABLE chaos_outbox_log (id BIGINT NOT NULL PRIMARY KEY, topic VARCHAR(249) NOT NULL, message_key VARCHAR(64) NOT NULL, event_id CHAR(36) NOT NULL, available_at DATETIME(3) NOT NULL)');
+    await this.query(
+      'CREATE TABLE chaos_outbox_log (id BIGINT NOT NULL PRIMARY KEY, topic VARCHAR(249) NOT NULL, message_key VARCHAR(64) NOT NULL, event_id CHAR(36) NOT NULL, available_at DATETIME(3) NOT NULL)',
+    );
     await this.query(
       'CREATE TRIGGER chaos_outbox_order AFTER INSERT ON outbox FOR EACH ROW INSERT INTO chaos_outbox_log (id, topic, message_key, event_id, available_at) VALUES (NEW.id, NEW.topic, NEW.message_key, NEW.event_id, NEW.available_at)',
     );

@@ -78,7 +78,9 @@ export function checkOutboxOrder(rows, onKafka) {
   for (const [k, list] of byKey) {
     const [topic, key] = [k.slice(0, k.indexOf('|')), k.slice(k.indexOf('|') + 1)];
     const seq = onKafka.get(topic)?.get(key) ?? [];
-    const pos = new Map(seq.map((id, i) => [id, i]));
+    // Each message at its first occurrence: a later copy is a redelivery, not a reordering.
+    const pos = new Map();
+    seq.forEach((id, i) => pos.has(id) || pos.set(id, i));
     list.sort((a, b) => Number(a.id) - Number(b.id));
     for (const r of list) if (!pos.has(r.event_id)) missing += 1;
     for (let i = 0; i < list.length; i++) {
