@@ -24,7 +24,7 @@ const validBody = fc.record(
     shippingAddress: fc.record(
       {
         line1: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ,.-]{0,50}$/),
-        line2: fc.stringMatching(/^[A-Za-z0-9 ,.-]{0,30}$/),
+        line2: fc.stringMatching(/^[A-Za-z0-9 ,.-]{1,30}$/),
         city: word(30),
         postalCode: fc.stringMatching(/^[A-Z0-9][A-Z0-9 ]{0,9}$/),
         country: fc.constantFrom(...COUNTRIES),

@@ -30,6 +30,18 @@ async function violations(body: unknown): Promise<Array<{ field: string; message
 }
 
 describe('CreateOrderRequestDto validation', () => {
+  it.each(['customer', 'shippingAddress'])('rejects %s given as an array (once a 500), naming it', async (field) => {
+    const body = validOrder();
+    body[field] = [body[field]];
+    expect((await violations(body)).map((v) => v.field)).toContain(field);
+  });
+
+  it('rejects an empty line2 (the OrderCreated contract has no empty line2: such orders once stalled in RECEIVED)', async () => {
+    const body = validOrder();
+    body.shippingAddress.line2 = '';
+    expect((await violations(body)).map((v) => v.field)).toEqual(['shippingAddress.line2']);
+  });
+
   it('accepts a complete, valid order and returns a typed DTO', async () => {
     const dto = await pipe.transform(validOrder(), meta);
     expect(dto).toBeInstanceOf(CreateOrderRequestDto);

@@ -10,6 +10,7 @@ import {
   IsISO31661Alpha2,
   IsISO4217CurrencyCode,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
   Matches,
@@ -59,9 +60,10 @@ export class ShippingAddressDto {
   @MaxLength(200)
   line1: string;
 
-  @ApiPropertyOptional({ example: 'Flat 3', maxLength: 200 })
+  @ApiPropertyOptional({ example: 'Flat 3', maxLength: 200, description: 'Leave it out rather than send an empty string' })
   @IsOptional()
   @IsString()
+  @IsNotEmpty()
   @MaxLength(200)
   line2?: string;
 
@@ -115,12 +117,15 @@ class UniqueProductsConstraint implements ValidatorConstraintInterface {
 export class CreateOrderRequestDto {
   @ApiProperty({ type: CustomerDto })
   @IsDefined()
+  // An array passes ValidateNested (each element is validated) but is no customer.
+  @IsObject()
   @ValidateNested()
   @Type(() => CustomerDto)
   customer: CustomerDto;
 
   @ApiProperty({ type: ShippingAddressDto })
   @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => ShippingAddressDto)
   shippingAddress: ShippingAddressDto;
