@@ -7,6 +7,11 @@ import type { MessageProcessorService } from './message-processor.service.js';
 // kafkajs is CommonJS and spreads its error classes into its exports: Node cannot name them for an ESM import.
 const { KafkaJSError } = kafkajs;
 
+/** The heartbeat's answer when the group prepares to rebalance (and still takes this generation's commits). */
+function isRebalanceInProgress(err: unknown): boolean {
+  return (err as { type?: unknown } | null)?.type === 'REBALANCE_IN_PROGRESS';
+}
+
 /**
  * One Nest Kafka server (and so one consumer group) per consuming module. The transport id is a
  * symbol per group, so `@EventPattern(topic, TRANSPORT)` binds a handler to exactly one group and
@@ -82,6 +87,12 @@ export class LayerKafkaServer extends ServerKafka implements SupervisedConsumer 
 
   override async bindEvents(consumer: Consumer): Promise<void> {
     this.watch(consumer);
+    // What this member has done and not yet committed is committed before it rejoins: otherwise the
+    // partitions' next owner (often this member again) fetches it again from the last commit. The
+    // broker still takes commits of the old generation while the group prepares to rebalance. The
+    // heartbeat in runBatch does it first and waits for it; this covers a rebalance kafkajs sees
+    // between batches (no batch is in hand then).
+    consumer.on(consumer.events.REBALANCING, () => void this.processor.commitPending(consumer));
     const topics = [...this.messageHandlers.keys()];
     if (topics.length) await consumer.subscribe({ ...(this.options.subscribe ?? {}), topics });
     await consumer.run({
@@ -130,7 +141,15 @@ export class LayerKafkaServer extends ServerKafka implements SupervisedConsumer 
     }
   }
 
-  private async runBatch(consumer: Consumer, { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async runBatch(consumer: Consumer, { batch, resolveOffset, heartbeat: beat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const heartbeat = async (): Promise<void> => {
+      try {
+        await beat();
+      } catch (err) {
+        if (isRebalanceInProgress(err)) await this.processor.commitPending(consumer);
+        throw err;
+      }
+    };
     const { topic, partition } = batch;
     // The handler bound to the topic by @EventPattern (with Nest's pipes, guards and filters), called
     // with the raw message: the processor parses and validates it, so Nest's own per-message parse
