@@ -18,7 +18,7 @@ function selectionOf(body: ReplayDeadLettersRequestDto): ReplaySelection {
   return { all: true, consumerGroup: body.group, since: body.since ? new Date(body.since) : undefined };
 }
 
-/** Operator routes (DESIGN §1, §9): list the dead letters and replay them once their cause is fixed. */
+/** Operator routes (docs/architecture.md §10, docs/security.md): list the dead letters and replay them once their cause is fixed. */
 @ApiTags('operations')
 @Controller('admin/dead-letters')
 @RequireScopes(Scope.ADMIN)

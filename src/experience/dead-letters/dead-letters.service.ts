@@ -12,7 +12,7 @@ import { DeadLettersErrorCode, DeadLettersException } from './dead-letters.excep
 export type ReplaySelection = { ids: string[] } | { all: true; consumerGroup?: string; since?: Date };
 
 /**
- * The operator routes' work (DESIGN §1: operators reprocess dead letters), the same as `npm run dlq`:
+ * The operator routes' work (docs/architecture.md §10: operators reprocess dead letters), the same as `npm run dlq`:
  * reading the DLQ topic to its end with a throw-away consumer group that commits nothing, and
  * publishing letters again to their origin topics, where the consumers' inboxes make a repeat a no-op.
  */

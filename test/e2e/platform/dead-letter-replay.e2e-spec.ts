@@ -29,7 +29,7 @@ function dlqCli(...args: string[]): { status: number | null; stdout: string; std
 }
 
 /**
- * DESIGN §1: operators reprocess dead letters. A message the saga gave up on (its order was not
+ * docs/architecture.md §10: operators reprocess dead letters. A message the saga gave up on (its order was not
  * there yet) is listed with its origin and reason, replayed once its cause is fixed, and processed
  * exactly once however often it is replayed.
  */
