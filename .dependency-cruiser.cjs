@@ -1,5 +1,5 @@
 /**
- * The layer boundaries of DESIGN §2, checked by `npm run lint`:
+ * The layer boundaries of docs/architecture.md §2, checked by `npm run lint`:
  * experience never imports system, system modules never import each other or the layers above,
  * the saga's pure core imports no infrastructure, contracts import nothing but themselves and config.
  */
