@@ -7,7 +7,13 @@ module.exports = {
   forbidden: [
     { name: 'experience-not-to-system', severity: 'error', from: { path: '^src/experience' }, to: { path: '^src/system' } },
     { name: 'experience-not-to-process', severity: 'error', from: { path: '^src/experience' }, to: { path: '^src/process' } },
-    { name: 'process-not-to-system', severity: 'error', comment: 'the saga talks to system modules only through Kafka', from: { path: '^src/process' }, to: { path: '^src/system' } },
+    {
+      name: 'process-not-to-system',
+      severity: 'error',
+      comment: 'the saga talks to system modules only through Kafka',
+      from: { path: '^src/process' },
+      to: { path: '^src/system' },
+    },
     { name: 'process-not-to-experience', severity: 'error', from: { path: '^src/process' }, to: { path: '^src/experience' } },
     { name: 'system-not-to-upper-layers', severity: 'error', from: { path: '^src/system' }, to: { path: '^src/(experience|process)|^src/platform/order-store' } },
     {

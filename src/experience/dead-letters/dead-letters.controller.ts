@@ -11,7 +11,8 @@ import { DeadLettersService, type ReplaySelection } from './dead-letters.service
 function selectionOf(body: ReplayDeadLettersRequestDto): ReplaySelection {
   if (body.ids && body.all !== undefined) throw new DeadLettersException(DeadLettersErrorCode.INVALID_REQUEST, 'either ids or all, not both');
   if (body.ids) {
-    if (body.group !== undefined || body.since !== undefined) throw new DeadLettersException(DeadLettersErrorCode.INVALID_REQUEST, 'group and since select letters for all: true; named ids need neither');
+    if (body.group !== undefined || body.since !== undefined)
+      throw new DeadLettersException(DeadLettersErrorCode.INVALID_REQUEST, 'group and since select letters for all: true; named ids need neither');
     return { ids: [...new Set(body.ids)] };
   }
   if (body.all !== true) throw new DeadLettersException(DeadLettersErrorCode.INVALID_REQUEST, 'name the letters (ids, as listed) or pass all: true');

@@ -41,7 +41,9 @@ export class DeadLettersService {
       }
       const { replayed, skipped } = await this.kafkaCall('publish the letters again', () => replayDeadLetters(this.kafka, this.cfg.topics.dlq, letters));
       // An operator's action on the message flow: who, and what, in the log.
-      this.logger.log(`${operator} replayed ${replayed.length} dead letter(s) from ${this.cfg.topics.dlq}: ${replayed.join(' ') || '-'}${skipped.length ? `; skipped (no value): ${skipped.join(' ')}` : ''}`);
+      this.logger.log(
+        `${operator} replayed ${replayed.length} dead letter(s) from ${this.cfg.topics.dlq}: ${replayed.join(' ') || '-'}${skipped.length ? `; skipped (no value): ${skipped.join(' ')}` : ''}`,
+      );
       return { replayed, skipped };
     });
   }
