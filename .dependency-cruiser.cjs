@@ -1,5 +1,5 @@
 /**
- * The layer boundaries of DESIGN §2, checked by `npm run lint`:
+ * The layer boundaries of docs/architecture.md §2, checked by `npm run lint`:
  * experience never imports system, system modules never import each other or the layers above,
  * the saga's pure core imports no infrastructure, contracts import nothing but themselves and config.
  */
@@ -7,7 +7,13 @@ module.exports = {
   forbidden: [
     { name: 'experience-not-to-system', severity: 'error', from: { path: '^src/experience' }, to: { path: '^src/system' } },
     { name: 'experience-not-to-process', severity: 'error', from: { path: '^src/experience' }, to: { path: '^src/process' } },
-    { name: 'process-not-to-system', severity: 'error', comment: 'the saga talks to system modules only through Kafka', from: { path: '^src/process' }, to: { path: '^src/system' } },
+    {
+      name: 'process-not-to-system',
+      severity: 'error',
+      comment: 'the saga talks to system modules only through Kafka',
+      from: { path: '^src/process' },
+      to: { path: '^src/system' },
+    },
     { name: 'process-not-to-experience', severity: 'error', from: { path: '^src/process' }, to: { path: '^src/experience' } },
     { name: 'system-not-to-upper-layers', severity: 'error', from: { path: '^src/system' }, to: { path: '^src/(experience|process)|^src/platform/order-store' } },
     {

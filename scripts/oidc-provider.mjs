@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * A local OpenID provider that stands in for Okta in development and tests (DESIGN §9).
+ * A local OpenID provider that stands in for Okta in development and tests (docs/security.md).
  *
  * It issues RS256 JWT access tokens through the client-credentials grant, with the API as audience
  * (resource indicators) and the requested scopes. Its endpoints sit where an Okta custom authorization

@@ -23,7 +23,7 @@ import { InventoryModule } from './system/inventory/inventory.module.js';
 import { PaymentModule } from './system/payment/payment.module.js';
 import { ShippingModule } from './system/shipping/shipping.module.js';
 
-/** The Nest modules of each layer (DESIGN §2); APP_MODULES picks which run in this process. */
+/** The Nest modules of each layer (docs/architecture.md §2); APP_MODULES picks which run in this process. */
 export const LAYER_MODULES: Record<AppLayer, Type[]> = {
   experience: [OrdersModule, DeadLettersModule, ParkedMessagesModule],
   process: [OrderSagaModule],

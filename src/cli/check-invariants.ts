@@ -1,5 +1,5 @@
 /**
- * The system's invariants I1–I7 (README "Invariants") checked on a running or stopped deployment:
+ * The system's invariants I1–I7 (docs/architecture.md §7.8) checked on a running or stopped deployment:
  *
  *   node dist/cli/check-invariants.js [--orders ID,ID… | --orders-file FILE] [--since ISO-TIME] [--stock]
  *       [--baseline FILE] [--wait-s N] [--allow-dlq N | --skip-dlq] [--metrics-url URL]… [--json]

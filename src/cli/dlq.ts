@@ -1,5 +1,5 @@
 /**
- * Dead letters for operators (DESIGN §1: "reprocess dead letters"), without the application:
+ * Dead letters for operators (docs/architecture.md §10), without the application:
  *
  *   node dist/cli/dlq.js list   [--group G] [--since ISO-TIME] [--json]
  *   node dist/cli/dlq.js replay ID... | --all [--group G] [--since ISO-TIME]

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 
 /**
- * Authentication settings (DESIGN §9). The service is an OAuth 2.0 resource server: it needs only
+ * Authentication settings (docs/security.md). The service is an OAuth 2.0 resource server: it needs only
  * the issuer (keys are found through its discovery document) and the audience its tokens carry.
  * The defaults point at the local provider (`node scripts/oidc-provider.mjs`).
  */

@@ -1,6 +1,6 @@
 import Joi from 'joi';
 
-/** The order saga's step deadlines and retry policy (DESIGN §7.4, §8). */
+/** The order saga's step deadlines and retry policy (docs/architecture.md §7.4, §7.6). */
 export const sagaEnvSchema = Joi.object({
   SAGA_INVENTORY_TIMEOUT_MS: Joi.number().integer().min(100).default(5000),
   SAGA_INVENTORY_MAX_ATTEMPTS: Joi.number().integer().min(1).default(3),

@@ -44,7 +44,7 @@ export interface SimulationSettings {
   shipping: ShippingBehaviour & { deliveryIntervalMs: number; deliveryBatchSize: number };
 }
 
-/** Defaults per profile (DESIGN §8): `dev` shows failures and latency, `test` is quiet and fast. */
+/** Defaults per profile (docs/architecture.md §8): `dev` shows failures and latency, `test` is quiet and fast. */
 export const SIMULATION_PROFILES: Record<SimulationProfile, Omit<SimulationSettings, 'profile' | 'seed'>> = {
   dev: {
     inventory: { failureRate: 0.3, latency: { minMs: 500, maxMs: 2000 } },

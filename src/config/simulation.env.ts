@@ -4,7 +4,7 @@ const rate = Joi.number().min(0).max(1);
 const ms = Joi.number().integer().min(0);
 
 /**
- * Behaviour of the simulated system modules (DESIGN §8). No defaults here on purpose: a variable
+ * Behaviour of the simulated system modules (docs/architecture.md §8). No defaults here on purpose: a variable
  * left unset takes the default of the active profile (`SIM_PROFILE`), see simulation.config.ts.
  */
 export const simulationEnvSchema = Joi.object({

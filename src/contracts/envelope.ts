@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { randomUUID } from 'node:crypto';
 
-/** The envelope every message on every topic carries (DESIGN §5). */
+/** The envelope every message on every topic carries (docs/architecture.md §5). */
 export interface Envelope<TType extends string = string, TPayload = unknown> {
   eventId: string;
   eventType: TType;

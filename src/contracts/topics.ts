@@ -1,7 +1,7 @@
 import type { TopicKey } from '../config/kafka.config.js';
 import type { EventType } from './messages.js';
 
-/** Which topic carries which message types (DESIGN §5); the key is always the orderId. */
+/** Which topic carries which message types (docs/architecture.md §5); the key is always the orderId. */
 export const TOPIC_OF: { [K in EventType]: TopicKey } = {
   OrderCreated: 'ordersIn',
   OrderValidated: 'ordersValidated',

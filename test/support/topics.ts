@@ -1,4 +1,4 @@
-/** The service's default topic names, as tests see them (DESIGN §5). */
+/** The service's default topic names, as tests see them (docs/architecture.md §5). */
 
 /** Topics the outbox relay publishes to (every message type's topic). */
 export const OUTBOX_TOPICS = [

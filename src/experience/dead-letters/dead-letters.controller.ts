@@ -11,14 +11,15 @@ import { DeadLettersService, type ReplaySelection } from './dead-letters.service
 function selectionOf(body: ReplayDeadLettersRequestDto): ReplaySelection {
   if (body.ids && body.all !== undefined) throw new DeadLettersException(DeadLettersErrorCode.INVALID_REQUEST, 'either ids or all, not both');
   if (body.ids) {
-    if (body.group !== undefined || body.since !== undefined) throw new DeadLettersException(DeadLettersErrorCode.INVALID_REQUEST, 'group and since select letters for all: true; named ids need neither');
+    if (body.group !== undefined || body.since !== undefined)
+      throw new DeadLettersException(DeadLettersErrorCode.INVALID_REQUEST, 'group and since select letters for all: true; named ids need neither');
     return { ids: [...new Set(body.ids)] };
   }
   if (body.all !== true) throw new DeadLettersException(DeadLettersErrorCode.INVALID_REQUEST, 'name the letters (ids, as listed) or pass all: true');
   return { all: true, consumerGroup: body.group, since: body.since ? new Date(body.since) : undefined };
 }
 
-/** Operator routes (DESIGN §1, §9): list the dead letters and replay them once their cause is fixed. */
+/** Operator routes (docs/architecture.md §10, docs/security.md): list the dead letters and replay them once their cause is fixed. */
 @ApiTags('operations')
 @Controller('admin/dead-letters')
 @RequireScopes(Scope.ADMIN)

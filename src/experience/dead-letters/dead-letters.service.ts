@@ -12,7 +12,7 @@ import { DeadLettersErrorCode, DeadLettersException } from './dead-letters.excep
 export type ReplaySelection = { ids: string[] } | { all: true; consumerGroup?: string; since?: Date };
 
 /**
- * The operator routes' work (DESIGN §1: operators reprocess dead letters), the same as `npm run dlq`:
+ * The operator routes' work (docs/architecture.md §10: operators reprocess dead letters), the same as `npm run dlq`:
  * reading the DLQ topic to its end with a throw-away consumer group that commits nothing, and
  * publishing letters again to their origin topics, where the consumers' inboxes make a repeat a no-op.
  */
@@ -41,7 +41,9 @@ export class DeadLettersService {
       }
       const { replayed, skipped } = await this.kafkaCall('publish the letters again', () => replayDeadLetters(this.kafka, this.cfg.topics.dlq, letters));
       // An operator's action on the message flow: who, and what, in the log.
-      this.logger.log(`${operator} replayed ${replayed.length} dead letter(s) from ${this.cfg.topics.dlq}: ${replayed.join(' ') || '-'}${skipped.length ? `; skipped (no value): ${skipped.join(' ')}` : ''}`);
+      this.logger.log(
+        `${operator} replayed ${replayed.length} dead letter(s) from ${this.cfg.topics.dlq}: ${replayed.join(' ') || '-'}${skipped.length ? `; skipped (no value): ${skipped.join(' ')}` : ''}`,
+      );
       return { replayed, skipped };
     });
   }

@@ -33,7 +33,7 @@ const DUPLICATE_KEY = 'ER_DUP_ENTRY';
 
 /**
  * Order intake (experience layer): assign the id, persist RECEIVED with its OrderCreated outbox row
- * in one transaction (DESIGN §7.1), and hand off. No business rules and no calls to system modules.
+ * in one transaction (docs/architecture.md §7.1), and hand off. No business rules and no calls to system modules.
  */
 @Injectable()
 export class OrdersService {

@@ -10,7 +10,7 @@ import { SigningKeyResolver } from './signing-key.resolver.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /**
- * OAuth 2.0 resource server (DESIGN §9) and per-client rate limiting. The two global guards run in
+ * OAuth 2.0 resource server (docs/security.md) and per-client rate limiting. The two global guards run in
  * this order: authenticate (and check scopes), then count the request against its client.
  * (Not @nestjs/throttler: 6.x is CommonJS requiring the ESM-only @nestjs/common 12, which Jest on
  * Node 20 cannot load.)

@@ -19,7 +19,7 @@ export const SCOPE_DESCRIPTIONS: Record<ScopeName, string> = {
 };
 
 /**
- * The OAuth scopes a route needs (all of them); enforced by AccessTokenGuard (DESIGN §9) and
+ * The OAuth scopes a route needs (all of them); enforced by AccessTokenGuard (docs/security.md) and
  * documented in the OpenAPI document, so Swagger UI sends the token and lists the scopes.
  */
 export const RequireScopes = (...scopes: ScopeName[]) =>

@@ -9,7 +9,7 @@ export const bearerTokenOf: (req: unknown) => string | null = ExtractJwt.fromAut
 /**
  * The callers of access tokens verified lately, by the token itself. A client sends the same token
  * for its whole lifetime, and checking its RS256 signature, issuer, audience and times again on
- * every request was a fifth of the CPU of an authenticated read.
+ * every request is a large share of the CPU of an authenticated read.
  *
  * - The key is the whole token, signature included: only a byte-identical token that passed the
  *   full check hits. A refused token is never kept.

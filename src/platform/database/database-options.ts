@@ -23,7 +23,7 @@ export function buildDataSourceOptions(db: ParsedDatabaseUrl & { poolSize: numbe
     // Fail fast when the database is unreachable so requests answer 503 instead of hanging.
     connectTimeout: 5000,
     // multipleStatements: see SqlBatch (values are always bound through placeholders).
-    // trace: false spares a captured stack trace per query (5% of the service's CPU under load).
+    // trace: false spares a captured stack trace per query (a visible share of the CPU under load).
     extra: { connectionLimit: db.poolSize, maxIdle: db.poolSize, enableKeepAlive: true, decimalNumbers: true, multipleStatements: true, trace: false },
   } as DataSourceOptions;
 }

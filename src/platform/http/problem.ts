@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 
-/** Stable machine-readable codes of every error the API answers with (DESIGN §3). */
+/** Stable machine-readable codes of every error the API answers with (docs/architecture.md §3). */
 export enum ProblemCode {
   VALIDATION_FAILED = 'VALIDATION_FAILED',
   MALFORMED_REQUEST = 'MALFORMED_REQUEST',

@@ -180,7 +180,7 @@ export async function checkDatabase(sql: SqlRunner, options: DatabaseCheckOption
   }
 
   // I5: the inbox has no order id; it is checked whole whatever the scope. Its unique key makes a
-  // duplicate impossible, so the rows are scanned (1.5 million at 100,000 orders) only without it.
+  // duplicate impossible, so the rows (the largest table by far) are scanned only without it.
   if (!(await hasUniqueKeyWithin(sql, 'processed_messages', ['consumer_group', 'event_id']))) {
     const inbox: Array<{ consumer_group: string; event_id: string; n: number }> = await sql.query(
       'SELECT consumer_group, event_id, COUNT(*) AS n FROM processed_messages GROUP BY consumer_group, event_id HAVING COUNT(*) > 1',

@@ -1,5 +1,5 @@
 /**
- * The system's invariants I1–I7 (README "Invariants") as data: what a violation looks like and the
+ * The system's invariants I1–I7 (docs/architecture.md §7.8) as data: what a violation looks like and the
  * statuses the checks read. The checker keeps its own status lists, written from the product's
  * rules, so a change to the code's lists cannot silently change what is checked.
  */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { groupByTopic, ORDERED_PRODUCER } from './kafka-producer.service.js';
 
-/** What a consumer writes to the DLQ topic when it gives up on a message (DESIGN §5). */
+/** What a consumer writes to the DLQ topic when it gives up on a message (docs/architecture.md §7.3). */
 export interface DeadLetter {
   originTopic: string;
   partition: number;

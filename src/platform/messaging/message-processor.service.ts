@@ -71,7 +71,7 @@ interface BatchScope {
 }
 
 /**
- * Runs Kafka messages through the rules of DESIGN §5 and §7.3 for a consumer group:
+ * Runs Kafka messages through the rules of docs/architecture.md §5 and §7.3 for a consumer group:
  * validate (envelope and payload), de-duplicate through the inbox table in the same transaction as
  * the handler's work, commit the offset only after the database commit, retry transient faults
  * without ever skipping, and dead-letter a message that is invalid or keeps failing.

@@ -38,7 +38,7 @@ export function shardOf(orderId: string, shards: number): number {
 
 /**
  * Stages messages into the outbox in the caller's batch, so they are committed together with the
- * state change that caused them (DESIGN §7.2). The relay publishes them after the commit.
+ * state change that caused them (docs/architecture.md §7.2). The relay publishes them after the commit.
  */
 @Injectable()
 export class OutboxService {

@@ -22,7 +22,7 @@ const QUIET_PATHS = ['/health', '/metrics'];
  *
  * One middleware for both, rather than pino-http: it gave every request two child loggers and ran
  * the request serializer and the redaction up front, even at `LOG_LEVEL=warn` when no line is
- * written. That was about half the CPU of a health probe and a tenth of an order's HTTP path.
+ * written, a large share of the CPU of a cheap request (docs/benchmarks.md).
  * A middleware rather than an interceptor, so requests refused by the guards count too.
  */
 @Injectable()

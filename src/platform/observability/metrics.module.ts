@@ -5,7 +5,7 @@ import { ConsumerLagService } from './metrics.consumer-lag.js';
 import { MetricsService } from './metrics.service.js';
 
 /**
- * `GET /metrics` for Prometheus (DESIGN §10). The DLQ and saga retry counters live in
+ * `GET /metrics` for Prometheus (docs/architecture.md §10). The DLQ and saga retry counters live in
  * metrics.counters.ts so the code that increments them needs no dependency on this module. Every HTTP
  * request is timed and logged here (HttpAccessMiddleware).
  */

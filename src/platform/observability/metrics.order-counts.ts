@@ -18,9 +18,9 @@ export const PROVISIONAL_MAX_AGE_MS = 30_000;
 
 /**
  * Orders by status for the `order_flow_orders` gauge, at a cost per scrape that does not grow with
- * the number of orders ever taken. `SELECT status, COUNT(*) FROM orders GROUP BY status` read the
- * whole status index at every scrape: at 130 000 orders, 400 000 index rows in a 2000-order bench
- * run, read in competition with the orders being taken.
+ * the number of orders ever taken. `SELECT status, COUNT(*) FROM orders GROUP BY status` reads the
+ * whole status index at every scrape, in competition with the orders being taken
+ * (docs/benchmarks.md, "What grows with the database").
  *
  * - Orders in flight (not in a terminal status) are counted live through the status index, which
  *   reads only their rows.
@@ -35,9 +35,8 @@ export const PROVISIONAL_MAX_AGE_MS = 30_000;
  * stands in for it, with the history id read right after it: rows above that id were not in the count
  * (they were not visible yet), and each scrape adds them. A terminal row with a lower id that commits
  * after the count is missed until the count is redone, at most {@link PROVISIONAL_MAX_AGE_MS} later.
- * Counting the whole index at every scrape instead cost a benchmark run right after a restart three
- * scans of it (175 index rows read per order at 110 000 orders). Setting the baseline reads the
- * history once.
+ * Reusing the count spares the scrapes of the first minutes after a restart a scan of the index
+ * each. Setting the baseline reads the history once.
  */
 export class OrderStatusCounts {
   /** The history id the baseline counts up to; null until the first one settles. */

@@ -13,7 +13,7 @@ export const METRICS_PREFIX = 'order_flow_';
 export const COLLECT_TIMEOUT_MS = 1500;
 
 /**
- * The Prometheus registry of this app (DESIGN §10): process metrics (with the event loop's busy
+ * The Prometheus registry of this app (docs/architecture.md §10): process metrics (with the event loop's busy
  * time), HTTP latency, and gauges read at scrape time from the database (orders by status, outbox
  * backlog, waiting saga steps) and from Kafka (consumer lag). A source that fails or is slow leaves
  * its gauge empty for that scrape and counts in order_flow_metrics_collect_errors_total.

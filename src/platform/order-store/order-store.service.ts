@@ -94,7 +94,7 @@ function patchSet(key: keyof OrderPatch, value: string): string {
 /**
  * The order records (orders, items, history, customers): written by the experience layer at intake
  * and by the saga at each transition, read by the API. Status is always read from here, whatever
- * Kafka is doing (DESIGN §7.5).
+ * Kafka is doing (docs/architecture.md §7.5).
  */
 /** order_id, from_status, to_status, reason, occurred_at */
 export type HistoryRow = [string, OrderStatus, OrderStatus, FailureReason | null, Date];
@@ -146,7 +146,7 @@ export class OrderStoreService {
 
   /**
    * Adds the order changes of a batch of saga messages, each order's net change (see OrderChange).
-   * A status change applies only where the order is still in `from` (DESIGN §4: a late or duplicate
+   * A status change applies only where the order is still in `from` (docs/architecture.md §4: a late or duplicate
    * message changes nothing). Orders with the same kind of change (the same move and patched columns)
    * share one UPDATE, their values chosen by id: one statement per kind instead of one per order.
    * Returns, for each UPDATE that moves a status, its result index and the orders it must move; the

@@ -57,7 +57,7 @@ interface Interpreted {
 /**
  * Carries out the saga's decisions for one order inside the caller's transaction: the guarded
  * status change with its history row and OrderStatusChanged, the next command, and the step's
- * deadline, all committed together (DESIGN §7.2). It never waits for another module.
+ * deadline, all committed together (docs/architecture.md §7.2). It never waits for another module.
  */
 @Injectable()
 export class OrderSagaService {

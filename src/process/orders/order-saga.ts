@@ -1,5 +1,5 @@
 /**
- * The order saga as a pure state machine (DESIGN §4): given the order's status, the step it waits on
+ * The order saga as a pure state machine (docs/architecture.md §4): given the order's status, the step it waits on
  * and what just happened, it says what to do. No Nest, TypeORM or Kafka here; the saga service
  * carries the decisions out in one transaction.
  */
@@ -44,7 +44,7 @@ const UNAVAILABLE_REASON: Record<ForwardStep, FailureReason> = {
   shipping: 'CARRIER_UNAVAILABLE',
 };
 
-/** What the compensation of each failure must undo (DESIGN §4). */
+/** What the compensation of each failure must undo (docs/architecture.md §4). */
 const COMPENSATIONS: Record<ForwardStep, CompensationStep[]> = {
   // A reservation may exist if an earlier attempt went through late: release is a no-op otherwise.
   inventory: ['release'],

@@ -15,7 +15,7 @@ const SWEEP_BATCH = 100;
 
 /**
  * Finds saga steps past their deadline or backoff and hands each to the saga: resend with the next
- * attempt, or fail the order with STEP_TIMED_OUT and compensate (DESIGN §7.4), once the deadline gate
+ * attempt, or fail the order with STEP_TIMED_OUT and compensate (docs/architecture.md §7.4), once the deadline gate
  * agrees that the other system, not our own pipeline, is late. Also sweeps orders stalled in a status
  * that has no step deadline (RECEIVED, PAYMENT_COMPLETED). Safe with several replicas: each order is
  * claimed with `FOR UPDATE SKIP LOCKED` and its step re-checked under the lock.

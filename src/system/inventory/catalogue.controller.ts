@@ -13,7 +13,7 @@ export class ProductResponseDto {
   @ApiProperty({ example: 120, description: 'Stock on hand minus stock reserved for orders in flight' }) availableStock: number;
 }
 
-/** The inventory system's own read-only API: what can be ordered (DESIGN §3). */
+/** The inventory system's own read-only API: what can be ordered (docs/architecture.md §3). */
 @ApiTags('inventory')
 @Controller('inventory')
 export class CatalogueController {

@@ -13,7 +13,7 @@ import { eventually } from '../../support/eventually.js';
 import { ALL_TOPICS, GROUP_PREFIX, serviceAcls, TOPIC_ENV } from './service-acls.js';
 
 /**
- * DESIGN §9 / docs/kafka-acls.md: the service runs against a SASL/SCRAM-SHA-512 broker with an
+ * docs/kafka-acls.md: the service runs against a SASL/SCRAM-SHA-512 broker with an
  * authorizer (allow.everyone.if.no.acl.found=false) holding only the documented ACLs, and a
  * principal without them is refused. Its own broker on 29092/29093, fresh for every run.
  */
@@ -77,7 +77,7 @@ async function errorTypeOf(p: Promise<unknown>): Promise<string> {
   return 'resolved';
 }
 
-describe('Kafka SASL/SCRAM-SHA-512 with ACLs (DESIGN §9, docs/kafka-acls.md)', () => {
+describe('Kafka SASL/SCRAM-SHA-512 with ACLs (docs/kafka-acls.md)', () => {
   let admin: Admin;
 
   beforeAll(async () => {

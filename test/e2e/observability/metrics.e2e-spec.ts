@@ -13,7 +13,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return undefined;
 }
 
-describe('GET /metrics (DESIGN §10)', () => {
+describe('GET /metrics (docs/architecture.md §10)', () => {
   let t: TestApp;
   const scrape = () => request(t.url).get('/metrics');
 

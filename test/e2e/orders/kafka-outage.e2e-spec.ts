@@ -12,7 +12,7 @@ const broker = { port, controllerPort: port + 1, dataDir, env: { ...process.env,
 // Needs the local test broker that scripts/test.mjs starts (it cannot stop someone else's cluster).
 const describeWithLocalBroker = port && dataDir ? describe : describe.skip;
 
-describeWithLocalBroker('Kafka outage (DESIGN §7.2): intake and status reads keep working, the backlog follows', () => {
+describeWithLocalBroker('Kafka outage (docs/architecture.md §7.2): intake and status reads keep working, the backlog follows', () => {
   let t: TestApp;
 
   beforeAll(async () => {

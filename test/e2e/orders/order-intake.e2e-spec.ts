@@ -189,7 +189,7 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
     });
   });
 
-  describe('4xx answers (DESIGN §3): problem+json with a code, nothing stored', () => {
+  describe('4xx answers (docs/architecture.md §3): problem+json with a code, nothing stored', () => {
     let ordersBefore: number;
     beforeEach(async () => {
       ordersBefore = Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM orders'))[0].n);

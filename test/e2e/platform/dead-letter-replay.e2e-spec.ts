@@ -29,7 +29,7 @@ function dlqCli(...args: string[]): { status: number | null; stdout: string; std
 }
 
 /**
- * DESIGN §1: operators reprocess dead letters. A message the saga gave up on (its order was not
+ * docs/architecture.md §10: operators reprocess dead letters. A message the saga gave up on (its order was not
  * there yet) is listed with its origin and reason, replayed once its cause is fixed, and processed
  * exactly once however often it is replayed.
  */
@@ -78,7 +78,15 @@ describe('dead letters: list and replay (real Kafka and MariaDB)', () => {
   /** The cause goes away: the order is in the database now, as the intake would have written it. */
   async function writeTheMissingOrder(orderId: string, correlationId: string, productId: string): Promise<void> {
     const store = t.app.get(OrderStoreService);
-    const order = { id: orderId, customer: { ...CUSTOMER, externalId: `cust-${orderId.slice(0, 8)}` }, shippingAddress: ADDRESS, items: [{ productId, quantity: 3 }], currency: 'EUR', correlationId, at: new Date() };
+    const order = {
+      id: orderId,
+      customer: { ...CUSTOMER, externalId: `cust-${orderId.slice(0, 8)}` },
+      shippingAddress: ADDRESS,
+      items: [{ productId, quantity: 3 }],
+      currency: 'EUR',
+      correlationId,
+      at: new Date(),
+    };
     await leanTransaction(t.dataSource, (tx) => store.writeReceived((batch, last) => tx.run(batch, { commit: last }), order));
   }
 

@@ -6,7 +6,7 @@ import { JwtStrategy } from '../../../src/platform/auth/jwt.strategy.js';
 import { eventually } from '../../support/eventually.js';
 import { nowSeconds, startSecurityHarness, validOrder, type SecurityHarness } from './security-harness.js';
 
-/** Attack cases against the real app and a real local OpenID provider (DESIGN §9). */
+/** Attack cases against the real app and a real local OpenID provider (docs/security.md). */
 describe('access tokens', () => {
   let h: SecurityHarness;
   let devToken: string;

@@ -213,7 +213,7 @@ describe('kafkaConfig', () => {
 });
 
 describe('sagaConfig and outboxConfig', () => {
-  it('saga defaults per step (DESIGN §8)', () => {
+  it('saga defaults per step (docs/architecture.md §7.4)', () => {
     expect(sagaConfig()).toEqual({
       inventory: { timeoutMs: 5000, maxAttempts: 3 },
       payment: { timeoutMs: 5000, maxAttempts: 3 },

@@ -9,7 +9,7 @@ function settings(raw: Record<string, string>) {
 }
 
 describe('simulation settings', () => {
-  it('uses the dev profile by default outside tests, with the figures of DESIGN §8', () => {
+  it('uses the dev profile by default outside tests, with the figures of docs/architecture.md §8', () => {
     const s = settings({ NODE_ENV: 'development' });
     expect(s.profile).toBe('dev');
     expect(s.seed).toBeNull();

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The whole schema of DESIGN §6, written in column types that MySQL 8 and MariaDB 10.11 read alike
+ * The whole schema of docs/architecture.md §6, written in column types that MySQL 8 and MariaDB 10.11 read alike
  * (DATETIME(3), DECIMAL, VARCHAR, TEXT; no JSON or UUID column types, whose semantics differ).
  */
 export class InitialSchema1763776800000 implements MigrationInterface {

@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Lets a message wait in the outbox until a given time. The simulated system modules use it to
- * answer after their configured latency without holding a consumer (DESIGN §2: latency costs each
+ * answer after their configured latency without holding a consumer (docs/architecture.md §2: latency costs each
  * order time, never the system throughput).
  */
 export class OutboxAvailableAt1763780400000 implements MigrationInterface {

@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Keeps the correlation id of the order on its shipment, so that the delivery scheduler's
- * `ShipmentStatusChanged {DELIVERED}` (sent long after the request) still carries it (DESIGN §10).
+ * `ShipmentStatusChanged {DELIVERED}` (sent long after the request) still carries it (docs/architecture.md §10).
  */
 export class ShipmentsCorrelationId1763791200000 implements MigrationInterface {
   name = 'ShipmentsCorrelationId1763791200000';
