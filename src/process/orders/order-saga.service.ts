@@ -103,16 +103,29 @@ export class OrderSagaService {
    * or the step moved on since the scheduler looked.
    */
   async stepDue(tx: EntityManager, orderId: string, step: SagaStep, commandEventId: string | null): Promise<boolean> {
-    const { states, now } = await this.load(tx, [orderId], true);
-    const state = states.get(orderId);
-    if (!state) return false; // another instance holds this order right now
-    // Step rows only change under their order's lock, which we hold: this read is current.
-    const current = state.steps.get(step);
-    if (!current || current.commandEventId !== commandEventId || current.dueAt.getTime() > now.getTime()) return false;
+    return (await this.stepsDue(tx, [{ orderId, step, commandEventId }])) > 0;
+  }
+
+  /**
+   * Due steps of many orders in one transaction, as `stepDue` for each (one round trip to read and
+   * lock, one to write). Orders another instance holds are skipped, not waited for. Returns how many
+   * steps it advanced.
+   */
+  async stepsDue(tx: EntityManager, due: ReadonlyArray<{ orderId: string; step: SagaStep; commandEventId: string | null }>): Promise<number> {
+    const { states, now } = await this.load(tx, [...new Set(due.map((d) => d.orderId))], true);
     const writes = new StagedWrites(now);
-    this.decideAndStage(writes, state, { event: { type: 'StepDue', step }, step }, { correlationId: state.order.correlation_id }, now);
-    await this.write(tx, writes);
-    return true;
+    let advanced = 0;
+    for (const { orderId, step, commandEventId } of due) {
+      const state = states.get(orderId);
+      // Step rows only change under their order's lock, which we hold: this read is current.
+      const current = state?.steps.get(step);
+      if (!state || !current || current.commandEventId !== commandEventId || current.dueAt.getTime() > now.getTime()) continue;
+      const trace = { correlationId: state.order.correlation_id };
+      correlation.run({ ...trace, orderId }, () => this.decideAndStage(writes, state, { event: { type: 'StepDue', step }, step }, trace, now));
+      advanced += 1;
+    }
+    if (advanced) await this.write(tx, writes);
+    return advanced;
   }
 
   /**

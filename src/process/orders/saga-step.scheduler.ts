@@ -10,6 +10,11 @@ import { StepDeadlineGate, type DueStep } from './step-deadline.gate.js';
 
 /** A due step whose handling failed is looked at again this much later, so it never holds up the others. */
 const FAILED_STEP_BACKOFF_MS = 30_000;
+/**
+ * Due steps advanced per transaction: one commit for many instead of one each, which is what bounds
+ * how fast a backlog of retries drains. Other replicas skip the orders a transaction holds.
+ */
+const ADVANCE_CHUNK = 50;
 /** Stalled orders driven on per sweep (each in its own short transaction). */
 const SWEEP_BATCH = 100;
 
@@ -63,20 +68,33 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  /** One pass: every due step the gate lets through, each in its own short transaction. Returns how many it advanced. */
+  /** One pass: every due step the gate lets through, a chunk to a transaction. Returns how many it advanced. */
   async tick(): Promise<number> {
     const rows = await this.gate.dueSteps(this.cfg.schedulerBatchSize);
     if (!rows.length) return 0;
     const verdicts = await this.gate.judge(rows);
     await this.gate.defer(rows.flatMap((row, i) => (verdicts[i].kind === 'defer' ? [{ row, until: (verdicts[i] as { until: Date }).until }] : [])));
+    const due = rows.filter((_, i) => verdicts[i].kind === 'due');
+    for (const row of due) this.gate.forget(row);
     let advanced = 0;
-    for (const [i, row] of rows.entries()) {
-      if (this.stopped) break;
-      if (verdicts[i].kind !== 'due') continue;
-      this.gate.forget(row);
-      if (await this.advance(row)) advanced += 1;
+    for (let start = 0; start < due.length && !this.stopped; start += ADVANCE_CHUNK) {
+      advanced += await this.advanceChunk(due.slice(start, start + ADVANCE_CHUNK));
     }
     if (advanced) this.outbox.flush();
+    return advanced;
+  }
+
+  /** Due steps in one transaction; if that fails, each on its own, so one bad row holds up no other. */
+  private async advanceChunk(rows: DueStep[]): Promise<number> {
+    if (rows.length > 1) {
+      try {
+        return await this.dataSource.transaction((tx) => this.saga.stepsDue(tx, rows));
+      } catch (err) {
+        this.logger.warn(`${rows.length} due steps failed together (${(err as Error).message}); advancing them one by one`);
+      }
+    }
+    let advanced = 0;
+    for (const row of rows) if (!this.stopped && (await this.advance(row))) advanced += 1;
     return advanced;
   }
 
