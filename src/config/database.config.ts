@@ -33,6 +33,10 @@ export function parseDatabaseUrl(url: string): ParsedDatabaseUrl {
 
 export const databaseConfig = registerAs('database', () => {
   const e = env();
-  return { ...parseDatabaseUrl(e.DATABASE_URL as string), poolSize: e.DATABASE_POOL_SIZE as number };
+  return {
+    ...parseDatabaseUrl(e.DATABASE_URL as string),
+    poolSize: e.DATABASE_POOL_SIZE as number,
+    idleTransactionTimeoutS: e.DATABASE_IDLE_TRANSACTION_TIMEOUT_S as number,
+  };
 });
 export type DatabaseConfig = ReturnType<typeof databaseConfig>;

@@ -32,6 +32,8 @@ export const envSchema = Joi.object({
     .uri({ scheme: ['mysql', 'mariadb'] })
     .default('mariadb://root@127.0.0.1:3306/order_flow'),
   DATABASE_POOL_SIZE: Joi.number().integer().min(1).max(200).default(30),
+  // MariaDB ends a session idle inside a transaction this long, releasing the row locks of a replica that hung or was cut off (0: never).
+  DATABASE_IDLE_TRANSACTION_TIMEOUT_S: Joi.number().integer().min(0).max(3600).default(10),
 
   KAFKA_BROKERS: Joi.string().default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: Joi.string().default('order-flow'),

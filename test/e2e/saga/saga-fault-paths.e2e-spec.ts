@@ -160,6 +160,30 @@ describe('saga fault paths: every layer in one app (real broker and MariaDB)', (
     expect(await waitForStatus(t, bad, TERMINAL, 30000)).toMatchObject({ status: 'PAYMENT_FAILED', reason: 'STEP_TIMED_OUT' });
   });
 
+  it('due steps go many to a transaction, which skips an order another transaction holds instead of waiting for it', async () => {
+    payment.configure({ noAnswerRate: 1 });
+    const a = await createProduct(t, 5);
+    const held = await placeOrder(t, [{ productId: a, quantity: 1 }]);
+    await waitForStatus(t, held, ['INVENTORY_CONFIRMED']);
+    const holder = t.dataSource.createQueryRunner();
+    await holder.connect();
+    // This session stands for a live transaction, not a hung one: the database must not end it.
+    await holder.query('SET @t = 1 /*M!100300 , SESSION idle_transaction_timeout = 0 */');
+    await holder.startTransaction();
+    try {
+      // Held before its payment step is due, and through the deadlines of two other orders' steps.
+      await holder.query('SELECT id FROM orders WHERE id = ? FOR UPDATE', [held]);
+      const before = await stepOf(t, held, 'payment');
+      const free = [await placeOrder(t, [{ productId: a, quantity: 1 }]), await placeOrder(t, [{ productId: a, quantity: 1 }])];
+      for (const id of free) expect(await waitForStatus(t, id, TERMINAL, 30000)).toMatchObject({ status: 'PAYMENT_FAILED', reason: 'STEP_TIMED_OUT' });
+      expect(await stepOf(t, held, 'payment')).toMatchObject({ state: 'WAITING', attempt: before.attempt });
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
+    expect(await waitForStatus(t, held, TERMINAL, 30000)).toMatchObject({ status: 'PAYMENT_FAILED', reason: 'STEP_TIMED_OUT' });
+  });
+
   it("deadlines use the database's clock: a replica whose clock runs an hour ahead times out nothing early", async () => {
     payment.configure({ noAnswerRate: 1 });
     await t.dataSource.query("UPDATE saga_steps SET due_at = UTC_TIMESTAMP(3) + INTERVAL 1 HOUR WHERE step = 'payment'"); // other tests' leftovers stay out of the way
