@@ -187,11 +187,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private async pass(lease: LoopLease): Promise<number> {
     // Which shards have due rows: read with no lease taken, so an idle relay writes nothing. While the
     // passes of a lone relay loop keep finding rows, it skips the look and tries every shard.
-    const now = new Date();
     const pending: Array<{ shard: number }> =
-      this.lastPassMoved && this.cfg.relayConcurrency === 1
-        ? Array.from({ length: this.cfg.shards }, (_, shard) => ({ shard }))
-        : await this.dataSource.query('SELECT DISTINCT shard FROM outbox WHERE available_at <= ? AND parked_at IS NULL ORDER BY shard', [now]);
+      this.lastPassMoved && this.cfg.relayConcurrency === 1 ? Array.from({ length: this.cfg.shards }, (_, shard) => ({ shard })) : await this.dataSource.query(PENDING_SHARDS);
     const perPass = Math.max(1, Math.ceil(this.cfg.shards / this.cfg.relayConcurrency));
     const withWork = pending.map((p) => Number(p.shard));
     if (!withWork.length) return 0;
@@ -204,7 +201,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     const mine = [...lease.held, ...free.slice(0, Math.max(0, perPass - lease.held.size))].sort((a, b) => a - b);
     mine.forEach((shard) => this.busyShards.add(shard));
     try {
-      return await this.publishShards(mine, lease, now);
+      return await this.publishShards(mine, lease);
     } finally {
       mine.filter((shard) => !lease.held.has(shard)).forEach((shard) => this.busyShards.delete(shard));
     }
@@ -219,12 +216,12 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
    * While a loop keeps going its passes claim nothing new: no write, and so no commit to wait for,
    * before the send.
    */
-  private async publishShards(shards: number[], lease: LoopLease, now: Date): Promise<number> {
+  private async publishShards(shards: number[], lease: LoopLease): Promise<number> {
     const open = new SqlBatch();
     const toClaim = shards.filter((shard) => !lease.held.has(shard));
     if (toClaim.length) open.add(CLAIM_SHARDS(toClaim.length), [lease.token, this.leaseMs * 1000, ...toClaim]);
     const heldAt = open.add(HELD_SHARDS(shards.length), [...shards, lease.token]);
-    const readAt = open.add(READ_LEASED(shards.length), [lease.token, ...shards, now, this.cfg.batchSize]);
+    const readAt = open.add(READ_LEASED(shards.length), [lease.token, ...shards, this.cfg.batchSize]);
     toClaim.forEach((shard) => lease.held.add(shard)); // until the claim is known, a failure gives back all it may have taken
     try {
       const results = await open.run(this.dataSource.manager);
@@ -369,14 +366,20 @@ export const CLAIM_SHARDS = (shards: number) =>
 export const HELD_SHARDS = (shards: number) => `SELECT shard FROM outbox_shards WHERE shard IN (${marks(shards)}) AND lease_owner = ?`;
 
 /**
+ * The shards with due rows. "Due" is by the database's clock, like the rows' available_at: the
+ * replicas' clocks differ, and a row one of them stamped must be due for every other at the same time.
+ */
+export const PENDING_SHARDS = 'SELECT DISTINCT shard FROM outbox WHERE available_at <= UTC_TIMESTAMP(3) AND parked_at IS NULL ORDER BY shard';
+
+/**
  * The due rows of the listed shards that the pass holds (parameters: the lease token, the shards,
- * now, the limit), in id order. The lease is checked before the LIMIT, not after. The outbox comes
+ * the limit), in id order. The lease is checked before the LIMIT, not after. The outbox comes
  * first (STRAIGHT_JOIN): read in id order and stopped at the limit, as without the lease. Joined the
  * other way (or with `shard IN (SELECT …)`), MariaDB copied every row of the held shards, payloads
  * and all, into an on-disk temporary table to sort it, so a pass slowed down as rows piled up.
  */
 export const READ_LEASED = (shards: number) =>
-  `SELECT o.id, o.shard, o.topic, o.message_key, o.headers, o.payload FROM outbox o STRAIGHT_JOIN outbox_shards s ON s.shard = o.shard AND s.lease_owner = ? WHERE o.shard IN (${marks(shards)}) AND o.available_at <= ? AND o.parked_at IS NULL ORDER BY o.id LIMIT ?`;
+  `SELECT o.id, o.shard, o.topic, o.message_key, o.headers, o.payload FROM outbox o STRAIGHT_JOIN outbox_shards s ON s.shard = o.shard AND s.lease_owner = ? WHERE o.shard IN (${marks(shards)}) AND o.available_at <= UTC_TIMESTAMP(3) AND o.parked_at IS NULL ORDER BY o.id LIMIT ?`;
 
 /**
  * Deletes the published rows (parameters: their ids as a JSON array, the lease token) of the shards

@@ -20,6 +20,9 @@ export function causedBy(message: { correlationId: string; eventId: string }): T
   return { correlationId: message.correlationId, causationId: message.eventId };
 }
 
+/** One outbox row's values: available `delay` microseconds from now by the database's clock. */
+const STAGED_ROW = '(?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND)';
+
 /** Messages caused by one command, to be published `delayMs` after now (simulated latency). */
 export interface OutgoingMessages {
   messages: Envelope[];
@@ -58,20 +61,20 @@ export class OutboxService {
    * (a batch of commands whose simulated latencies differ), in the order given.
    */
   stageEach(batch: SqlBatch, groups: readonly OutgoingMessages[]): void {
-    const now = Date.now();
     const rows: unknown[][] = [];
     for (const { messages, delayMs } of groups) {
       if (!messages.length) continue;
-      const availableAt = new Date(now + Math.max(0, delayMs));
+      const delay = Math.max(0, Math.round(delayMs));
       for (const e of messages) {
         const topic = this.kafka.topics[TOPIC_OF[e.eventType as EventType]];
         const headers = { [HEADER_CORRELATION_ID]: e.correlationId, [HEADER_EVENT_TYPE]: e.eventType };
-        rows.push([shardOf(e.orderId, this.cfg.shards), topic, e.orderId, e.eventId, e.eventType, JSON.stringify(headers), JSON.stringify(e), availableAt]);
+        rows.push([shardOf(e.orderId, this.cfg.shards), topic, e.orderId, e.eventId, e.eventType, JSON.stringify(headers), JSON.stringify(e), delay * 1000]);
       }
-      if (delayMs > 0) this.relay.wakeAt(availableAt);
+      if (delay > 0) this.relay.wakeAt(new Date(Date.now() + delay));
     }
     if (!rows.length) return;
-    batch.addRows('INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at)', rows);
+    // available_at by the database's clock, as the relays of every replica compare it (see PENDING_SHARDS).
+    batch.add(`INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at) VALUES ${rows.map(() => STAGED_ROW).join(',')}`, rows.flat());
   }
 
   /** Call after the transaction committed: publishes now instead of at the next poll. */

@@ -160,9 +160,13 @@ describe('parseDatabaseUrl', () => {
     },
   );
 
-  it('databaseConfig combines the URL with the pool size', () => {
+  it('databaseConfig combines the URL with the pool size and the idle-transaction timeout (10 s unless set)', () => {
     useEnv({ DATABASE_URL: 'mysql://u:p@h:3310/d', DATABASE_POOL_SIZE: '7' });
-    expect(databaseConfig()).toEqual({ type: 'mysql', host: 'h', port: 3310, username: 'u', password: 'p', database: 'd', poolSize: 7 });
+    expect(databaseConfig()).toEqual({ type: 'mysql', host: 'h', port: 3310, username: 'u', password: 'p', database: 'd', poolSize: 7, idleTransactionTimeoutS: 10 });
+    useEnv({ DATABASE_IDLE_TRANSACTION_TIMEOUT_S: '0' });
+    expect(databaseConfig().idleTransactionTimeoutS).toBe(0);
+    useEnv({ DATABASE_IDLE_TRANSACTION_TIMEOUT_S: '-1' });
+    expect(() => databaseConfig()).toThrow(/DATABASE_IDLE_TRANSACTION_TIMEOUT_S/);
   });
 });
 
