@@ -21,7 +21,7 @@ describe('outbox relay delete (real MariaDB)', () => {
 
   const insertRows = (q: Pick<DataSource, 'query'>, n: number) =>
     q.query(
-      `INSERT INTO ${table} (shard, topic, message_key, event_id, event_type, headers, payload) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      `INSERT INTO ${table} (shard, topic, message_key, event_id, event_type, headers, payload, available_at) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))').join(', ')}`,
       Array.from({ length: n }, (_, i) => [i % 16, 'order-status', randomUUID(), randomUUID(), 'OrderStatusChanged', '{}', JSON.stringify({ padding: 'x'.repeat(600) })]).flat(),
     );
 
@@ -82,7 +82,7 @@ describe('outbox relay delete (real MariaDB)', () => {
 
   it("reads a pass's rows in id order from the outbox, checking each row's lease, with no temporary table", async () => {
     const readLeased = READ_LEASED(16).replace(/\boutbox o\b/, `${table} o`);
-    const params = [lease, ...Array.from({ length: 16 }, (_, i) => i), new Date(Date.now() + 60_000), 500];
+    const params = [lease, ...Array.from({ length: 16 }, (_, i) => i), 500];
     const plan: Array<{ table: string; type: string; key: string | null; Extra: string | null }> = await db.query(`EXPLAIN ${readLeased}`, params);
     expect(plan[0].table).toBe('o');
     expect(plan.find((step) => step.table === 's')).toMatchObject({ type: 'eq_ref', key: 'PRIMARY' });
