@@ -151,7 +151,8 @@ describe('graceful shutdown (real Kafka and MariaDB)', () => {
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    // 'close', not 'exit': the process may be gone before the last of its output has been read.
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
     try {
       await eventually(
         async () => (await request(url).get('/health/ready')).body?.details?.consumers?.groups,
