@@ -19,7 +19,7 @@ module.exports = {
     {
       name: 'system-modules-independent',
       severity: 'error',
-      comment: 'inventory, payment and shipping never import each other (system/shared is their common kit)',
+      comment: 'inventory, payment and shipping never import each other (system/common is their common kit)',
       from: { path: '^src/system/(inventory|payment|shipping)/' },
       to: { path: '^src/system/(inventory|payment|shipping)/', pathNot: '^src/system/$1/' },
     },

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { decimalTransformer } from '../shared/decimal.transformer.js';
+import { decimalTransformer } from '../common/decimal.transformer.js';
 
 export const RESERVATION_STATUSES = ['RESERVED', 'RELEASED', 'COMMITTED'] as const;
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { decimalTransformer } from '../shared/decimal.transformer.js';
+import { decimalTransformer } from '../common/decimal.transformer.js';
 
 export const PAYMENT_STATUSES = ['CHARGED', 'DECLINED', 'REFUNDED'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];

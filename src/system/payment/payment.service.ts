@@ -6,8 +6,8 @@ import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sq
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy, OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
-import { assertUnreachable } from '../shared/assert-unreachable.js';
-import { compensatedOrders } from '../shared/compensated-orders.js';
+import { assertUnreachable } from '../common/assert-unreachable.js';
+import { compensatedOrders } from '../common/compensated-orders.js';
 import type { PaymentStatus } from './payment.entity.js';
 import { PaymentErrorCode, PaymentException } from './payment.exception.js';
 import { PaymentSimulator, type PaymentDecision } from './payment.simulator.js';

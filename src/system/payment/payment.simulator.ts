@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { behaviourProblems, simulationConfig, type PaymentBehaviour } from '../../config/simulation.config.js';
-import type { Random } from '../shared/seeded-random.js';
-import { rateProblems, Simulator } from '../shared/simulator.js';
+import type { Random } from '../common/seeded-random.js';
+import { rateProblems, Simulator } from '../common/simulator.js';
 
 export interface PaymentDecision {
   outcome: 'charge' | 'decline' | 'unavailable' | 'noAnswer' | 'fault';

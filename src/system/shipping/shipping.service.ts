@@ -8,7 +8,7 @@ import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sq
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy, OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
-import { compensatedOrders } from '../shared/compensated-orders.js';
+import { compensatedOrders } from '../common/compensated-orders.js';
 import type { ShipmentEntity } from './shipment.entity.js';
 import { ShippingErrorCode, ShippingException } from './shipping.exception.js';
 import { newTrackingNumber, ShippingSimulator, type ShippingDecision } from './shipping.simulator.js';

@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { randomInt } from 'node:crypto';
 import { behaviourProblems, simulationConfig, type ShippingBehaviour } from '../../config/simulation.config.js';
-import type { Random } from '../shared/seeded-random.js';
-import { rateProblems, Simulator } from '../shared/simulator.js';
+import type { Random } from '../common/seeded-random.js';
+import { rateProblems, Simulator } from '../common/simulator.js';
 
 export const CARRIERS = ['DHL', 'UPS', 'FedEx', 'DPD', 'GLS'] as const;
 export const DELIVERY_DAYS = { min: 2, max: 5 } as const;

@@ -1,4 +1,4 @@
-import { createRandom, moduleSeed, mulberry32 } from '../../../src/system/shared/seeded-random.js';
+import { createRandom, moduleSeed, mulberry32 } from '../../../src/system/common/seeded-random.js';
 
 const take = (next: () => number, n: number) => Array.from({ length: n }, () => next());
 

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { resolveSimulation, type SimulationSettings } from '../../../src/config/simulation.config.js';
 import { decideInventory, InventorySimulator } from '../../../src/system/inventory/inventory.simulator.js';
 import { decidePayment, PaymentSimulator } from '../../../src/system/payment/payment.simulator.js';
-import type { Random } from '../../../src/system/shared/seeded-random.js';
+import type { Random } from '../../../src/system/common/seeded-random.js';
 import { CARRIERS, decideShipping, newTrackingNumber, ShippingSimulator, TRACKING_NUMBER_PATTERN } from '../../../src/system/shipping/shipping.simulator.js';
 
 /** A strict double: returns the scripted rolls in order and fails on any roll beyond them. */
