@@ -17,12 +17,11 @@ import { endIdleTransactionsAfter } from './idle-transactions.js';
         // Keep trying in the background rather than refusing to boot while the database restarts.
         retryAttempts: 30,
         retryDelay: 2000,
-        idleTransactionTimeoutS: db.idleTransactionTimeoutS,
       }),
+      // Nest hands this factory only the TypeORM options: the session setting comes from the same config.
       dataSourceFactory: async (options) => {
-        const { idleTransactionTimeoutS, ...rest } = options as typeof options & { idleTransactionTimeoutS: number };
-        const dataSource = await new DataSource(rest!).initialize();
-        endIdleTransactionsAfter(dataSource, idleTransactionTimeoutS);
+        const dataSource = await new DataSource(options!).initialize();
+        endIdleTransactionsAfter(dataSource, databaseConfig().idleTransactionTimeoutS);
         return dataSource;
       },
     }),
