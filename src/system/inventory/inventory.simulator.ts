@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { behaviourProblems, simulationConfig, type InventoryBehaviour } from '../../config/simulation.config.js';
+import { simulationConfig, type InventoryBehaviour } from '../../config/simulation.config.js';
 import type { Random } from '../common/seeded-random.js';
-import { rateProblems, Simulator } from '../common/simulator.js';
+import { rollAndDelay, Simulator } from '../common/simulator.js';
 
 export interface InventoryDecision {
   outcome: 'available' | 'unavailable';
@@ -12,8 +12,7 @@ export interface InventoryDecision {
 
 /** One ReserveStock: a transient failure with `failureRate`, and a latency in the range. */
 export function decideInventory(b: InventoryBehaviour, random: Random): InventoryDecision {
-  const roll = random.next();
-  const delayMs = random.int(b.latency.minMs, b.latency.maxMs);
+  const { roll, delayMs } = rollAndDelay(b.latency, random);
   return { outcome: roll < b.failureRate ? 'unavailable' : 'available', delayMs };
 }
 
@@ -22,21 +21,12 @@ export function decideInventory(b: InventoryBehaviour, random: Random): Inventor
  * `app.get(InventorySimulator).configure({ failureRate: 1 })`.
  */
 @Injectable()
-export class InventorySimulator extends Simulator<InventoryBehaviour> {
+export class InventorySimulator extends Simulator<InventoryBehaviour, InventoryDecision> {
   constructor(@Inject(simulationConfig.KEY) cfg: ConfigType<typeof simulationConfig>) {
-    super('inventory', cfg.inventory, cfg.seed);
+    super('inventory', cfg.inventory, cfg.seed, decideInventory);
   }
 
-  decide(): InventoryDecision {
-    return decideInventory(this.behaviour, this.random);
-  }
-
-  /** Latency of a command that cannot fail (release, commit). */
-  latency(): number {
-    return this.random.int(this.behaviour.latency.minMs, this.behaviour.latency.maxMs);
-  }
-
-  protected problems(b: InventoryBehaviour): string[] {
-    return [...rateProblems({ failureRate: b.failureRate }), ...behaviourProblems('inventory', b)];
+  protected rates(b: InventoryBehaviour): Record<string, number> {
+    return { failureRate: b.failureRate };
   }
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { behaviourProblems, simulationConfig, type PaymentBehaviour } from '../../config/simulation.config.js';
+import { simulationConfig, type PaymentBehaviour } from '../../config/simulation.config.js';
 import type { Random } from '../common/seeded-random.js';
-import { rateProblems, Simulator } from '../common/simulator.js';
+import { rollAndDelay, Simulator } from '../common/simulator.js';
 
 export interface PaymentDecision {
   outcome: 'charge' | 'decline' | 'unavailable' | 'noAnswer' | 'fault';
@@ -11,8 +11,7 @@ export interface PaymentDecision {
 
 /** One ChargePayment: a single roll split into decline, transient failure, no answer, fault, success. */
 export function decidePayment(b: PaymentBehaviour, random: Random): PaymentDecision {
-  const roll = random.next();
-  const delayMs = random.int(b.latency.minMs, b.latency.maxMs);
+  const { roll, delayMs } = rollAndDelay(b.latency, random);
   let outcome: PaymentDecision['outcome'] = 'charge';
   if (roll < b.declineRate) outcome = 'decline';
   else if (roll < b.declineRate + b.transientRate) outcome = 'unavailable';
@@ -26,21 +25,12 @@ export function decidePayment(b: PaymentBehaviour, random: Random): PaymentDecis
  * `app.get(PaymentSimulator).configure({ declineRate: 1 })`.
  */
 @Injectable()
-export class PaymentSimulator extends Simulator<PaymentBehaviour> {
+export class PaymentSimulator extends Simulator<PaymentBehaviour, PaymentDecision> {
   constructor(@Inject(simulationConfig.KEY) cfg: ConfigType<typeof simulationConfig>) {
-    super('payment', cfg.payment, cfg.seed);
+    super('payment', cfg.payment, cfg.seed, decidePayment);
   }
 
-  decide(): PaymentDecision {
-    return decidePayment(this.behaviour, this.random);
-  }
-
-  /** Latency of a command that cannot fail (refund). */
-  latency(): number {
-    return this.random.int(this.behaviour.latency.minMs, this.behaviour.latency.maxMs);
-  }
-
-  protected problems(b: PaymentBehaviour): string[] {
-    return [...rateProblems({ declineRate: b.declineRate, transientRate: b.transientRate, noAnswerRate: b.noAnswerRate, faultRate: b.faultRate }), ...behaviourProblems('payment', b)];
+  protected rates(b: PaymentBehaviour): Record<string, number> {
+    return { declineRate: b.declineRate, transientRate: b.transientRate, noAnswerRate: b.noAnswerRate, faultRate: b.faultRate };
   }
 }

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { randomInt } from 'node:crypto';
-import { behaviourProblems, simulationConfig, type ShippingBehaviour } from '../../config/simulation.config.js';
+import { simulationConfig, type ShippingBehaviour } from '../../config/simulation.config.js';
 import type { Random } from '../common/seeded-random.js';
-import { rateProblems, Simulator } from '../common/simulator.js';
+import { rollAndDelay, Simulator } from '../common/simulator.js';
 
 export const CARRIERS = ['DHL', 'UPS', 'FedEx', 'DPD', 'GLS'] as const;
 export const DELIVERY_DAYS = { min: 2, max: 5 } as const;
@@ -30,8 +30,7 @@ export interface ShippingDecision {
 
 /** One ShipmentRequested: carrier rejection with `failureRate`, latency, carrier and estimate. */
 export function decideShipping(b: ShippingBehaviour, random: Random): ShippingDecision {
-  const roll = random.next();
-  const delayMs = random.int(b.latency.minMs, b.latency.maxMs);
+  const { roll, delayMs } = rollAndDelay(b.latency, random);
   const carrier = random.pick(CARRIERS);
   const deliveryDays = random.int(DELIVERY_DAYS.min, DELIVERY_DAYS.max);
   return { outcome: roll < b.failureRate ? 'reject' : 'create', delayMs, carrier, deliveryDays };
@@ -42,18 +41,16 @@ export function decideShipping(b: ShippingBehaviour, random: Random): ShippingDe
  * `app.get(ShippingSimulator).configure({ failureRate: 1 })` or `configure({ deliveryDelayMs: 0 })`.
  */
 @Injectable()
-export class ShippingSimulator extends Simulator<ShippingBehaviour> {
+export class ShippingSimulator extends Simulator<ShippingBehaviour, ShippingDecision> {
   constructor(@Inject(simulationConfig.KEY) cfg: ConfigType<typeof simulationConfig>) {
-    super('shipping', { failureRate: cfg.shipping.failureRate, latency: cfg.shipping.latency, deliveryDelayMs: cfg.shipping.deliveryDelayMs }, cfg.seed);
+    super('shipping', { failureRate: cfg.shipping.failureRate, latency: cfg.shipping.latency, deliveryDelayMs: cfg.shipping.deliveryDelayMs }, cfg.seed, decideShipping);
   }
 
-  decide(): ShippingDecision {
-    return decideShipping(this.behaviour, this.random);
+  protected rates(b: ShippingBehaviour): Record<string, number> {
+    return { failureRate: b.failureRate };
   }
 
-  protected problems(b: ShippingBehaviour): string[] {
-    const problems = [...rateProblems({ failureRate: b.failureRate }), ...behaviourProblems('shipping', b)];
-    if (!(b.deliveryDelayMs >= 0)) problems.push(`deliveryDelayMs must be 0 or more (got ${b.deliveryDelayMs})`);
-    return problems;
+  protected override otherProblems(b: ShippingBehaviour): string[] {
+    return b.deliveryDelayMs >= 0 ? [] : [`deliveryDelayMs must be 0 or more (got ${b.deliveryDelayMs})`];
   }
 }
