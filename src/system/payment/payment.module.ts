@@ -1,17 +1,16 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { simulationConfig } from '../../config/simulation.config.js';
 import { PaymentConsumer } from './payment.consumer.js';
-import { PaymentEntity } from './payment.entity.js';
+import { PaymentRepository } from './payment.repository.js';
 import { PaymentService } from './payment.service.js';
 import { PaymentSimulator } from './payment.simulator.js';
 
 /** System layer: the payment system (charges and refunds), consumer group `payment`. */
 @Module({
-  imports: [ConfigModule.forFeature(simulationConfig), TypeOrmModule.forFeature([PaymentEntity])],
+  imports: [ConfigModule.forFeature(simulationConfig)],
   controllers: [PaymentConsumer],
-  providers: [PaymentService, PaymentSimulator],
+  providers: [PaymentRepository, PaymentService, PaymentSimulator],
   exports: [PaymentService, PaymentSimulator],
 })
 export class PaymentModule {}
