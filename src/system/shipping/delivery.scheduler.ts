@@ -2,19 +2,15 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { ConfigType } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { simulationConfig } from '../../config/simulation.config.js';
-import { newEnvelope } from '../../contracts/envelope.js';
-import { affectedRows, keyTable, SqlBatch } from '../../platform/database/sql-batch.js';
+import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import { correlation } from '../../platform/observability/correlation.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
+import { ShipmentRepository, type DueShipment } from './shipment.repository.js';
 import { shipmentView } from './shipping.service.js';
 
-interface DueRow {
-  id: string;
-  order_id: string;
-  correlation_id: string | null;
-  carrier: string;
-  tracking_number: string;
-  estimated_delivery: Date | string;
+/** The `ShipmentStatusChanged {DELIVERED}` of one claimed shipment. */
+function deliveredEvent(d: DueShipment, at: Date): Envelope {
+  return newEnvelope('ShipmentStatusChanged', d.orderId, shipmentView({ ...d, status: 'DELIVERED' }), { correlationId: d.correlationId ?? d.orderId }, at);
 }
 
 /**
@@ -32,6 +28,7 @@ export class DeliveryScheduler implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxService,
+    private readonly shipments: ShipmentRepository,
     @Inject(simulationConfig.KEY) private readonly cfg: ConfigType<typeof simulationConfig>,
   ) {}
 
@@ -42,44 +39,24 @@ export class DeliveryScheduler implements OnApplicationBootstrap, OnApplicationS
   /** One pass: delivers what is due (at most one batch) and returns how many shipments it delivered. */
   async deliverDue(now: Date = new Date()): Promise<number> {
     // A cheap look first: no transaction (and no locks) while nothing is due.
-    const [{ n }] = await this.dataSource.query(`SELECT COUNT(*) AS n FROM shipments WHERE status = 'IN_TRANSIT' AND deliver_after <= ?`, [now]);
-    if (Number(n) === 0) return 0;
+    if (!(await this.shipments.anyDue(now))) return 0;
     // READ COMMITTED: the claim and the update lock the claimed rows only, no gaps. Under REPEATABLE
     // READ the claim's range scan gap-locked the status index, so the shipping module's inserts of new
     // shipments waited on it while the update waited on their rows: deadlocks under load.
     const delivered = await this.dataSource.transaction('READ COMMITTED', async (tx) => {
-      // Claim, then mark and announce every claimed shipment in one more round trip.
-      const due: DueRow[] = await tx.query(
-        `SELECT id, order_id, correlation_id, carrier, tracking_number, estimated_delivery FROM shipments
-         WHERE status = 'IN_TRANSIT' AND deliver_after <= ? ORDER BY deliver_after LIMIT ? FOR UPDATE SKIP LOCKED`,
-        [now, this.cfg.shipping.deliveryBatchSize],
-      );
+      const due = await this.shipments.claimDue(tx, now, this.cfg.shipping.deliveryBatchSize);
       if (!due.length) return [];
       const at = new Date();
-      const batch = new SqlBatch();
-      const marked = batch.add(`UPDATE ${keyTable('k')} STRAIGHT_JOIN shipments s ON s.id = k.id SET s.status = 'DELIVERED', s.updated_at = ? WHERE s.status = 'IN_TRANSIT'`, [
-        JSON.stringify(due.map((d) => d.id)),
+      await this.shipments.markDelivered(
+        tx,
+        due,
+        due.map((d) => deliveredEvent(d, at)),
         at,
-      ]);
-      const envelopes = due.map((d) =>
-        newEnvelope(
-          'ShipmentStatusChanged',
-          d.order_id,
-          shipmentView({ id: d.id, carrier: d.carrier, trackingNumber: d.tracking_number, estimatedDelivery: new Date(d.estimated_delivery), status: 'DELIVERED' }),
-          { correlationId: d.correlation_id ?? d.order_id },
-          at,
-        ),
       );
-      this.outbox.stage(batch, envelopes);
-      const results = await batch.run(tx);
-      // The rows are locked by this transaction: they cannot have changed since the claim.
-      if (affectedRows(results[marked]) !== due.length) throw new Error(`delivery claimed ${due.length} shipments but marked ${affectedRows(results[marked])}`);
       return due;
     });
     for (const d of delivered) {
-      correlation.run({ correlationId: d.correlation_id ?? d.order_id, orderId: d.order_id }, () =>
-        this.logger.log(`order ${d.order_id}: shipment ${d.tracking_number} delivered`),
-      );
+      correlation.run({ correlationId: d.correlationId ?? d.orderId, orderId: d.orderId }, () => this.logger.log(`order ${d.orderId}: shipment ${d.trackingNumber} delivered`));
     }
     if (delivered.length) this.outbox.flush();
     return delivered.length;

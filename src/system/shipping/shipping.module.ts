@@ -1,9 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { simulationConfig } from '../../config/simulation.config.js';
 import { DeliveryScheduler } from './delivery.scheduler.js';
-import { ShipmentEntity } from './shipment.entity.js';
+import { ShipmentRepository } from './shipment.repository.js';
 import { ShippingConsumer } from './shipping.consumer.js';
 import { ShippingService } from './shipping.service.js';
 import { ShippingSimulator } from './shipping.simulator.js';
@@ -13,9 +12,9 @@ import { ShippingSimulator } from './shipping.simulator.js';
  * `shipping`. The delivery scheduler lives here, so it runs only where this module runs.
  */
 @Module({
-  imports: [ConfigModule.forFeature(simulationConfig), TypeOrmModule.forFeature([ShipmentEntity])],
+  imports: [ConfigModule.forFeature(simulationConfig)],
   controllers: [ShippingConsumer],
-  providers: [ShippingService, ShippingSimulator, DeliveryScheduler],
+  providers: [ShipmentRepository, ShippingService, ShippingSimulator, DeliveryScheduler],
   exports: [ShippingService, ShippingSimulator, DeliveryScheduler],
 })
 export class ShippingModule {}

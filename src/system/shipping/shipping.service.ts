@@ -1,15 +1,14 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { Payloads } from '../../contracts/messages.js';
 import type { ShipmentStatus } from '../../contracts/order-status.js';
-import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
-import { causedBy, OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
-import { correlation, messageTrace } from '../../platform/observability/correlation.js';
-import { compensatedOrders } from '../common/compensated-orders.js';
-import type { ShipmentEntity } from './shipment.entity.js';
+import { causedBy } from '../../platform/messaging/outbox.service.js';
+import { orderIdsOf, type ByOrder } from '../common/read-by-order.js';
+import { SystemBatchHandler } from '../common/system-batch-handler.js';
+import { ShipmentRepository, type NewShipment, type Shipment, type ShippingWrites } from './shipment.repository.js';
 import { ShippingErrorCode, ShippingException } from './shipping.exception.js';
 import { newTrackingNumber, ShippingSimulator, type ShippingDecision } from './shipping.simulator.js';
 
@@ -21,37 +20,19 @@ import { newTrackingNumber, ShippingSimulator, type ShippingDecision } from './s
 export type ShippingMessage = TypedEnvelope<'ShipmentRequested' | 'CancelShipment'>;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Where the status sits in a row of the shipments INSERT (see `decide`). */
-const INSERT_STATUS = 5;
-
-/** The shipment row as read back (DATETIME columns come back as Dates). */
-interface ShipmentRow {
-  id: string;
-  order_id: string;
-  carrier: string;
-  tracking_number: string;
-  status: ShipmentStatus;
-  estimated_delivery: Date;
-}
-
-const SELECT_SHIPMENTS = 'SELECT id, order_id, carrier, tracking_number, status, estimated_delivery FROM shipments';
 
 /** Shipments that can still be called off: a delivered one cannot. */
 const CANCELLABLE: ReadonlySet<ShipmentStatus> = new Set(['PENDING', 'IN_TRANSIT']);
 
-export function shipmentView(s: Pick<ShipmentEntity, 'id' | 'carrier' | 'trackingNumber' | 'estimatedDelivery' | 'status'>): Payloads['ShipmentCreated'] {
-  return { shipmentId: s.id, carrier: s.carrier, trackingNumber: s.trackingNumber, estimatedDelivery: s.estimatedDelivery.toISOString(), status: s.status };
+interface ShippingBatch {
+  /** The simulated carrier's answer to each request (null for a cancellation). */
+  decisions: Array<ShippingDecision | null>;
+  state: ByOrder<Shipment>;
+  writes: ShippingWrites;
 }
 
-/** What one batch writes, in the order its messages were decided. */
-interface ShippingWrites {
-  /** New shipments, by order id (a shipment cancelled later in the same batch is inserted CANCELLED). */
-  inserts: Map<string, unknown[]>;
-  /** Shipments read as cancellable and locked, to mark CANCELLED (guarded). */
-  cancels: Array<{ shipmentId: string; orderId: string }>;
-  /** Orders cancelled for the first time in this batch (remembered even without a shipment). */
-  compensated: string[];
-  outgoing: OutgoingMessages[];
+export function shipmentView(s: Pick<Shipment, 'id' | 'carrier' | 'trackingNumber' | 'estimatedDelivery' | 'status'>): Payloads['ShipmentCreated'] {
+  return { shipmentId: s.id, carrier: s.carrier, trackingNumber: s.trackingNumber, estimatedDelivery: s.estimatedDelivery.toISOString(), status: s.status };
 }
 
 /**
@@ -67,101 +48,54 @@ interface ShippingWrites {
  * it left, so a retried request in the same batch as the first answers with the first's shipment.
  */
 @Injectable()
-export class ShippingService {
-  private readonly logger = new Logger(ShippingService.name);
-
+export class ShippingService extends SystemBatchHandler<ShippingMessage, ShippingBatch> {
   constructor(
-    private readonly outbox: OutboxService,
+    private readonly shipments: ShipmentRepository,
     private readonly simulator: ShippingSimulator,
-  ) {}
-
+  ) {
+    super();
+  }
   handle(message: ShippingMessage, tx: EntityManager): Promise<void> {
     return this.handleMany([message], tx);
   }
 
-  /** Messages of one partition, in offset order, in one transaction (see the class comment). */
-  async handleMany(messages: ShippingMessage[], tx: EntityManager): Promise<void> {
-    if (!messages.length) return;
+  /** The orders' shipments: a plain read for requests, locked for cancellations (see ShipmentRepository). */
+  protected async read(messages: ShippingMessage[], tx: EntityManager): Promise<ShippingBatch> {
     // Drawn first and always, one per message in order, so a seeded run makes the same choices.
     const decisions = messages.map((m) => (m.eventType === 'ShipmentRequested' ? this.simulator.decide() : null));
-    const ids = (type: ShippingMessage['eventType']) => [...new Set(messages.filter((m) => m.eventType === type).map((m) => m.orderId))];
-    const requested = ids('ShipmentRequested');
-    const cancelled = ids('CancelShipment');
-    // Requests read without locks: one order's messages come one at a time (one partition), and a
-    // concurrent insert would hit the unique key, roll back, and be answered from the existing row on
-    // its retry. Cancellations lock the rows they change (the delivery pass skips locked rows).
-    const read = new SqlBatch();
-    const compensatedAt = compensatedOrders.select(read, 'shipping', [...new Set(messages.map((m) => m.orderId))]);
-    if (requested.length) read.add(`${SELECT_SHIPMENTS} WHERE order_id IN (${placeholders(requested)})`, requested);
-    // Last, so that for an order in both lists the locked (latest) read wins.
-    if (cancelled.length) read.add(`${SELECT_SHIPMENTS} WHERE order_id IN (${placeholders(cancelled)}) FOR UPDATE`, cancelled);
-    const results = await read.run(tx);
-    const rows = results.filter((_, i) => i !== compensatedAt) as ShipmentRow[][];
-    const shipments = new Map(rows.flat().map((r) => [r.order_id, r]));
-    const compensated = compensatedOrders.ids(results[compensatedAt]);
+    const state = await this.shipments.read(tx, { forward: orderIdsOf(messages, 'ShipmentRequested'), compensating: orderIdsOf(messages, 'CancelShipment') });
+    return { decisions, state, writes: { inserts: new Map(), cancels: [], compensated: [], outgoing: [] } };
+  }
 
-    const writes: ShippingWrites = { inserts: new Map(), cancels: [], compensated: [], outgoing: [] };
-    const now = new Date();
-    messages.forEach((message, i) => {
-      correlation.run(messageTrace(message), () => {
-        if (message.eventType === 'CancelShipment') return this.cancel(message, shipments, compensated, writes, now);
-        const decision = decisions[i]!;
-        if (compensated.has(message.orderId)) {
-          const refusal = new ShippingException(ShippingErrorCode.ORDER_CLOSED, 'this order was cancelled already; it cannot be shipped');
-          this.logger.log(`order ${message.orderId}: shipment refused (${refusal.message})`);
-          writes.outgoing.push({ messages: [newEnvelope('ShipmentRejected', message.orderId, refusal.toRejection(), causedBy(message))], delayMs: decision.delayMs });
-          return;
-        }
-        writes.outgoing.push({ messages: this.decide(message, decision, shipments, writes.inserts, now), delayMs: decision.delayMs });
-      });
-    });
+  protected decide(message: ShippingMessage, index: number, { decisions, state, writes }: ShippingBatch, now: Date): void {
+    if (message.eventType === 'CancelShipment') return this.cancel(message, state, writes, now);
+    const decision = decisions[index]!;
+    writes.outgoing.push({ messages: this.request(message, decision, state, writes.inserts, now), delayMs: decision.delayMs });
+  }
 
-    const write = new SqlBatch();
-    compensatedOrders.record(write, 'shipping', writes.compensated, now);
-    if (writes.inserts.size) {
-      write.addRows('INSERT INTO shipments (id, order_id, correlation_id, carrier, tracking_number, status, estimated_delivery, deliver_after, created_at, updated_at)', [
-        ...writes.inserts.values(),
-      ]);
-    }
-    const guarded = writes.cancels.map((c) => ({
-      ...c,
-      at: write.add(`UPDATE shipments SET status = 'CANCELLED', updated_at = ? WHERE id = ? AND status IN ('PENDING', 'IN_TRANSIT')`, [now, c.shipmentId]),
-    }));
-    this.outbox.stageEach(write, writes.outgoing);
-    if (!write.size) return;
-    const written = await write.run(tx);
-    // A read row is locked FOR UPDATE, so this cannot happen; if it does, the batch rolls back.
-    for (const c of guarded) {
-      if (affectedRows(written[c.at]) !== 1) throw new Error(`shipment ${c.shipmentId} of order ${c.orderId} left its status while locked`);
-    }
+  protected write({ writes }: ShippingBatch, tx: EntityManager, now: Date): Promise<void> {
+    return this.shipments.write(tx, writes, now);
   }
 
   /** Calls off the order's shipment if it has one that is not delivered, and remembers the order. */
-  private cancel(message: TypedEnvelope<'CancelShipment'>, shipments: Map<string, ShipmentRow>, compensated: Set<string>, writes: ShippingWrites, now: Date): void {
+  private cancel(message: TypedEnvelope<'CancelShipment'>, { rows, compensated }: ByOrder<Shipment>, writes: ShippingWrites, now: Date): void {
     const { orderId } = message;
     const trace = causedBy(message);
     if (!compensated.has(orderId)) {
       compensated.add(orderId);
       writes.compensated.push(orderId);
     }
-    const shipment = shipments.get(orderId);
+    const shipment = rows.get(orderId);
     const messages: Envelope[] = [];
     if (shipment && CANCELLABLE.has(shipment.status)) {
       const inserted = writes.inserts.get(orderId);
-      if (inserted) inserted[INSERT_STATUS] = 'CANCELLED';
+      if (inserted) inserted.status = 'CANCELLED';
       else writes.cancels.push({ shipmentId: shipment.id, orderId });
       shipment.status = 'CANCELLED';
-      this.logger.log(`order ${orderId}: shipment ${shipment.id} (${shipment.tracking_number}) cancelled`);
-      const view = shipmentView({
-        id: shipment.id,
-        carrier: shipment.carrier,
-        trackingNumber: shipment.tracking_number,
-        status: 'CANCELLED',
-        estimatedDelivery: new Date(shipment.estimated_delivery),
-      });
+      this.logger.log(`order ${orderId}: shipment ${shipment.id} (${shipment.trackingNumber}) cancelled`);
       messages.push(
         newEnvelope('ShipmentCancelled', orderId, { shipmentId: shipment.id, cancelled: true }, trace),
-        newEnvelope('ShipmentStatusChanged', orderId, view, trace, now),
+        newEnvelope('ShipmentStatusChanged', orderId, shipmentView(shipment), trace, now),
       );
     } else {
       if (shipment?.status === 'DELIVERED') this.logger.error(`order ${orderId}: shipment ${shipment.id} was delivered already and cannot be cancelled`);
@@ -171,65 +105,52 @@ export class ShippingService {
     writes.outgoing.push({ messages, delayMs: 0 });
   }
 
-  /** Decides one request against `shipments` (updated to match); returns the messages it sends. */
-  private decide(
+  /** Decides one request against the batch's shipments (updated to match); returns the messages it sends. */
+  private request(
     message: TypedEnvelope<'ShipmentRequested'>,
     decision: ShippingDecision,
-    shipments: Map<string, ShipmentRow>,
-    inserts: Map<string, unknown[]>,
+    { rows, compensated }: ByOrder<Shipment>,
+    inserts: Map<string, NewShipment>,
     now: Date,
   ): Envelope[] {
     const { orderId } = message;
     const trace = causedBy(message);
-    const existing = shipments.get(orderId);
+    if (compensated.has(orderId)) {
+      return this.refuse(message, 'refused', new ShippingException(ShippingErrorCode.ORDER_CLOSED, 'this order was cancelled already; it cannot be shipped'));
+    }
+    const existing = rows.get(orderId);
     if (existing) {
-      this.logger.log(`order ${orderId} already has shipment ${existing.id} (${existing.tracking_number}); answering the same`);
-      const view = shipmentView({
-        id: existing.id,
-        carrier: existing.carrier,
-        trackingNumber: existing.tracking_number,
-        status: existing.status,
-        estimatedDelivery: new Date(existing.estimated_delivery),
-      });
-      return [newEnvelope('ShipmentCreated', orderId, view, trace)];
+      this.logger.log(`order ${orderId} already has shipment ${existing.id} (${existing.trackingNumber}); answering the same`);
+      return [newEnvelope('ShipmentCreated', orderId, shipmentView(existing), trace)];
     }
     if (decision.outcome === 'reject') {
-      const rejection = new ShippingException(ShippingErrorCode.CARRIER_REJECTED, `${decision.carrier} refused the shipment (simulated)`);
-      this.logger.log(`order ${orderId}: shipment rejected (${rejection.message})`);
-      return [newEnvelope('ShipmentRejected', orderId, rejection.toRejection(), trace)];
+      return this.refuse(message, 'rejected', new ShippingException(ShippingErrorCode.CARRIER_REJECTED, `${decision.carrier} refused the shipment (simulated)`));
     }
+    const shipment = this.newShipment(message, decision, now);
+    inserts.set(orderId, shipment);
+    // A copy: a cancellation later in the batch changes the one it knows and the insert separately.
+    rows.set(orderId, { ...shipment });
+    const view = shipmentView(shipment);
+    this.logger.log(`order ${orderId}: shipment ${shipment.id} with ${shipment.carrier}, tracking ${shipment.trackingNumber}, answering in ${decision.delayMs} ms`);
+    return [newEnvelope('ShipmentCreated', orderId, view, trace), newEnvelope('ShipmentStatusChanged', orderId, view, trace)];
+  }
 
-    const shipment = {
+  private refuse(message: TypedEnvelope<'ShipmentRequested'>, how: 'refused' | 'rejected', refusal: ShippingException): Envelope[] {
+    this.logger.log(`order ${message.orderId}: shipment ${how} (${refusal.message})`);
+    return [newEnvelope('ShipmentRejected', message.orderId, refusal.toRejection(), causedBy(message))];
+  }
+
+  private newShipment(message: TypedEnvelope<'ShipmentRequested'>, decision: ShippingDecision, now: Date): NewShipment {
+    return {
       id: randomUUID(),
+      orderId: message.orderId,
+      correlationId: message.correlationId,
       carrier: decision.carrier,
       trackingNumber: newTrackingNumber(),
-      status: 'IN_TRANSIT' as const,
+      status: 'IN_TRANSIT',
       estimatedDelivery: new Date(now.getTime() + decision.deliveryDays * DAY_MS),
       // Counted from when the answer leaves, so DELIVERED never comes before ShipmentCreated.
       deliverAfter: new Date(now.getTime() + decision.delayMs + this.simulator.behaviour.deliveryDelayMs),
     };
-    inserts.set(orderId, [
-      shipment.id,
-      orderId,
-      message.correlationId,
-      shipment.carrier,
-      shipment.trackingNumber,
-      shipment.status,
-      shipment.estimatedDelivery,
-      shipment.deliverAfter,
-      now,
-      now,
-    ]);
-    shipments.set(orderId, {
-      id: shipment.id,
-      order_id: orderId,
-      carrier: shipment.carrier,
-      tracking_number: shipment.trackingNumber,
-      status: shipment.status,
-      estimated_delivery: shipment.estimatedDelivery,
-    });
-    const view = shipmentView(shipment);
-    this.logger.log(`order ${orderId}: shipment ${shipment.id} with ${shipment.carrier}, tracking ${shipment.trackingNumber}, answering in ${decision.delayMs} ms`);
-    return [newEnvelope('ShipmentCreated', orderId, view, trace), newEnvelope('ShipmentStatusChanged', orderId, view, trace)];
   }
 }
