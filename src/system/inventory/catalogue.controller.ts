@@ -1,9 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
-import { ProductEntity } from './product.entity.js';
+import { InventoryRepository } from './inventory.repository.js';
 
 export class ProductResponseDto {
   @ApiProperty({ example: 'SKU-1001' }) productId: string;
@@ -17,14 +15,14 @@ export class ProductResponseDto {
 @ApiTags('inventory')
 @Controller('inventory')
 export class CatalogueController {
-  constructor(@InjectRepository(ProductEntity) private readonly products: Repository<ProductEntity>) {}
+  constructor(private readonly inventory: InventoryRepository) {}
 
   @Get('products')
   @RequireScopes(Scope.ORDERS_READ)
   @ApiOperation({ summary: 'The product catalogue with prices and available stock' })
   @ApiOkResponse({ type: [ProductResponseDto] })
   async list(): Promise<ProductResponseDto[]> {
-    const rows = await this.products.find({ order: { productId: 'ASC' } });
-    return rows.map((p) => ({ productId: p.productId, name: p.name, unitPrice: p.unitPrice, currency: p.currency, availableStock: p.stockOnHand - p.stockReserved }));
+    const products = await this.inventory.catalogue();
+    return products.map((p) => ({ productId: p.productId, name: p.name, unitPrice: p.unitPrice, currency: p.currency, availableStock: p.onHand - p.reserved }));
   }
 }

@@ -1,17 +1,15 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { OrderLine, PricedLine } from '../../contracts/messages.js';
-import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
-import { correlation, messageTrace } from '../../platform/observability/correlation.js';
-import { causedBy, OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
+import { causedBy, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
 import { assertUnreachable } from '../common/assert-unreachable.js';
-import { compensatedOrders } from '../common/compensated-orders.js';
 import { lineTotal } from '../common/decimal.transformer.js';
+import { SystemBatchHandler } from '../common/system-batch-handler.js';
 import { InventoryErrorCode, InventoryException } from './inventory.exception.js';
+import { InventoryRepository, type InventoryWrites, type ReservationLine, type Stock, type StockChange } from './inventory.repository.js';
 import { InventorySimulator, type InventoryDecision } from './inventory.simulator.js';
-import type { ReservationStatus } from './stock-reservation.entity.js';
 
 export type InventoryCommand = TypedEnvelope<'ReserveStock' | 'ReleaseStock' | 'CommitStock'>;
 
@@ -22,24 +20,12 @@ export function mergeLines(items: readonly OrderLine[]): OrderLine[] {
   return [...merged].map(([productId, quantity]) => ({ productId, quantity }));
 }
 
-/** A product row as locked for a reservation (DECIMAL columns come back as numbers). */
-interface ProductRow {
-  product_id: string;
-  unit_price: number;
-  currency: string;
-  stock_on_hand: number;
-  stock_reserved: number;
-}
-
-/** One of the order's reservation lines, with the catalogue currency of its product (null if gone). */
-interface ReservationRow {
-  id: number | string;
-  order_id: string;
-  product_id: string;
-  quantity: number;
-  unit_price: number;
-  status: ReservationStatus;
-  currency: string | null;
+interface InventoryBatch {
+  /** The simulated answer to each command (releases and commits cannot fail: a latency only). */
+  decisions: InventoryDecision[];
+  state: BatchState;
+  /** The products the batch touches, locked; null when none were locked before the write. */
+  stock: Map<string, Stock> | null;
 }
 
 /**
@@ -47,31 +33,31 @@ interface ReservationRow {
  * Every method works in the caller's transaction (the message processor's, with its inbox row) and
  * stages its messages in the outbox, delayed by the simulated latency; it never waits.
  *
- * A batch of commands (or one command, a batch of one) costs at most three round trips (SqlBatch):
- * a read of the orders' reservations (a plain read, no locks) with, when nothing in the batch
- * releases or commits, the wanted products locked; when something does, a second round trip that
- * locks every product the batch touches; then one write round trip. Each command is decided in
- * memory, in order, against the stock and reservations the commands before it left.
- * Product rows are always locked in productId order (ORDER BY product_id FOR UPDATE, one statement),
- * before any reservation row is written, so that concurrent batches cannot deadlock: reservation
- * rows are only read without locks, and written after the product rows in the same transaction.
+ * A batch of commands (or one command, a batch of one) costs at most three round trips: a read of
+ * the orders' reservations (a plain read, no locks) with, when nothing in the batch releases or
+ * commits, the wanted products locked; when something does, a second round trip that locks every
+ * product the batch touches; then one write round trip. Each command is decided in memory, in
+ * order, against the stock and reservations the commands before it left. Product rows are always
+ * locked in productId order before any reservation row is written, so that concurrent batches
+ * cannot deadlock (see InventoryRepository).
  */
 @Injectable()
-export class InventoryService {
-  private readonly logger = new Logger(InventoryService.name);
-
+export class InventoryService extends SystemBatchHandler<InventoryCommand, InventoryBatch> {
   constructor(
-    private readonly outbox: OutboxService,
+    private readonly inventory: InventoryRepository,
     private readonly simulator: InventorySimulator,
-  ) {}
-
+  ) {
+    super();
+  }
   handle(message: InventoryCommand, tx: EntityManager): Promise<void> {
     return this.handleMany([message], tx);
   }
 
-  /** Commands of one partition, in offset order, in one transaction (see the class comment). */
-  async handleMany(messages: InventoryCommand[], tx: EntityManager): Promise<void> {
-    if (!messages.length) return;
+  /**
+   * The read round trip and, when a release or commit must first tell which products it holds, the
+   * lock round trip: everything the batch touches, wanted or held, in one statement.
+   */
+  protected async read(messages: InventoryCommand[], tx: EntityManager): Promise<InventoryBatch> {
     // Drawn first and always, one per command in order, so a seeded run makes the same choices.
     const decisions = messages.map((m): InventoryDecision =>
       m.eventType === 'ReserveStock' ? this.simulator.decide() : { outcome: 'available', delayMs: this.simulator.latency() },
@@ -79,130 +65,94 @@ export class InventoryService {
     const finishing = messages.some((m) => m.eventType !== 'ReserveStock');
     const wantedIds = [...new Set(messages.flatMap((m) => (m.eventType === 'ReserveStock' ? m.payload.items.map((i) => i.productId) : [])))].sort();
     const orderIds = [...new Set(messages.map((m) => m.orderId))];
-
-    // Read round trip: the orders' reservation lines (a plain read, no locks) and, unless a release
-    // or commit must first tell which products it holds, the wanted products, locked in productId order.
-    const read = new SqlBatch();
-    const reservationsAt = read.add(
-      `SELECT r.id, r.order_id, r.product_id, r.quantity, r.unit_price, r.status, p.currency
-         FROM stock_reservations r LEFT JOIN products p ON p.product_id = r.product_id
-        WHERE r.order_id IN (${placeholders(orderIds)}) ORDER BY r.id`,
-      orderIds,
-    );
-    const compensatedAt = compensatedOrders.select(read, 'inventory', orderIds);
-    const productsAt = !finishing && wantedIds.length ? read.add(lockProducts(wantedIds), wantedIds) : -1;
-    const results = await read.run(tx);
-    const state = new BatchState(results[reservationsAt] as ReservationRow[], compensatedOrders.ids(results[compensatedAt]));
-
-    let products: Map<string, ProductRow> | null = null;
-    if (productsAt >= 0) products = productMap(results[productsAt]);
-    else if (finishing && wantedIds.length) {
-      // Lock round trip: everything the batch touches, wanted or held, in one statement, in productId order.
-      const ids = [...new Set([...wantedIds, ...state.heldProductIds(messages.filter((m) => m.eventType !== 'ReserveStock').map((m) => m.orderId))])].sort();
-      products = productMap(await tx.query(lockProducts(ids), ids));
-    }
-
-    const now = new Date();
-    messages.forEach((message, i) => {
-      correlation.run(messageTrace(message), () => {
-        switch (message.eventType) {
-          case 'ReserveStock':
-            return this.reserve(message, decisions[i], state, products ?? new Map());
-          case 'ReleaseStock':
-            return this.finish(message, decisions[i].delayMs, state, products, 'RELEASED');
-          case 'CommitStock':
-            return this.finish(message, decisions[i].delayMs, state, products, 'COMMITTED');
-          default:
-            return assertUnreachable(message, 'inventory command');
-        }
-      });
-    });
-    await this.write(tx, state, now, !products);
+    const read = await this.inventory.read(tx, orderIds, finishing ? null : wantedIds);
+    const state = new BatchState(read.reservations, read.compensated);
+    if (!finishing || !wantedIds.length) return { decisions, state, stock: read.stock };
+    const held = state.heldProductIds(messages.filter((m) => m.eventType !== 'ReserveStock').map((m) => m.orderId));
+    const ids = [...new Set([...wantedIds, ...held])].sort();
+    return { decisions, state, stock: await this.inventory.lockStock(tx, ids) };
   }
 
-  /** Decides one ReserveStock against `state` and `products` (both updated to match) and stages its replies. */
-  private reserve(message: TypedEnvelope<'ReserveStock'>, decision: InventoryDecision, state: BatchState, products: Map<string, ProductRow>): void {
-    const { orderId } = message;
-    const trace = causedBy(message);
-    const wanted = mergeLines(message.payload.items);
-    const existing = state.linesOf(orderId);
-    const messages: Envelope[] = [];
-    try {
-      if (state.compensated.has(orderId)) {
-        throw new InventoryException(InventoryErrorCode.ORDER_CLOSED, 'this order was released already; it cannot be reserved again');
-      }
-      if (existing.length) {
-        if (existing.some((r) => r.status === 'RELEASED')) {
-          throw new InventoryException(InventoryErrorCode.ORDER_CLOSED, 'the reservation of this order was released; it cannot be reserved again');
-        }
-        // A retry of a reservation that went through: same answer, nothing more reserved.
-        const lines: PricedLine[] = existing.map((r) => ({ productId: r.productId, quantity: r.quantity, unitPrice: r.unitPrice }));
-        const currency = existing[0].currency ?? message.payload.currency;
-        this.logger.log(`order ${orderId} already holds its reservation; confirming again`);
-        messages.push(newEnvelope('StockReservationConfirmed', orderId, { items: lines, total: lineTotal(lines), currency }, trace));
-      } else {
-        const unknown = wanted.filter((l) => !products.has(l.productId)).map((l) => l.productId);
-        if (unknown.length) throw new InventoryException(InventoryErrorCode.UNKNOWN_PRODUCT, `unknown product(s): ${unknown.join(', ')}`);
-        const short = wanted.filter((l) => available(products.get(l.productId)!) < l.quantity);
-        if (short.length) {
-          const detail = short.map((l) => `${l.productId} wanted ${l.quantity}, available ${available(products.get(l.productId)!)}`).join('; ');
-          throw new InventoryException(InventoryErrorCode.OUT_OF_STOCK, detail);
-        }
-        if (decision.outcome === 'unavailable') throw new InventoryException(InventoryErrorCode.UNAVAILABLE, 'simulated inventory outage');
+  protected decide(message: InventoryCommand, index: number, { decisions, state, stock }: InventoryBatch): void {
+    switch (message.eventType) {
+      case 'ReserveStock':
+        return this.reserve(message, decisions[index], state, stock ?? new Map());
+      case 'ReleaseStock':
+        return this.finish(message, decisions[index].delayMs, state, stock, 'RELEASED');
+      case 'CommitStock':
+        return this.finish(message, decisions[index].delayMs, state, stock, 'COMMITTED');
+      default:
+        return assertUnreachable(message, 'inventory command');
+    }
+  }
 
-        const lines: PricedLine[] = wanted.map((l) => ({ ...l, unitPrice: Number(products.get(l.productId)!.unit_price) }));
-        for (const line of lines) {
-          const product = products.get(line.productId)!;
-          product.stock_reserved += line.quantity;
-          state.addStock(line.productId, line.quantity, 0);
-          // One row per line, in the order of the command (the ids give a retry the same order).
-          state.insert(orderId, { productId: line.productId, quantity: line.quantity, unitPrice: line.unitPrice, status: 'RESERVED', currency: product.currency });
-        }
-        const currency = products.get(wanted[0].productId)!.currency;
-        const total = lineTotal(lines);
-        this.logger.log(`order ${orderId}: reserved ${lines.length} line(s), total ${total} ${currency}, answering in ${decision.delayMs} ms`);
-        messages.push(newEnvelope('StockReservationConfirmed', orderId, { items: lines, total, currency }, trace), newEnvelope('StockReserved', orderId, { items: wanted }, trace));
-      }
+  protected write({ state, stock }: InventoryBatch, tx: EntityManager, now: Date): Promise<void> {
+    // Without locked products, the write locks the rows it updates first.
+    return this.inventory.write(tx, state, now, !stock);
+  }
+
+  /** Decides one ReserveStock against `state` and `stock` (both updated to match) and stages its replies. */
+  private reserve(message: TypedEnvelope<'ReserveStock'>, decision: InventoryDecision, state: BatchState, stock: Map<string, Stock>): void {
+    const { orderId } = message;
+    let messages: Envelope[];
+    try {
+      messages = this.reserveOrAnswer(message, decision, state, stock);
     } catch (err) {
       if (!(err instanceof InventoryException)) throw err;
       // Nothing is staged for a rejection but the reply.
       this.logger.log(`order ${orderId}: reservation rejected (${err.message})`);
-      messages.push(newEnvelope('StockReservationRejected', orderId, err.toRejection(), trace));
+      messages = [newEnvelope('StockReservationRejected', orderId, err.toRejection(), causedBy(message))];
     }
     state.send(messages, decision.delayMs);
   }
 
+  /** The replies to a reservation, first or retried; throws an InventoryException to refuse it. */
+  private reserveOrAnswer(message: TypedEnvelope<'ReserveStock'>, decision: InventoryDecision, state: BatchState, stock: Map<string, Stock>): Envelope[] {
+    const { orderId } = message;
+    if (state.closed.has(orderId)) {
+      throw new InventoryException(InventoryErrorCode.ORDER_CLOSED, 'this order was released already; it cannot be reserved again');
+    }
+    const existing = state.linesOf(orderId);
+    if (!existing.length) return this.reserveNew(message, decision, state, stock);
+    if (existing.some((r) => r.status === 'RELEASED')) {
+      throw new InventoryException(InventoryErrorCode.ORDER_CLOSED, 'the reservation of this order was released; it cannot be reserved again');
+    }
+    // A retry of a reservation that went through: same answer, nothing more reserved.
+    const lines: PricedLine[] = existing.map((r) => ({ productId: r.productId, quantity: r.quantity, unitPrice: r.unitPrice }));
+    const currency = existing[0].currency ?? message.payload.currency;
+    this.logger.log(`order ${orderId} already holds its reservation; confirming again`);
+    return [newEnvelope('StockReservationConfirmed', orderId, { items: lines, total: lineTotal(lines), currency }, causedBy(message))];
+  }
+
+  private reserveNew(message: TypedEnvelope<'ReserveStock'>, decision: InventoryDecision, state: BatchState, stock: Map<string, Stock>): Envelope[] {
+    const { orderId } = message;
+    const wanted = mergeLines(message.payload.items);
+    checkAvailable(wanted, stock);
+    if (decision.outcome === 'unavailable') throw new InventoryException(InventoryErrorCode.UNAVAILABLE, 'simulated inventory outage');
+
+    const lines: PricedLine[] = wanted.map((l) => ({ ...l, unitPrice: stock.get(l.productId)!.unitPrice }));
+    for (const line of lines) {
+      const product = stock.get(line.productId)!;
+      product.reserved += line.quantity;
+      state.addStock(line.productId, line.quantity, 0);
+      // One row per line, in the order of the command (the ids give a retry the same order).
+      state.insert({ orderId, productId: line.productId, quantity: line.quantity, unitPrice: line.unitPrice, status: 'RESERVED', currency: product.currency });
+    }
+    const currency = stock.get(wanted[0].productId)!.currency;
+    const total = lineTotal(lines);
+    const trace = causedBy(message);
+    this.logger.log(`order ${orderId}: reserved ${lines.length} line(s), total ${total} ${currency}, answering in ${decision.delayMs} ms`);
+    return [newEnvelope('StockReservationConfirmed', orderId, { items: lines, total, currency }, trace), newEnvelope('StockReserved', orderId, { items: wanted }, trace)];
+  }
+
   /**
    * Release (saga compensation, replies) or commit (the order shipped, no reply) what the order
-   * holds; `products` (when locked) and `state` are updated to match.
+   * holds; `stock` (when locked) and `state` are updated to match.
    */
-  private finish(
-    message: TypedEnvelope<'ReleaseStock' | 'CommitStock'>,
-    delayMs: number,
-    state: BatchState,
-    products: Map<string, ProductRow> | null,
-    to: 'RELEASED' | 'COMMITTED',
-  ): void {
+  private finish(message: TypedEnvelope<'ReleaseStock' | 'CommitStock'>, delayMs: number, state: BatchState, stock: Map<string, Stock> | null, to: 'RELEASED' | 'COMMITTED'): void {
     const { orderId } = message;
     const trace = causedBy(message);
-    const held = state
-      .linesOf(orderId)
-      .filter((r) => r.status === 'RESERVED')
-      .sort(byProductId);
-    const guarded: ReservationLine[] = [];
-    for (const r of held) {
-      r.status = to;
-      const product = products?.get(r.productId);
-      if (product) {
-        product.stock_reserved -= r.quantity;
-        if (to === 'COMMITTED') product.stock_on_hand -= r.quantity;
-      }
-      state.addStock(r.productId, -r.quantity, to === 'COMMITTED' ? -r.quantity : 0, r.id === undefined ? undefined : { id: r.id, orderId });
-      // A line reserved earlier in this batch is inserted with its final status; one read is updated, guarded.
-      if (r.id !== undefined) guarded.push(r);
-    }
-    if (guarded.length) state.guard(orderId, to, guarded);
-
+    const held = state.finish(orderId, to, stock);
     const items = held.map((r) => ({ productId: r.productId, quantity: r.quantity }));
     const messages: Envelope[] = [];
     if (to === 'RELEASED') {
@@ -219,93 +169,35 @@ export class InventoryService {
     }
     state.send(messages, delayMs);
   }
+}
 
-  /**
-   * The write round trip: relative stock updates (one per product, in productId order; when no
-   * product was locked before, a locking read in productId order goes first), the new reservation
-   * lines, the status changes of lines read as RESERVED (guarded: a change since the read rolls
-   * the batch back) and the outbox rows, in the order of the commands.
-   */
-  private async write(tx: EntityManager, state: BatchState, now: Date, lockFirst: boolean): Promise<void> {
-    const write = new SqlBatch();
-    const stock = [...state.stock].filter(([, d]) => d.reserved !== 0 || d.onHand !== 0).sort(([a], [b]) => compareIds(a, b));
-    if (lockFirst && stock.length) {
-      const ids = stock.map(([id]) => id);
-      write.add(lockProducts(ids), ids);
-    }
-    const productUpdates = stock.map(([productId, d]) => ({
-      productId,
-      heldBy: d.heldBy,
-      at: d.onHand
-        ? write.add('UPDATE products SET stock_reserved = stock_reserved + ?, stock_on_hand = stock_on_hand + ? WHERE product_id = ?', [d.reserved, d.onHand, productId])
-        : write.add('UPDATE products SET stock_reserved = stock_reserved + ? WHERE product_id = ?', [d.reserved, productId]),
-    }));
-    compensatedOrders.record(write, 'inventory', state.newlyCompensated, now);
-    if (state.inserts.length) {
-      write.addRows(
-        'INSERT INTO stock_reservations (order_id, product_id, quantity, unit_price, status, created_at, updated_at)',
-        state.inserts.map(({ orderId, line }) => [orderId, line.productId, line.quantity, line.unitPrice, line.status, now, now]),
-      );
-    }
-    const guards = state.guards.map((g) => ({
-      ...g,
-      at: write.add(`UPDATE stock_reservations SET status = ?, updated_at = ? WHERE id IN (${placeholders(g.lines)}) AND status = 'RESERVED'`, [
-        g.to,
-        now,
-        ...g.lines.map((r) => r.id),
-      ]),
-    }));
-    this.outbox.stageEach(write, state.outgoing);
-    if (!write.size) return;
-    const results = await write.run(tx);
-
-    // Any surprise rolls the whole transaction back (the batch runs again one command at a time).
-    for (const u of productUpdates) {
-      if (affectedRows(results[u.at]) !== 1) {
-        const by = u.heldBy ? `reservation ${u.heldBy.id} of order ${u.heldBy.orderId} names product` : 'product';
-        throw new Error(`${by} ${u.productId}, which no longer exists`);
-      }
-    }
-    for (const g of guards) {
-      const n = affectedRows(results[g.at]);
-      if (n !== g.lines.length) {
-        throw new Error(`order ${g.orderId}: ${g.lines.length} reservation line(s) were RESERVED when read, but only ${n} when ${g.to}; rolling back`);
-      }
-    }
+/** Throws when a wanted product is unknown or short of stock. */
+function checkAvailable(wanted: OrderLine[], stock: Map<string, Stock>): void {
+  const unknown = wanted.filter((l) => !stock.has(l.productId)).map((l) => l.productId);
+  if (unknown.length) throw new InventoryException(InventoryErrorCode.UNKNOWN_PRODUCT, `unknown product(s): ${unknown.join(', ')}`);
+  const short = wanted.filter((l) => available(stock.get(l.productId)!) < l.quantity);
+  if (short.length) {
+    const detail = short.map((l) => `${l.productId} wanted ${l.quantity}, available ${available(stock.get(l.productId)!)}`).join('; ');
+    throw new InventoryException(InventoryErrorCode.OUT_OF_STOCK, detail);
   }
 }
 
-/** One reservation line as the batch sees it; `id` is undefined for a line inserted by this batch. */
-interface ReservationLine {
-  id?: number | string;
-  productId: string;
-  quantity: number;
-  unitPrice: number;
-  status: ReservationStatus;
-  /** The catalogue currency of the product (null if it is gone). */
-  currency: string | null;
-}
-
 /** The reservations of a batch's orders and everything the batch will write, kept current as it is decided. */
-class BatchState {
+class BatchState implements InventoryWrites {
   private readonly lines = new Map<string, ReservationLine[]>();
-  /** Net stock change per product; `heldBy` names a line read from the database that touches it. */
-  readonly stock = new Map<string, { reserved: number; onHand: number; heldBy?: { id: number | string; orderId: string } }>();
-  readonly inserts: Array<{ orderId: string; line: ReservationLine }> = [];
-  readonly guards: Array<{ orderId: string; to: 'RELEASED' | 'COMMITTED'; lines: ReservationLine[] }> = [];
+  readonly stock = new Map<string, StockChange>();
+  readonly compensated: string[] = [];
+  readonly inserts: ReservationLine[] = [];
+  readonly statusChanges: InventoryWrites['statusChanges'] = [];
   /** Outbox rows in command order, each command's with its own delay (staged in one INSERT). */
   readonly outgoing: OutgoingMessages[] = [];
 
-  /** Orders this module released before (read) or in this batch: a reservation for them is refused. */
-  readonly newlyCompensated: string[] = [];
-
   constructor(
-    rows: ReservationRow[],
-    readonly compensated: Set<string>,
+    lines: ReservationLine[],
+    /** Orders this module released before (read) or in this batch: a reservation for them is refused. */
+    readonly closed: Set<string>,
   ) {
-    for (const r of rows) {
-      this.linesOf(r.order_id).push({ id: r.id, productId: r.product_id, quantity: r.quantity, unitPrice: Number(r.unit_price), status: r.status, currency: r.currency });
-    }
+    for (const line of lines) this.linesOf(line.orderId).push(line);
   }
 
   linesOf(orderId: string): ReservationLine[] {
@@ -324,17 +216,17 @@ class BatchState {
   }
 
   markCompensated(orderId: string): void {
-    if (this.compensated.has(orderId)) return;
-    this.compensated.add(orderId);
-    this.newlyCompensated.push(orderId);
+    if (this.closed.has(orderId)) return;
+    this.closed.add(orderId);
+    this.compensated.push(orderId);
   }
 
-  insert(orderId: string, line: ReservationLine): void {
-    this.linesOf(orderId).push(line);
-    this.inserts.push({ orderId, line });
+  insert(line: ReservationLine): void {
+    this.linesOf(line.orderId).push(line);
+    this.inserts.push(line);
   }
 
-  addStock(productId: string, reserved: number, onHand: number, heldBy?: { id: number | string; orderId: string }): void {
+  addStock(productId: string, reserved: number, onHand: number, heldBy?: StockChange['heldBy']): void {
     const d = this.stock.get(productId) ?? { reserved: 0, onHand: 0 };
     d.reserved += reserved;
     d.onHand += onHand;
@@ -342,8 +234,25 @@ class BatchState {
     this.stock.set(productId, d);
   }
 
-  guard(orderId: string, to: 'RELEASED' | 'COMMITTED', lines: ReservationLine[]): void {
-    this.guards.push({ orderId, to, lines });
+  /** Moves what the order holds to `to`, with the stock to match; returns those lines in productId order. */
+  finish(orderId: string, to: 'RELEASED' | 'COMMITTED', stock: Map<string, Stock> | null): ReservationLine[] {
+    const held = this.linesOf(orderId)
+      .filter((r) => r.status === 'RESERVED')
+      .sort(byProductId);
+    const read: ReservationLine[] = [];
+    for (const r of held) {
+      r.status = to;
+      const product = stock?.get(r.productId);
+      if (product) {
+        product.reserved -= r.quantity;
+        if (to === 'COMMITTED') product.onHand -= r.quantity;
+      }
+      this.addStock(r.productId, -r.quantity, to === 'COMMITTED' ? -r.quantity : 0, r.id === undefined ? undefined : { id: r.id, orderId });
+      // A line reserved earlier in this batch is inserted with its final status; one read is updated, guarded.
+      if (r.id !== undefined) read.push(r);
+    }
+    if (read.length) this.statusChanges.push({ orderId, to, lines: read });
+    return held;
   }
 
   send(messages: Envelope[], delayMs: number): void {
@@ -351,22 +260,10 @@ class BatchState {
   }
 }
 
-function lockProducts(ids: string[]): string {
-  return `SELECT product_id, unit_price, currency, stock_on_hand, stock_reserved FROM products WHERE product_id IN (${placeholders(ids)}) ORDER BY product_id FOR UPDATE`;
-}
-
-function productMap(rows: unknown): Map<string, ProductRow> {
-  return new Map((rows as ProductRow[]).map((p) => [p.product_id, p]));
-}
-
-function available(p: ProductRow): number {
-  return p.stock_on_hand - p.stock_reserved;
-}
-
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+function available(p: Stock): number {
+  return p.onHand - p.reserved;
 }
 
 function byProductId(a: { productId: string }, b: { productId: string }): number {
-  return compareIds(a.productId, b.productId);
+  return a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0;
 }
