@@ -49,9 +49,6 @@ export class InventoryService extends SystemBatchHandler<InventoryCommand, Inven
   ) {
     super();
   }
-  handle(message: InventoryCommand, tx: EntityManager): Promise<void> {
-    return this.handleMany([message], tx);
-  }
 
   /**
    * The read round trip and, when a release or commit must first tell which products it holds, the

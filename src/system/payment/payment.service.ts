@@ -39,9 +39,6 @@ export class PaymentService extends SystemBatchHandler<PaymentCommand, PaymentBa
   ) {
     super();
   }
-  handle(message: PaymentCommand, tx: EntityManager): Promise<void> {
-    return this.handleMany([message], tx);
-  }
 
   /** The orders' payments: a plain read for charges, locked for refunds (see PaymentRepository). */
   protected async read(messages: PaymentCommand[], tx: EntityManager): Promise<PaymentBatch> {

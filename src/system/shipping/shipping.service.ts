@@ -55,9 +55,6 @@ export class ShippingService extends SystemBatchHandler<ShippingMessage, Shippin
   ) {
     super();
   }
-  handle(message: ShippingMessage, tx: EntityManager): Promise<void> {
-    return this.handleMany([message], tx);
-  }
 
   /** The orders' shipments: a plain read for requests, locked for cancellations (see ShipmentRepository). */
   protected async read(messages: ShippingMessage[], tx: EntityManager): Promise<ShippingBatch> {

@@ -26,8 +26,8 @@ describe('inventory: a reservation after the release is refused (real MariaDB)',
   afterAll(() => h?.close());
 
   const reserve = (orderId: string, productId: string) =>
-    h.inTx((tx) => inventory.handle(newEnvelope('ReserveStock', orderId, { items: [{ productId, quantity: 2 }], currency: 'EUR', attempt: 1 }, trace(orderId)), tx));
-  const release = (orderId: string) => h.inTx((tx) => inventory.handle(newEnvelope('ReleaseStock', orderId, { reason: 'PAYMENT_FAILED' }, trace(orderId)), tx));
+    h.inTx((tx) => inventory.handleMany([newEnvelope('ReserveStock', orderId, { items: [{ productId, quantity: 2 }], currency: 'EUR', attempt: 1 }, trace(orderId))], tx));
+  const release = (orderId: string) => h.inTx((tx) => inventory.handleMany([newEnvelope('ReleaseStock', orderId, { reason: 'PAYMENT_FAILED' }, trace(orderId))], tx));
 
   it('a release that found nothing still closes the order: the reservation that comes later reserves nothing', async () => {
     const product = await h.product(10, 5);
@@ -68,8 +68,8 @@ describe('payment: a charge after the refund is refused (real MariaDB)', () => {
   afterAll(() => h?.close());
 
   const charge = (orderId: string) =>
-    h.inTx((tx) => payment.handle(newEnvelope('ChargePayment', orderId, { amount: 25, currency: 'EUR', customerId: 'c-1', attempt: 1 }, trace(orderId)), tx));
-  const refund = (orderId: string) => h.inTx((tx) => payment.handle(newEnvelope('RefundPayment', orderId, { reason: 'PAYMENT_FAILED' }, trace(orderId)), tx));
+    h.inTx((tx) => payment.handleMany([newEnvelope('ChargePayment', orderId, { amount: 25, currency: 'EUR', customerId: 'c-1', attempt: 1 }, trace(orderId))], tx));
+  const refund = (orderId: string) => h.inTx((tx) => payment.handleMany([newEnvelope('RefundPayment', orderId, { reason: 'PAYMENT_FAILED' }, trace(orderId))], tx));
 
   it('a refund that found no charge still closes the order: the charge that comes later (a DLQ replay) charges nothing', async () => {
     const orderId = randomUUID();
@@ -110,9 +110,9 @@ describe('shipping: cancellation (real MariaDB)', () => {
   const address = { line1: '12 St James Square', city: 'London', postalCode: 'SW1Y 4JH', country: 'GB' };
   const request = (orderId: string) =>
     h.inTx((tx) =>
-      shipping.handle(newEnvelope('ShipmentRequested', orderId, { shippingAddress: address, items: [{ productId: 'SKU-1', quantity: 1 }], attempt: 1 }, trace(orderId)), tx),
+      shipping.handleMany([newEnvelope('ShipmentRequested', orderId, { shippingAddress: address, items: [{ productId: 'SKU-1', quantity: 1 }], attempt: 1 }, trace(orderId))], tx),
     );
-  const cancel = (orderId: string) => h.inTx((tx) => shipping.handle(newEnvelope('CancelShipment', orderId, { reason: 'SHIPPING_FAILED' }, trace(orderId)), tx));
+  const cancel = (orderId: string) => h.inTx((tx) => shipping.handleMany([newEnvelope('CancelShipment', orderId, { reason: 'SHIPPING_FAILED' }, trace(orderId))], tx));
   const shipment = async (orderId: string) => (await h.dataSource.query('SELECT status FROM shipments WHERE order_id = ?', [orderId]))[0]?.status as string | undefined;
 
   it('a shipment in transit is cancelled, announced as CANCELLED, and never delivered', async () => {

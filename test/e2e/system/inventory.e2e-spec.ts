@@ -24,15 +24,15 @@ describe('inventory system (real MariaDB)', () => {
   const trace = (orderId: string) => ({ correlationId: `corr-${orderId}` });
   const reserve = (orderId: string, items: OrderLine[], attempt = 1) => {
     const m = newEnvelope('ReserveStock', orderId, { items, currency: 'EUR', attempt }, trace(orderId));
-    return h.inTx((tx) => inventory.handle(m, tx)).then(() => m);
+    return h.inTx((tx) => inventory.handleMany([m], tx)).then(() => m);
   };
   const release = (orderId: string) => {
     const m = newEnvelope('ReleaseStock', orderId, { reason: 'PAYMENT_FAILED' }, trace(orderId));
-    return h.inTx((tx) => inventory.handle(m, tx)).then(() => m);
+    return h.inTx((tx) => inventory.handleMany([m], tx)).then(() => m);
   };
   const commit = (orderId: string) => {
     const m = newEnvelope('CommitStock', orderId, {}, trace(orderId));
-    return h.inTx((tx) => inventory.handle(m, tx)).then(() => m);
+    return h.inTx((tx) => inventory.handleMany([m], tx)).then(() => m);
   };
   const reservations = (orderId: string) =>
     h.dataSource.query('SELECT product_id, quantity, unit_price, status FROM stock_reservations WHERE order_id = ? ORDER BY product_id', [orderId]) as Promise<
@@ -214,7 +214,7 @@ describe('inventory system (real MariaDB)', () => {
         await tx.query('SELECT COUNT(*) AS n FROM stock_reservations WHERE order_id = ?', [orderId]);
         // …while another transaction has meanwhile committed one of them.
         await h.dataSource.query(`UPDATE stock_reservations SET status = 'COMMITTED' WHERE order_id = ? AND product_id = ?`, [orderId, b]);
-        await inventory.handle(m, tx);
+        await inventory.handleMany([m], tx);
       }),
     ).rejects.toThrow(/were RESERVED when read, but only 1 when RELEASED/);
     // Everything the release wrote rolled back: stock, lines and messages.
@@ -263,7 +263,7 @@ describe('inventory system (real MariaDB)', () => {
     const a = await h.product(10, 1);
     const b = await h.product(10, 1);
     const orderId = randomUUID();
-    const run = (m: Parameters<InventoryService['handle']>[0]) => h.roundTrips((tx) => inventory.handle(m, tx));
+    const run = (m: InventoryCommand) => h.roundTrips((tx) => inventory.handleMany([m], tx));
     const reserveStock = (items: OrderLine[]) => newEnvelope('ReserveStock', orderId, { items, currency: 'EUR', attempt: 1 }, trace(orderId));
     const items = [
       { productId: b, quantity: 1 },

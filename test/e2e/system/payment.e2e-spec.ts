@@ -23,11 +23,11 @@ describe('payment system (real MariaDB)', () => {
 
   const charge = (orderId: string, amount = 42.5, attempt = 1) => {
     const m = newEnvelope('ChargePayment', orderId, { amount, currency: 'EUR', customerId: 'cust-42', attempt }, { correlationId: `corr-${orderId}` });
-    return h.inTx((tx) => payments.handle(m, tx)).then(() => m);
+    return h.inTx((tx) => payments.handleMany([m], tx)).then(() => m);
   };
   const refund = (orderId: string) => {
     const m = newEnvelope('RefundPayment', orderId, { reason: 'SHIPPING_FAILED' }, { correlationId: `corr-${orderId}` });
-    return h.inTx((tx) => payments.handle(m, tx)).then(() => m);
+    return h.inTx((tx) => payments.handleMany([m], tx)).then(() => m);
   };
   const rows = (orderId: string) =>
     h.dataSource.query('SELECT id, customer_id, amount, currency, status, refunded_amount FROM payments WHERE order_id = ?', [orderId]) as Promise<
@@ -135,7 +135,7 @@ describe('payment system (real MariaDB)', () => {
   });
 
   it('costs one read and at most one write round trip per command', async () => {
-    const run = (m: Parameters<PaymentService['handle']>[0]) => h.roundTrips((tx) => payments.handle(m, tx));
+    const run = (m: PaymentCommand) => h.roundTrips((tx) => payments.handleMany([m], tx));
     const chargePayment = (orderId: string) =>
       newEnvelope('ChargePayment', orderId, { amount: 10, currency: 'EUR', customerId: 'cust-42', attempt: 1 }, { correlationId: `corr-${orderId}` });
     const refundPayment = (orderId: string) => newEnvelope('RefundPayment', orderId, { reason: 'SHIPPING_FAILED' }, { correlationId: `corr-${orderId}` });

@@ -41,7 +41,7 @@ describe('shipping system (real MariaDB)', () => {
       { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt },
       { correlationId: `corr-${orderId}` },
     );
-    return h.inTx((tx) => shipping.handle(m, tx)).then(() => m);
+    return h.inTx((tx) => shipping.handleMany([m], tx)).then(() => m);
   };
   /** Feeds `m` to the shipping consumer as Kafka would; returns the offsets it then commits. */
   const consume = async (m: Envelope, offset: string) => {
@@ -119,10 +119,10 @@ describe('shipping system (real MariaDB)', () => {
   it('costs one read and one write round trip per request', async () => {
     const orderId = randomUUID();
     const m = () => newEnvelope('ShipmentRequested', orderId, { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt: 1 }, { correlationId: 'c' });
-    expect(await h.roundTrips((tx) => shipping.handle(m(), tx))).toBe(2);
-    expect(await h.roundTrips((tx) => shipping.handle(m(), tx))).toBe(2); // a retry, answered the same
+    expect(await h.roundTrips((tx) => shipping.handleMany([m()], tx))).toBe(2);
+    expect(await h.roundTrips((tx) => shipping.handleMany([m()], tx))).toBe(2); // a retry, answered the same
     simulator.configure({ failureRate: 1 });
-    expect(await h.roundTrips((tx) => shipping.handle({ ...m(), orderId: randomUUID() }, tx))).toBe(2);
+    expect(await h.roundTrips((tx) => shipping.handleMany([{ ...m(), orderId: randomUUID() }], tx))).toBe(2);
     expect((await h.staged(orderId)).map((s) => s.eventType)).toEqual(['ShipmentCreated', 'ShipmentStatusChanged', 'ShipmentCreated']);
   });
 
@@ -220,7 +220,7 @@ describe('shipping system (real MariaDB)', () => {
         { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt: 1 },
         { correlationId: `corr-${creating}` },
       );
-      await shipping.handle(m, tx);
+      await shipping.handleMany([m], tx);
       // A lock wait would take the server's 50 s: give the pass 5.
       const pass = scheduler.deliverDue(new Date(Date.now() + 120000));
       const outcome = await Promise.race([pass, new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 5000).unref())]);
