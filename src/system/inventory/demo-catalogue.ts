@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { insertMissingProducts } from './inventory.repository.js';
 
 /** A few dozen products with prices and stock, so a fresh install has something to order. */
 const NAMES = [
@@ -49,11 +50,9 @@ export const DEMO_PRODUCTS = NAMES.map((name, i) => ({
 }));
 
 /** Idempotent: inserts missing products, never resets stock of existing ones. */
-export async function seedDemoCatalogue(dataSource: DataSource, currency: string): Promise<number> {
-  const params = DEMO_PRODUCTS.flatMap((p) => [p.productId, p.name, p.unitPrice, currency, p.stock]);
-  const result = await dataSource.query(
-    `INSERT IGNORE INTO products (product_id, name, unit_price, currency, stock_on_hand, stock_reserved) VALUES ${DEMO_PRODUCTS.map(() => '(?, ?, ?, ?, ?, 0)').join(', ')}`,
-    params,
+export function seedDemoCatalogue(dataSource: DataSource, currency: string): Promise<number> {
+  return insertMissingProducts(
+    dataSource,
+    DEMO_PRODUCTS.map((p) => ({ productId: p.productId, name: p.name, unitPrice: p.unitPrice, currency, onHand: p.stock })),
   );
-  return Number((result as { affectedRows?: number }).affectedRows ?? 0);
 }

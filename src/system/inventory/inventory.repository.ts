@@ -102,6 +102,19 @@ function stockMap(rows: unknown): Map<string, Stock> {
   return new Map((rows as StockRow[]).map((row) => [row.product_id, toStock(row)]));
 }
 
+/**
+ * Adds the products that are missing, with nothing reserved; an existing product keeps its stock.
+ * Outside the module's injector, for the database CLI's seed. Returns how many were added.
+ */
+export async function insertMissingProducts(dataSource: DataSource, products: ReadonlyArray<Omit<Product, 'reserved'>>): Promise<number> {
+  const params = products.flatMap((p) => [p.productId, p.name, p.unitPrice, p.currency, p.onHand]);
+  const result = await dataSource.query(
+    `INSERT IGNORE INTO products (product_id, name, unit_price, currency, stock_on_hand, stock_reserved) VALUES ${products.map(() => '(?, ?, ?, ?, ?, 0)').join(', ')}`,
+    params,
+  );
+  return Number((result as { affectedRows?: number }).affectedRows ?? 0);
+}
+
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
