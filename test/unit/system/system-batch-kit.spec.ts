@@ -1,0 +1,135 @@
+import type { EntityManager } from 'typeorm';
+import { correlation } from '../../../src/platform/observability/correlation.js';
+import { GuardedWrite } from '../../../src/system/common/guarded-write.js';
+import { orderIdsOf, readByOrder } from '../../../src/system/common/read-by-order.js';
+import { SystemBatchHandler } from '../../../src/system/common/system-batch-handler.js';
+
+/** A manager that allows nothing but query(), answered from `answer`, and records every round trip. */
+function manager(answer: (sql: string, params: unknown[]) => unknown) {
+  const calls: Array<{ sql: string; params: unknown[] }> = [];
+  const tx = new Proxy(
+    {
+      query: async (sql: string, params: unknown[] = []) => {
+        calls.push({ sql, params });
+        return answer(sql, params);
+      },
+    },
+    {
+      get(target, prop) {
+        if (prop in target) return Reflect.get(target, prop);
+        if (typeof prop === 'symbol' || prop === 'then') return undefined;
+        throw new Error(`unexpected use of EntityManager.${String(prop)}`);
+      },
+    },
+  ) as unknown as EntityManager;
+  return { tx, calls };
+}
+
+describe('GuardedWrite', () => {
+  it('runs nothing when nothing was added', async () => {
+    const { tx, calls } = manager(() => {
+      throw new Error('no round trip expected');
+    });
+    await new GuardedWrite().run(tx);
+    expect(calls).toEqual([]);
+  });
+
+  it('sends every statement in one round trip and accepts the declared row counts', async () => {
+    const { tx, calls } = manager(() => [{ affectedRows: 2 }, { affectedRows: 1 }, { affectedRows: 5 }]);
+    const write = new GuardedWrite();
+    write.expectRows('UPDATE a SET x = ? WHERE id IN (?, ?)', [1, 'p', 'q'], 2, () => 'a changed');
+    write.batch.add('INSERT INTO b VALUES (?)', [7]);
+    write.expectRows('UPDATE c SET y = ?', [3], 5, () => 'c changed');
+    await write.run(tx);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].params).toEqual([1, 'p', 'q', 7, 3]);
+  });
+
+  it('throws the first mismatch, in the order the statements were added, with the count it found', async () => {
+    const { tx } = manager(() => [{ affectedRows: 1 }, { affectedRows: 0 }, { affectedRows: 0 }]);
+    const write = new GuardedWrite();
+    write.expectRows('UPDATE a SET x = 1', [], 1, () => 'a');
+    write.expectRows('UPDATE b SET x = 1', [], 2, (n) => `b changed ${n} of 2`);
+    write.expectRows('UPDATE c SET x = 1', [], 1, () => 'c');
+    await expect(write.run(tx)).rejects.toThrow('b changed 0 of 2');
+  });
+});
+
+describe('readByOrder', () => {
+  const SELECT = 'SELECT id, order_id, status FROM things';
+
+  it('reads the compensated orders, the forward rows plainly and the compensating rows locked, in one round trip', async () => {
+    const { tx, calls } = manager(() => [[{ order_id: 'o3' }], [{ id: 't1', order_id: 'o1', status: 'A' }], [{ id: 't3', order_id: 'o3', status: 'B' }]]);
+    const read = await readByOrder(tx, 'payment', SELECT, { forward: ['o1', 'o2'], compensating: ['o3'] }, (row: { id: string; order_id: string; status: string }) => ({
+      id: row.id,
+      status: row.status,
+    }));
+    expect(calls).toHaveLength(1);
+    const statements = calls[0].sql.split(';\n');
+    expect(statements).toEqual([
+      'SELECT order_id FROM compensated_orders WHERE system_module = ? AND order_id IN (?,?,?)',
+      `${SELECT} WHERE order_id IN (?,?)`,
+      `${SELECT} WHERE order_id IN (?) FOR UPDATE`,
+    ]);
+    expect(calls[0].params).toEqual(['payment', 'o1', 'o2', 'o3', 'o1', 'o2', 'o3']);
+    expect(read.rows).toEqual(
+      new Map([
+        ['o1', { id: 't1', status: 'A' }],
+        ['o3', { id: 't3', status: 'B' }],
+      ]),
+    );
+    expect(read.compensated).toEqual(new Set(['o3']));
+  });
+
+  it('keeps the locked row of an order that is in both lists', async () => {
+    const { tx } = manager(() => [[], [{ order_id: 'o1', v: 'plain' }], [{ order_id: 'o1', v: 'locked' }]]);
+    const read = await readByOrder(tx, 'shipping', SELECT, { forward: ['o1'], compensating: ['o1'] }, (row: { order_id: string; v: string }) => row.v);
+    expect(read.rows.get('o1')).toBe('locked');
+  });
+
+  it('lists the distinct orders of one message type, in the order they first appear', () => {
+    const messages = [
+      { eventType: 'A', orderId: 'o2' },
+      { eventType: 'B', orderId: 'o1' },
+      { eventType: 'A', orderId: 'o3' },
+      { eventType: 'A', orderId: 'o2' },
+    ];
+    expect(orderIdsOf(messages, 'A')).toEqual(['o2', 'o3']);
+  });
+});
+
+describe('SystemBatchHandler', () => {
+  type Message = { correlationId: string; orderId: string; eventId: string };
+
+  class Recorder extends SystemBatchHandler<Message, string[]> {
+    readonly steps: string[] = [];
+
+    protected async read(messages: Message[]): Promise<string[]> {
+      this.steps.push(`read ${messages.length}`);
+      return [];
+    }
+
+    protected decide(message: Message, index: number, batch: string[], now: Date): void {
+      batch.push(`${index}:${message.orderId}:${correlation.current()?.eventId}:${now instanceof Date}`);
+    }
+
+    protected async write(batch: string[]): Promise<void> {
+      this.steps.push(`write ${batch.join(' ')}`);
+    }
+  }
+
+  const tx = {} as EntityManager;
+  const message = (orderId: string, eventId: string): Message => ({ correlationId: `c-${orderId}`, orderId, eventId });
+
+  it('reads once, decides each message in order in its own trace context, then writes once', async () => {
+    const handler = new Recorder();
+    await handler.handleMany([message('o1', 'e1'), message('o2', 'e2')], tx);
+    expect(handler.steps).toEqual(['read 2', 'write 0:o1:e1:true 1:o2:e2:true']);
+  });
+
+  it('does nothing for an empty batch', async () => {
+    const handler = new Recorder();
+    await handler.handleMany([], tx);
+    expect(handler.steps).toEqual([]);
+  });
+});
