@@ -4,7 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { appConfig } from '../../config/app.config.js';
 import { newEnvelope } from '../../contracts/envelope.js';
-import { leanTransaction } from '../../platform/database/sql-batch.js';
+import { leanTransaction } from '../../platform/database/lean-transaction.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
 import { OrderStoreService, type OrderView, type StatusView } from '../../platform/order-store/order-store.service.js';
 import type { CreateOrderRequestDto } from './dto/create-order.request.dto.js';

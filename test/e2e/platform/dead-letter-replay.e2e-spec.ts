@@ -5,7 +5,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import request from 'supertest';
 import { issueTestToken } from '../../../scripts/oidc-provider.mjs';
 import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope } from '../../../src/contracts/envelope.js';
-import { leanTransaction } from '../../../src/platform/database/sql-batch.js';
+import { leanTransaction } from '../../../src/platform/database/lean-transaction.js';
 import { HEADER_REPLAY_OF, parseDeadLetterIds, readDeadLetters, type StoredDeadLetter } from '../../../src/platform/messaging/dead-letters.js';
 import { OrderStoreService } from '../../../src/platform/order-store/order-store.service.js';
 import { eventually } from '../../support/eventually.js';

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { parseDatabaseUrl } from '../../../src/config/database.config.js';
 import { buildDataSourceOptions } from '../../../src/platform/database/database-options.js';
-import { leanTransaction, SqlBatch } from '../../../src/platform/database/sql-batch.js';
+import { leanTransaction } from '../../../src/platform/database/lean-transaction.js';
+import { SqlBatch } from '../../../src/platform/database/sql-batch.js';
 
 /** LeanTransaction against the real MariaDB: START and COMMIT ride with the first and last statements. */
 describe('leanTransaction (real MariaDB)', () => {
