@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { newEnvelope } from '../../../src/contracts/envelope.js';
-import { OrderStoreService } from '../../../src/platform/order-store/order-store.service.js';
 import { OrderSagaModule } from '../../../src/process/orders/order-saga.module.js';
 import { OrderSagaService, type SagaMessage } from '../../../src/process/orders/order-saga.service.js';
 import { checkSuiteInvariants } from '../../support/invariants.js';
+import { writeReceivedOrder } from '../../support/received-order.js';
 import { startSystemHarness, type SystemHarness } from '../system/system-harness.js';
 
 /**
@@ -14,7 +14,6 @@ import { startSystemHarness, type SystemHarness } from '../system/system-harness
 describe('order saga: a batch of messages written per kind of change (real MariaDB)', () => {
   let h: SystemHarness;
   let saga: OrderSagaService;
-  let store: OrderStoreService;
   let productA: string;
   let productB: string;
   /** Every order this suite writes, for the invariant check at its end. */
@@ -23,7 +22,6 @@ describe('order saga: a batch of messages written per kind of change (real Maria
   beforeAll(async () => {
     h = await startSystemHarness(OrderSagaModule);
     saga = h.moduleRef.get(OrderSagaService);
-    store = h.moduleRef.get(OrderStoreService);
     productA = await h.product(100, 2.5);
     productB = await h.product(100, 4);
   });
@@ -39,7 +37,7 @@ describe('order saga: a batch of messages written per kind of change (real Maria
     const address = { line1: '1 Main St', city: 'Paris', postalCode: '75001', country: 'FR' };
     written.push(id);
     await inTx((tx) =>
-      store.writeReceived((batch) => batch.run(tx), { id, customer, shippingAddress: address, items, currency: 'EUR', correlationId: `corr-${id}`, at: new Date() }),
+      writeReceivedOrder(h.moduleRef, (batch) => batch.run(tx), { id, customer, shippingAddress: address, items, currency: 'EUR', correlationId: `corr-${id}`, at: new Date() }),
     );
     return id;
   }
