@@ -155,6 +155,13 @@ function rejected(
   return [{ kind: 'retryLater', step, attempt: current.attempt, delayMs: backoffMs(current.attempt, policy, random) }];
 }
 
+/** The forward step each rejection answers. */
+const REJECTED_STEP: Record<'StockRejected' | 'PaymentRejected' | 'ShipmentRejected', ForwardStep> = {
+  StockRejected: 'inventory',
+  PaymentRejected: 'payment',
+  ShipmentRejected: 'shipping',
+};
+
 /**
  * Decides what an event means for an order in `status`. An event that does not fit the status
  * (late, duplicate, out of order) yields no action: transitions are guarded by their source status.
@@ -169,9 +176,6 @@ export function decide(status: OrderStatus, event: SagaEvent, current: StepState
     case 'StockReserved':
       if (status !== 'INVENTORY_CHECK_STARTED') return undoLate(status, 'release', current, policy);
       return [{ kind: 'transition', from: 'INVENTORY_CHECK_STARTED', to: 'INVENTORY_CONFIRMED' }, { kind: 'finish', step: 'inventory' }, start('payment', policy)];
-    case 'StockRejected':
-      if (status !== 'INVENTORY_CHECK_STARTED') return [];
-      return rejected('inventory', event, current, policy, random);
     case 'PaymentCharged':
       if (status !== 'INVENTORY_CONFIRMED') return undoLate(status, 'refund', current, policy);
       return [
@@ -179,9 +183,6 @@ export function decide(status: OrderStatus, event: SagaEvent, current: StepState
         { kind: 'finish', step: 'payment' },
         { kind: 'notify', command: 'OrderValidated' },
       ];
-    case 'PaymentRejected':
-      if (status !== 'INVENTORY_CONFIRMED') return [];
-      return rejected('payment', event, current, policy, random);
     case 'OrderValidated':
       if (status !== 'PAYMENT_COMPLETED') return [];
       return [{ kind: 'transition', from: 'PAYMENT_COMPLETED', to: 'SHIPPING_REQUESTED' }, start('shipping', policy)];
@@ -192,9 +193,13 @@ export function decide(status: OrderStatus, event: SagaEvent, current: StepState
         { kind: 'finish', step: 'shipping' },
         { kind: 'notify', command: 'CommitStock' },
       ];
-    case 'ShipmentRejected':
-      if (status !== 'SHIPPING_REQUESTED') return [];
-      return rejected('shipping', event, current, policy, random);
+    case 'StockRejected':
+    case 'PaymentRejected':
+    case 'ShipmentRejected': {
+      // Only while the order waits on that step.
+      const step = REJECTED_STEP[event.type];
+      return status === STEP_STATUS[step] ? rejected(step, event, current, policy, random) : [];
+    }
     case 'CompensationDone':
       return current ? [{ kind: 'finish', step: event.step }] : [];
     case 'StepDue':
