@@ -156,11 +156,12 @@ export class OrderRepository {
   }
 
   /** Orders in RECEIVED or PAYMENT_COMPLETED not updated for `stalledAfterS` seconds (no step deadline watches them). */
-  findStalled(stalledAfterS: number, limit: number): Promise<Array<{ id: string; correlation_id: string }>> {
-    return this.dataSource.query(
+  async findStalled(stalledAfterS: number, limit: number): Promise<Array<{ id: string; correlationId: string }>> {
+    const rows: Array<{ id: string; correlation_id: string }> = await this.dataSource.query(
       `SELECT id, correlation_id FROM orders WHERE status IN ('RECEIVED', 'PAYMENT_COMPLETED') AND updated_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND LIMIT ?`,
       [stalledAfterS, limit],
     );
+    return rows.map((r) => ({ id: r.id, correlationId: r.correlation_id }));
   }
 }
 

@@ -59,15 +59,11 @@ export class OrderSagaService {
     this.policy = cfg;
   }
 
-  /** A message from Kafka (the message processor has opened `tx` and recorded the inbox row). */
-  handle(message: SagaMessage, tx: EntityManager): Promise<void> {
-    return this.handleMany([message], tx);
-  }
-
   /**
-   * Messages of one partition, in order, in one transaction: one round trip reads (and locks, in id
-   * order, so concurrent batches cannot deadlock) every order they concern, each message is decided
-   * against its order's state as the messages before it left it, and one round trip writes it all.
+   * Messages of one partition, in order, in one transaction (the message processor has opened `tx`
+   * and recorded their inbox rows): one round trip reads (and locks, in id order, so concurrent
+   * batches cannot deadlock) every order they concern, each message is decided against its order's
+   * state as the messages before it left it, and one round trip writes it all.
    */
   async handleMany(messages: SagaMessage[], tx: EntityManager): Promise<void> {
     const { states, now } = await this.load(tx, [...new Set(messages.map((m) => m.orderId))]);

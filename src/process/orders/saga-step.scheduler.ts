@@ -123,7 +123,7 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
     for (const order of stalled) {
       if (this.stopped) break;
       try {
-        const done = await correlation.run({ correlationId: order.correlation_id, orderId: order.id }, () =>
+        const done = await correlation.run({ correlationId: order.correlationId, orderId: order.id }, () =>
           this.dataSource.transaction((tx) => this.saga.redrive(tx, order.id, this.cfg.stalledAfterMs)),
         );
         if (done) driven += 1;
