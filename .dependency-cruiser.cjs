@@ -15,7 +15,7 @@ module.exports = {
       to: { path: '^src/system' },
     },
     { name: 'process-not-to-experience', severity: 'error', from: { path: '^src/process' }, to: { path: '^src/experience' } },
-    { name: 'system-not-to-upper-layers', severity: 'error', from: { path: '^src/system' }, to: { path: '^src/(experience|process)|^src/platform/order-store' } },
+    { name: 'system-not-to-upper-layers', severity: 'error', from: { path: '^src/system' }, to: { path: '^src/(experience|process|order-store)' } },
     {
       name: 'system-modules-independent',
       severity: 'error',
@@ -23,6 +23,14 @@ module.exports = {
       from: { path: '^src/system/(inventory|payment|shipping)/' },
       to: { path: '^src/system/(inventory|payment|shipping)/', pathNot: '^src/system/$1/' },
     },
+    {
+      name: 'order-store-users',
+      severity: 'error',
+      comment: 'the order records are a feature of the intake and the saga: system modules and plumbing learn about orders through Kafka',
+      from: { path: '^src/', pathNot: '^src/(order-store|experience/orders|process)/' },
+      to: { path: '^src/order-store/' },
+    },
+    { name: 'order-store-below-layers', severity: 'error', from: { path: '^src/order-store' }, to: { path: '^src/(experience|process|system)' } },
     { name: 'platform-not-to-layers', severity: 'error', from: { path: '^src/platform' }, to: { path: '^src/(experience|process|system)' } },
     { name: 'contracts-pure', severity: 'error', from: { path: '^src/contracts' }, to: { path: '^src/', pathNot: '^src/(contracts|config)/' } },
     {

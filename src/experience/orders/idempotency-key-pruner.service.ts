@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { DataSource } from 'typeorm';
 import { appConfig } from '../../config/app.config.js';
-import { affectedRows } from '../../platform/database/sql-batch.js';
+import { IdempotencyKeyRepository } from '../../order-store/idempotency-key.repository.js';
 
 /**
  * Rows per DELETE. Intake inserts into this table on every keyed POST: each chunk is one short
@@ -24,7 +23,7 @@ export class IdempotencyKeyPrunerService implements OnApplicationBootstrap, OnAp
   private stopped = false;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly keys: IdempotencyKeyRepository,
     @Inject(appConfig.KEY) private readonly cfg: Pick<ConfigType<typeof appConfig>, 'idempotencyKeyTtlHours' | 'idempotencyPruneIntervalMs'>,
   ) {}
 
@@ -36,12 +35,7 @@ export class IdempotencyKeyPrunerService implements OnApplicationBootstrap, OnAp
   async prune(): Promise<number> {
     let total = 0;
     while (!this.stopped) {
-      // The database's clock, the one that stamped created_at (and that intake compares with).
-      const result = await this.dataSource.query('DELETE FROM idempotency_keys WHERE created_at < NOW(3) - INTERVAL ? HOUR ORDER BY created_at LIMIT ?', [
-        this.cfg.idempotencyKeyTtlHours,
-        PRUNE_CHUNK,
-      ]);
-      const deleted = affectedRows(result);
+      const deleted = await this.keys.deleteExpired(this.cfg.idempotencyKeyTtlHours, PRUNE_CHUNK);
       total += deleted;
       if (deleted < PRUNE_CHUNK) break;
     }

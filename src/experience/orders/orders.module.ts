@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { OrderStoreModule } from '../../platform/order-store/order-store.module.js';
+import { OrderStoreModule } from '../../order-store/order-store.module.js';
 import { IdempotencyKeyPrunerService } from './idempotency-key-pruner.service.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersService } from './orders.service.js';

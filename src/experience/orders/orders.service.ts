@@ -4,9 +4,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { appConfig } from '../../config/app.config.js';
 import { newEnvelope } from '../../contracts/envelope.js';
-import { leanTransaction } from '../../platform/database/sql-batch.js';
+import { CustomerRepository } from '../../order-store/customer.repository.js';
+import { IdempotencyKeyRepository } from '../../order-store/idempotency-key.repository.js';
+import { OrderRepository, type StatusView } from '../../order-store/order.repository.js';
+import type { Customer, HistoryEntry, Order, OrderItem } from '../../order-store/order.rows.js';
+import { leanTransaction, type LeanTransaction } from '../../platform/database/lean-transaction.js';
+import { SqlBatch } from '../../platform/database/sql-batch.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
-import { OrderStoreService, type OrderView, type StatusView } from '../../platform/order-store/order-store.service.js';
 import type { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
 import { OrdersException, OrdersErrorCode } from './orders.exception.js';
 
@@ -31,6 +35,25 @@ function canonical(value: unknown): string {
 
 const DUPLICATE_KEY = 'ER_DUP_ENTRY';
 
+function isDuplicateKey(err: unknown): boolean {
+  return (err as { driverError?: { code?: string } }).driverError?.code === DUPLICATE_KEY;
+}
+
+/** An order with everything the API shows of it. */
+export interface OrderView {
+  order: Order;
+  customer: Customer;
+  items: OrderItem[];
+  history: HistoryEntry[];
+}
+
+/** A client's Idempotency-Key and the hash of the request body it came with. */
+interface KeyedRequest {
+  clientId: string;
+  key: string;
+  requestHash: string;
+}
+
 /**
  * Order intake (experience layer): assign the id, persist RECEIVED with its OrderCreated outbox row
  * in one transaction (docs/architecture.md §7.1), and hand off. No business rules and no calls to system modules.
@@ -39,63 +62,26 @@ const DUPLICATE_KEY = 'ER_DUP_ENTRY';
 export class OrdersService {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly store: OrderStoreService,
+    private readonly orders: OrderRepository,
+    private readonly customers: CustomerRepository,
+    private readonly idempotencyKeys: IdempotencyKeyRepository,
     private readonly outbox: OutboxService,
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
   ) {}
 
   async accept(dto: CreateOrderRequestDto, correlationId: string, idempotency?: { clientId: string; key: string }): Promise<AcceptedOrder> {
-    const requestHash = createHash('sha256').update(canonical(dto)).digest('hex');
-    if (idempotency) {
-      const earlier = await this.replay(idempotency.clientId, idempotency.key, requestHash);
+    const keyed = idempotency && { ...idempotency, requestHash: createHash('sha256').update(canonical(dto)).digest('hex') };
+    if (keyed) {
+      const earlier = await this.replay(keyed);
       if (earlier) return earlier;
     }
     const orderId = randomUUID();
-    const currency = dto.currency ?? this.app.defaultCurrency;
     try {
-      const at = new Date();
-      const items = dto.items.map((i) => ({ productId: i.productId, quantity: i.quantity }));
-      const customer = { externalId: dto.customer.id, name: dto.customer.name, email: dto.customer.email, phone: dto.customer.phone };
-      await leanTransaction(this.dataSource, (tx) =>
-        // Two round trips: open + the customer (whose id the order needs), then everything else + commit.
-        this.store.writeReceived(
-          (batch, last) => tx.run(batch, { commit: last }),
-          { id: orderId, customer, shippingAddress: dto.shippingAddress, items, currency, correlationId, at },
-          {
-            // First: a concurrent request with the same key fails here and replays below.
-            first: (batch) => {
-              if (idempotency) {
-                batch.add('INSERT INTO idempotency_keys (client_id, idem_key, request_hash, order_id) VALUES (?, ?, ?, ?)', [
-                  idempotency.clientId,
-                  idempotency.key,
-                  requestHash,
-                  orderId,
-                ]);
-              }
-            },
-            second: (batch, customerId) => {
-              const created = newEnvelope(
-                'OrderCreated',
-                orderId,
-                {
-                  customer: { id: customerId, name: dto.customer.name, email: dto.customer.email, ...(dto.customer.phone ? { phone: dto.customer.phone } : {}) },
-                  shippingAddress: { ...dto.shippingAddress },
-                  items,
-                  currency,
-                },
-                { correlationId },
-                at,
-              );
-              this.outbox.stage(batch, [created]);
-            },
-          },
-        ),
-      );
+      await leanTransaction(this.dataSource, (tx) => this.write(tx, orderId, dto, correlationId, keyed));
     } catch (err) {
-      if (idempotency && (err as { driverError?: { code?: string }; code?: string }).driverError?.code === DUPLICATE_KEY) {
-        const earlier = await this.replay(idempotency.clientId, idempotency.key, requestHash);
-        if (earlier) return earlier;
-      }
+      // A concurrent request with the same key got there first: answer as it did.
+      const earlier = keyed && isDuplicateKey(err) ? await this.replay(keyed) : null;
+      if (earlier) return earlier;
       throw err;
     }
     this.outbox.flush();
@@ -103,37 +89,56 @@ export class OrdersService {
   }
 
   /**
+   * The order, as RECEIVED, with its OrderCreated outbox row, in two round trips: open + the
+   * Idempotency-Key and the customer (whose id the order needs), then everything else + commit.
+   */
+  private async write(tx: LeanTransaction, orderId: string, dto: CreateOrderRequestDto, correlationId: string, keyed?: KeyedRequest): Promise<void> {
+    const at = new Date();
+    const currency = dto.currency ?? this.app.defaultCurrency;
+    const items = dto.items.map((i) => ({ productId: i.productId, quantity: i.quantity }));
+    const first = new SqlBatch();
+    // First: a concurrent request with the same key fails here and replays.
+    if (keyed) this.idempotencyKeys.stageInsert(first, { ...keyed, orderId });
+    const c = dto.customer;
+    const customerIdOf = this.customers.stageUpsert(first, { externalId: c.id, name: c.name, email: c.email, phone: c.phone }, at);
+    const customerId = customerIdOf(await tx.run(first));
+
+    const second = new SqlBatch();
+    this.orders.stageReceived(second, { id: orderId, customerId, shippingAddress: dto.shippingAddress, items, currency, correlationId, at });
+    const customer = { id: customerId, name: c.name, email: c.email, ...(c.phone ? { phone: c.phone } : {}) };
+    const created = newEnvelope('OrderCreated', orderId, { customer, shippingAddress: { ...dto.shippingAddress }, items, currency }, { correlationId }, at);
+    this.outbox.stage(second, [created]);
+    await tx.run(second, { commit: true });
+  }
+
+  /**
    * The order an earlier request with this key created, or null when the key is new or has expired
    * (older than IDEMPOTENCY_KEY_TTL_HOURS). An expired row is deleted here, so this request's INSERT
    * takes its place; the pruner would remove it later anyway.
    */
-  private async replay(clientId: string, key: string, requestHash: string): Promise<AcceptedOrder | null> {
+  private async replay({ clientId, key, requestHash }: KeyedRequest): Promise<AcceptedOrder | null> {
     const ttlHours = this.app.idempotencyKeyTtlHours;
-    // The database's clock, the one that stamped created_at.
-    const rows = await this.dataSource.query(
-      'SELECT request_hash, order_id, created_at < NOW(3) - INTERVAL ? HOUR AS expired FROM idempotency_keys WHERE client_id = ? AND idem_key = ?',
-      [ttlHours, clientId, key],
-    );
-    if (!rows.length) return null;
-    if (Number(rows[0].expired)) {
-      // Guarded by the same age: a concurrent request may have renewed the key meanwhile.
-      await this.dataSource.query('DELETE FROM idempotency_keys WHERE client_id = ? AND idem_key = ? AND created_at < NOW(3) - INTERVAL ? HOUR', [clientId, key, ttlHours]);
+    const earlier = await this.idempotencyKeys.find(clientId, key, ttlHours);
+    if (!earlier) return null;
+    if (earlier.expired) {
+      await this.idempotencyKeys.deleteIfExpired(clientId, key, ttlHours);
       return null;
     }
-    if (rows[0].request_hash !== requestHash) {
+    if (earlier.requestHash !== requestHash) {
       throw new OrdersException(OrdersErrorCode.IDEMPOTENCY_CONFLICT, 'This Idempotency-Key was used with a different request body');
     }
-    return { orderId: rows[0].order_id, created: false };
+    return { orderId: earlier.orderId, created: false };
   }
 
   async get(orderId: string): Promise<OrderView> {
-    const view = await this.store.findOrder(orderId);
-    if (!view) throw new OrdersException(OrdersErrorCode.ORDER_NOT_FOUND, `No order ${orderId}`);
-    return view;
+    const order = await this.orders.find(orderId);
+    if (!order) throw new OrdersException(OrdersErrorCode.ORDER_NOT_FOUND, `No order ${orderId}`);
+    const [customer, items, history] = await Promise.all([this.customers.get(order.customerId), this.orders.findItems(orderId), this.orders.findHistory(orderId)]);
+    return { order, customer, items, history };
   }
 
   async status(orderId: string): Promise<StatusView> {
-    const view = await this.store.findStatus(orderId);
+    const view = await this.orders.findStatus(orderId);
     if (!view) throw new OrdersException(OrdersErrorCode.ORDER_NOT_FOUND, `No order ${orderId}`);
     return view;
   }

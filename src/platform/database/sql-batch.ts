@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 
 /**
  * Several statements sent to the database in one round trip (mysql2 `multipleStatements`), inside
@@ -11,12 +11,18 @@ import type { DataSource, EntityManager } from 'typeorm';
 export class SqlBatch {
   private readonly statements: string[] = [];
   private readonly params: unknown[] = [];
+  private readonly checks: Array<{ index: number; check: RowCheck }> = [];
 
-  /** Adds a statement; returns its index in the results of `run`. */
-  add(sql: string, params: unknown[] = []): number {
+  /**
+   * Adds a statement; returns its index in the results of `run`. With `check`, `run` fails unless the
+   * statement changed exactly `check.rows` rows (read from the results it already has: no extra query).
+   */
+  add(sql: string, params: unknown[] = [], check?: RowCheck): number {
     this.statements.push(sql.trim().replace(/;$/, ''));
     this.params.push(...params);
-    return this.statements.length - 1;
+    const index = this.statements.length - 1;
+    if (check) this.checks.push({ index, check });
+    return index;
   }
 
   /**
@@ -34,15 +40,43 @@ export class SqlBatch {
 
   /**
    * Runs every statement in one round trip; one result per statement, in order. `begin`/`commit`
-   * wrap them in START TRANSACTION/COMMIT in the same round trip (see LeanTransaction).
+   * wrap them in START TRANSACTION/COMMIT in the same round trip (see LeanTransaction). Then checks
+   * the row counts declared with `add`; a mismatch rejects, so the caller's transaction rolls back.
    */
   async run(tx: EntityManager, { begin = false, commit = false }: { begin?: boolean; commit?: boolean } = {}): Promise<unknown[]> {
+    // A check that fails after the COMMIT could no longer undo anything.
+    if (commit && this.checks.length) throw new Error('a batch with row-count checks cannot commit: the check would come after the commit');
     const statements = [...(begin ? ['START TRANSACTION'] : []), ...this.statements, ...(commit ? ['COMMIT'] : [])];
     if (!statements.length) return [];
     const result = await tx.query(statements.join(';\n'), this.params);
     const results = statements.length === 1 ? [result] : (result as unknown[]);
-    return results.slice(begin ? 1 : 0, (begin ? 1 : 0) + this.statements.length);
+    const own = results.slice(begin ? 1 : 0, (begin ? 1 : 0) + this.statements.length);
+    this.checkRows(own);
+    return own;
   }
+
+  private checkRows(results: unknown[]): void {
+    for (const { index, check } of this.checks) {
+      const affected = affectedRows(results[index]);
+      if (affected !== check.rows) throw new RowCountError(check.mismatch(affected));
+    }
+  }
+}
+
+/** How many rows a statement must change, and what it means when it changed another number. */
+export interface RowCheck {
+  rows: number;
+  mismatch: (affected: number) => string;
+}
+
+/** `check` for `SqlBatch.add`: the statement must change exactly `rows` rows. */
+export function expectRows(rows: number, mismatch: (affected: number) => string = (affected) => `expected ${rows} row(s) changed, got ${affected}`): RowCheck {
+  return { rows, mismatch };
+}
+
+/** A statement changed another number of rows than its batch declared. */
+export class RowCountError extends Error {
+  override readonly name = 'RowCountError';
 }
 
 /** `?,?,?`: one placeholder per value, for an `IN (…)` list. */
@@ -70,51 +104,4 @@ export function affectedRows(result: unknown): number {
   if (Array.isArray(result) && result.length === 2 && typeof result[1] === 'number') return result[1];
   if (Array.isArray(result) && result.length && typeof result[0] === 'object') return affectedRows(result[0]);
   return 0;
-}
-
-/**
- * A transaction that opens and commits in the same round trips as its first and last statements
- * (`START TRANSACTION; …` and `…; COMMIT`), where TypeORM's `transaction()` spends one round trip
- * on each. For the hot paths (intake, relay, consumer batches).
- */
-export class LeanTransaction {
-  private state: 'idle' | 'open' | 'done' = 'idle';
-
-  constructor(readonly manager: EntityManager) {}
-
-  get isOpen(): boolean {
-    return this.state === 'open';
-  }
-
-  /** Runs `batch` in this transaction (opening it first, in the same round trip); `commit` ends it with the batch. */
-  async run(batch: SqlBatch, { commit = false }: { commit?: boolean } = {}): Promise<unknown[]> {
-    if (this.state === 'done') throw new Error('the transaction has ended');
-    const begin = this.state === 'idle';
-    this.state = 'open'; // from here on, a failure must roll back whatever ran
-    const results = await batch.run(this.manager, { begin, commit });
-    if (commit) this.state = 'done';
-    return results;
-  }
-
-  /** Commits (a round trip of its own) unless a batch already did. */
-  async commit(): Promise<void> {
-    if (this.state === 'open') await this.manager.query('COMMIT');
-    this.state = 'done';
-  }
-}
-
-/** Runs `work` in a LeanTransaction on a connection of its own; commits at the end unless `work` did. */
-export async function leanTransaction<T>(dataSource: DataSource, work: (tx: LeanTransaction) => Promise<T>): Promise<T> {
-  const runner = dataSource.createQueryRunner();
-  const tx = new LeanTransaction(runner.manager);
-  try {
-    const result = await work(tx);
-    await tx.commit();
-    return result;
-  } catch (err) {
-    if (tx.isOpen) await runner.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    await runner.release();
-  }
 }

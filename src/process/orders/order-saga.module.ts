@@ -3,10 +3,11 @@ import { ConfigModule } from '@nestjs/config';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { outboxConfig } from '../../config/outbox.config.js';
 import { sagaConfig } from '../../config/saga.config.js';
-import { OrderStoreModule } from '../../platform/order-store/order-store.module.js';
+import { OrderStoreModule } from '../../order-store/order-store.module.js';
 import { OrderSagaConsumer } from './order-saga.consumer.js';
 import { OrderSagaService } from './order-saga.service.js';
 import { SagaAdminController } from './saga-admin.controller.js';
+import { SagaStepRepository } from './saga-step.repository.js';
 import { SagaStepScheduler } from './saga-step.scheduler.js';
 import { StepDeadlineGate } from './step-deadline.gate.js';
 
@@ -14,7 +15,7 @@ import { StepDeadlineGate } from './step-deadline.gate.js';
 @Module({
   imports: [ConfigModule.forFeature(sagaConfig), ConfigModule.forFeature(kafkaConfig), ConfigModule.forFeature(outboxConfig), OrderStoreModule],
   controllers: [OrderSagaConsumer, SagaAdminController],
-  providers: [OrderSagaService, SagaStepScheduler, StepDeadlineGate],
+  providers: [OrderSagaService, SagaStepRepository, SagaStepScheduler, StepDeadlineGate],
   exports: [OrderSagaService, SagaStepScheduler],
 })
 export class OrderSagaModule {}

@@ -3,15 +3,17 @@ import type { ConfigType } from '@nestjs/config';
 import type { EntityManager } from 'typeorm';
 import { sagaConfig } from '../../config/saga.config.js';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
-import type { Address } from '../../contracts/messages.js';
 import type { FailureReason, OrderStatus } from '../../contracts/order-status.js';
-import { affectedRows, keyTable, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
+import { mergePatches, type OrderChange, type OrderPatch } from '../../order-store/order-patch.js';
+import { OrderRepository } from '../../order-store/order.repository.js';
+import type { HistoryValues, LockedOrder, OrderItem } from '../../order-store/order.rows.js';
+import { SqlBatch } from '../../platform/database/sql-batch.js';
 import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy, OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
 import { sagaCompensationsStuck, sagaStalledOrders, sagaStepRetries } from '../../platform/observability/metrics.counters.js';
-import { mergePatches, OrderStoreService, type HistoryRow, type OrderChange, type OrderPatch } from '../../platform/order-store/order-store.service.js';
-import { decide, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep, type StepState } from './order-saga.js';
+import { decide, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep } from './order-saga.js';
+import { SagaStepRepository, type StepRecord, type StepWrite } from './saga-step.repository.js';
 
 export type SagaMessage = TypedEnvelope<
   | 'OrderCreated'
@@ -29,22 +31,6 @@ export type SagaMessage = TypedEnvelope<
   | 'ShipmentRequested'
   | 'CancelShipment'
 >;
-
-interface LockedOrder {
-  id: string;
-  status: OrderStatus;
-  customer_id: string;
-  currency: string;
-  total: number | null;
-  payment_id: string | null;
-  correlation_id: string;
-  ship_line1: string;
-  ship_line2: string | null;
-  ship_city: string;
-  ship_postal_code: string;
-  ship_country: string;
-  updated_at: Date;
-}
 
 /** An event and the order columns it brings along (prices, payment id, shipment details). */
 interface Interpreted {
@@ -65,22 +51,19 @@ export class OrderSagaService {
   private readonly policy: SagaPolicy;
 
   constructor(
-    private readonly store: OrderStoreService,
+    private readonly orders: OrderRepository,
+    private readonly steps: SagaStepRepository,
     private readonly outbox: OutboxService,
     @Inject(sagaConfig.KEY) cfg: ConfigType<typeof sagaConfig>,
   ) {
     this.policy = cfg;
   }
 
-  /** A message from Kafka (the message processor has opened `tx` and recorded the inbox row). */
-  handle(message: SagaMessage, tx: EntityManager): Promise<void> {
-    return this.handleMany([message], tx);
-  }
-
   /**
-   * Messages of one partition, in order, in one transaction: one round trip reads (and locks, in id
-   * order, so concurrent batches cannot deadlock) every order they concern, each message is decided
-   * against its order's state as the messages before it left it, and one round trip writes it all.
+   * Messages of one partition, in order, in one transaction (the message processor has opened `tx`
+   * and recorded their inbox rows): one round trip reads (and locks, in id order, so concurrent
+   * batches cannot deadlock) every order they concern, each message is decided against its order's
+   * state as the messages before it left it, and one round trip writes it all.
    */
   async handleMany(messages: SagaMessage[], tx: EntityManager): Promise<void> {
     const { states, now } = await this.load(tx, [...new Set(messages.map((m) => m.orderId))]);
@@ -120,7 +103,7 @@ export class OrderSagaService {
       // Step rows only change under their order's lock, which we hold: this read is current.
       const current = state?.steps.get(step);
       if (!state || !current || current.commandEventId !== commandEventId || current.dueAt.getTime() > now.getTime()) continue;
-      const trace = { correlationId: state.order.correlation_id };
+      const trace = { correlationId: state.order.correlationId };
       correlation.run({ ...trace, orderId }, () => this.decideAndStage(writes, state, { event: { type: 'StepDue', step }, step }, trace, now));
       advanced += 1;
     }
@@ -136,14 +119,14 @@ export class OrderSagaService {
   async redrive(tx: EntityManager, orderId: string, stalledAfterMs: number): Promise<boolean> {
     const { states, now } = await this.load(tx, [orderId], true);
     const state = states.get(orderId);
-    if (!state || now.getTime() - state.order.updated_at.getTime() < stalledAfterMs) return false;
+    if (!state || now.getTime() - state.order.updatedAt.getTime() < stalledAfterMs) return false;
     const status = state.order.status;
     const event: SagaEvent | null = status === 'RECEIVED' ? { type: 'OrderCreated' } : status === 'PAYMENT_COMPLETED' ? { type: 'OrderValidated' } : null;
     if (!event) return false;
-    this.logger.warn(`order ${orderId} stalled in ${status} since ${state.order.updated_at.toISOString()}; driving it on`);
+    this.logger.warn(`order ${orderId} stalled in ${status} since ${state.order.updatedAt.toISOString()}; driving it on`);
     sagaStalledOrders.inc({ status });
     const writes = new StagedWrites(now);
-    this.decideAndStage(writes, state, { event }, { correlationId: state.order.correlation_id }, now);
+    this.decideAndStage(writes, state, { event }, { correlationId: state.order.correlationId }, now);
     await this.write(tx, writes);
     return true;
   }
@@ -171,113 +154,88 @@ export class OrderSagaService {
    * one DELETE per step kind that ended, one INSERT of history and of outbox rows.
    */
   private async write(tx: EntityManager, writes: StagedWrites): Promise<void> {
-    const { batch } = writes;
-    this.store.stageUnitPrices(batch, writes.prices);
-    const guards = this.store.stageOrderChanges(batch, writes.orders.values(), writes.now);
-    this.store.stageHistory(batch, writes.history);
-    stageSteps(batch, writes);
+    const batch = new SqlBatch();
+    this.orders.stageUnitPrices(batch, writes.prices);
+    this.orders.stageChanges(batch, writes.orders.values(), writes.now);
+    this.orders.stageHistory(batch, writes.history);
+    const { upserts, ended } = writes.stepRows();
+    this.steps.stageWrites(batch, upserts, ended, writes.now);
     this.outbox.stage(batch, writes.messages);
-    const results = await batch.run(tx);
-    for (const guard of guards) {
-      // We hold the orders' row locks, so this cannot happen; if it does, the whole transaction rolls back.
-      const moved = affectedRows(results[guard.index]);
-      if (moved !== guard.orderIds.length) throw new Error(`${guard.orderIds.length - moved} of orders ${guard.orderIds.join(', ')} left their status while locked`);
-    }
+    await batch.run(tx);
   }
 
   private stage(writes: StagedWrites, state: OrderState, action: SagaAction, trace: Trace, now: Date, patch?: OrderPatch): void {
-    const { messages } = writes;
-    const { order, items } = state;
     switch (action.kind) {
-      case 'transition': {
-        writes.transition(order.id, action.from, action.to, action.reason, patch);
-        Object.assign(
-          order,
-          { status: action.to },
-          patch?.total !== undefined ? { total: patch.total } : {},
-          patch?.currency ? { currency: patch.currency } : {},
-          patch?.paymentId ? { payment_id: patch.paymentId } : {},
-        );
-        messages.push(
-          newEnvelope('OrderStatusChanged', order.id, { from: action.from, to: action.to, ...(action.reason ? { reason: action.reason } : {}), at: now.toISOString() }, trace, now),
-        );
-        this.logger.log(`order ${order.id}: ${action.from} → ${action.to}${action.reason ? ` (${action.reason})` : ''}`);
-        return;
-      }
-      case 'send': {
-        const command = this.command(order, action.step, action.attempt, items, trace, now);
-        messages.push(command);
-        writes.touchStep(state, action.step, trace.correlationId);
-        state.steps.set(action.step, {
-          step: action.step,
-          state: 'WAITING',
-          attempt: action.attempt,
-          commandEventId: command.eventId,
-          dueAt: new Date(now.getTime() + action.timeoutMs),
-          sentAt: now,
-        });
-        if (action.attempt > 1) {
-          sagaStepRetries.inc({ step: action.step });
-          this.logger.warn(`order ${order.id}: ${STEP_COMMAND[action.step]} attempt ${action.attempt}`);
-        }
-        return;
-      }
-      case 'retryLater': {
-        const current = state.steps.get(action.step);
-        if (current) {
-          state.steps.set(action.step, { ...current, state: 'RETRY', dueAt: new Date(now.getTime() + action.delayMs) });
-          writes.touchStep(state, action.step, order.correlation_id);
-        }
-        this.logger.warn(`order ${order.id}: ${action.step} failed transiently (attempt ${action.attempt}); retrying in ${action.delayMs} ms`);
-        return;
-      }
+      case 'transition':
+        return this.transition(writes, state, action, trace, now, patch);
+      case 'send':
+        return this.send(writes, state, action, trace, now);
+      case 'retryLater':
+        return this.retryLater(writes, state, action);
       case 'notify':
-        if (action.command === 'CommitStock') messages.push(newEnvelope('CommitStock', order.id, {}, trace, now));
-        else {
-          const priced = items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: Number(i.unitPrice ?? 0) }));
-          messages.push(
-            newEnvelope('OrderValidated', order.id, { items: priced, total: Number(order.total ?? 0), currency: order.currency, paymentId: order.payment_id ?? '' }, trace, now),
-          );
-        }
+        writes.messages.push(notification(state, action.command, trace, now));
         return;
       case 'finish':
         state.steps.delete(action.step);
-        writes.touchStep(state, action.step, order.correlation_id);
+        writes.touchStep(state, action.step, state.order.correlationId);
         return;
-      case 'giveUp': {
-        const current = state.steps.get(action.step);
-        if (current) {
-          state.steps.set(action.step, { ...current, state: 'STUCK' });
-          writes.touchStep(state, action.step, order.correlation_id);
-        }
-        sagaCompensationsStuck.inc({ step: action.step });
-        this.logger.error(`order ${order.id}: ${STEP_COMMAND[action.step]} failed ${action.attempt} times; set aside for an operator (GET /api/admin/saga/stuck-steps)`);
-        return;
-      }
+      case 'giveUp':
+        return this.giveUp(writes, state, action);
       default:
         assertUnreachable(action);
     }
   }
 
-  /** The command a step sends (the step then waits on the reply to its eventId). */
-  private command(order: LockedOrder, step: SagaStep, attempt: number, items: ItemRow[], trace: Trace, now: Date): Envelope {
-    const lines = items.map((i) => ({ productId: i.productId, quantity: i.quantity }));
-    switch (step) {
-      case 'inventory':
-        return newEnvelope('ReserveStock', order.id, { items: lines, currency: order.currency, attempt }, trace, now);
-      case 'payment':
-        return newEnvelope('ChargePayment', order.id, { amount: Number(order.total ?? 0), currency: order.currency, customerId: order.customer_id, attempt }, trace, now);
-      case 'shipping':
-        return newEnvelope('ShipmentRequested', order.id, { shippingAddress: addressOf(order), items: lines, attempt }, trace, now);
-      case 'release':
-        return newEnvelope('ReleaseStock', order.id, { reason: order.status }, trace, now);
-      case 'refund':
-        return newEnvelope('RefundPayment', order.id, { reason: order.status }, trace, now);
-      case 'cancelShipment':
-        return newEnvelope('CancelShipment', order.id, { reason: order.status }, trace, now);
-      default:
-        return assertUnreachable(step);
+  private transition(writes: StagedWrites, state: OrderState, action: Extract<SagaAction, { kind: 'transition' }>, trace: Trace, now: Date, patch?: OrderPatch): void {
+    const { order } = state;
+    writes.transition(order.id, action.from, action.to, action.reason, patch);
+    Object.assign(
+      order,
+      { status: action.to },
+      patch?.total !== undefined ? { total: patch.total } : {},
+      patch?.currency ? { currency: patch.currency } : {},
+      patch?.paymentId ? { paymentId: patch.paymentId } : {},
+    );
+    const reason = action.reason ? { reason: action.reason } : {};
+    writes.messages.push(newEnvelope('OrderStatusChanged', order.id, { from: action.from, to: action.to, ...reason, at: now.toISOString() }, trace, now));
+    this.logger.log(`order ${order.id}: ${action.from} → ${action.to}${action.reason ? ` (${action.reason})` : ''}`);
+  }
+
+  private send(writes: StagedWrites, state: OrderState, action: Extract<SagaAction, { kind: 'send' }>, trace: Trace, now: Date): void {
+    const command = stepCommand(state, action.step, action.attempt, trace, now);
+    writes.messages.push(command);
+    writes.touchStep(state, action.step, trace.correlationId);
+    state.steps.set(action.step, {
+      step: action.step,
+      state: 'WAITING',
+      attempt: action.attempt,
+      commandEventId: command.eventId,
+      dueAt: new Date(now.getTime() + action.timeoutMs),
+      sentAt: now,
+    });
+    if (action.attempt > 1) {
+      sagaStepRetries.inc({ step: action.step });
+      this.logger.warn(`order ${state.order.id}: ${STEP_COMMAND[action.step]} attempt ${action.attempt}`);
     }
+  }
+
+  private retryLater(writes: StagedWrites, state: OrderState, action: Extract<SagaAction, { kind: 'retryLater' }>): void {
+    const current = state.steps.get(action.step);
+    if (current) {
+      state.steps.set(action.step, { ...current, state: 'RETRY', dueAt: new Date(writes.now.getTime() + action.delayMs) });
+      writes.touchStep(state, action.step, state.order.correlationId);
+    }
+    this.logger.warn(`order ${state.order.id}: ${action.step} failed transiently (attempt ${action.attempt}); retrying in ${action.delayMs} ms`);
+  }
+
+  private giveUp(writes: StagedWrites, state: OrderState, action: Extract<SagaAction, { kind: 'giveUp' }>): void {
+    const current = state.steps.get(action.step);
+    if (current) {
+      state.steps.set(action.step, { ...current, state: 'STUCK' });
+      writes.touchStep(state, action.step, state.order.correlationId);
+    }
+    sagaCompensationsStuck.inc({ step: action.step });
+    this.logger.error(`order ${state.order.id}: ${STEP_COMMAND[action.step]} failed ${action.attempt} times; set aside for an operator (GET /api/admin/saga/stuck-steps)`);
   }
 
   /**
@@ -287,32 +245,17 @@ export class OrderSagaService {
    */
   private async load(tx: EntityManager, orderIds: string[], skipLocked = false): Promise<{ states: Map<string, OrderState>; now: Date }> {
     const ids = [...orderIds].sort();
-    const marks = placeholders(ids);
     const batch = new SqlBatch();
-    batch.add(
-      `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, updated_at
-       FROM orders WHERE id IN (${marks}) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
-      ids,
-    );
-    batch.add(`SELECT id, order_id, product_id, quantity, unit_price FROM order_items WHERE order_id IN (${marks}) ORDER BY order_id, line_no`, ids);
-    batch.add(`SELECT order_id, step, state, attempt, command_event_id, due_at, sent_at FROM saga_steps WHERE order_id IN (${marks})`, ids);
+    const readOrders = this.orders.stageLockForSaga(batch, ids, skipLocked);
+    const readSteps = this.steps.stageRead(batch, ids);
     // Every deadline and timestamp of the saga comes from the database's clock: replicas' clocks differ.
-    batch.add('SELECT UTC_TIMESTAMP(3) AS now');
-    const [orders, itemRows, stepRows, [{ now }]] = (await batch.run(tx)) as [LockedOrder[], RawItemRow[], RawStepRow[], Array<{ now: Date }>];
+    const clock = batch.add('SELECT UTC_TIMESTAMP(3) AS now');
+    const results = await batch.run(tx);
+    const { orders, items } = readOrders(results);
     const states = new Map<string, OrderState>(orders.map((order) => [order.id, { order, items: [], steps: new Map() }]));
-    for (const r of itemRows) {
-      states.get(r.order_id)?.items.push({ id: String(r.id), productId: r.product_id, quantity: r.quantity, unitPrice: r.unit_price === null ? null : Number(r.unit_price) });
-    }
-    for (const r of stepRows) {
-      states.get(r.order_id)?.steps.set(r.step, {
-        step: r.step,
-        state: r.state,
-        attempt: r.attempt,
-        commandEventId: r.command_event_id,
-        dueAt: new Date(r.due_at),
-        sentAt: r.sent_at === null ? null : new Date(r.sent_at),
-      });
-    }
+    for (const item of items) states.get(item.orderId)?.items.push(item);
+    for (const { orderId, ...step } of readSteps(results)) states.get(orderId)?.steps.set(step.step, step);
+    const [{ now }] = results[clock] as Array<{ now: Date }>;
     return { states, now: new Date(now) };
   }
 }
@@ -320,8 +263,8 @@ export class OrderSagaService {
 /** An order as a transaction of saga steps sees it, kept current as its messages are staged. */
 interface OrderState {
   order: LockedOrder;
-  items: ItemRow[];
-  steps: Map<SagaStep, StepState & { dueAt: Date; sentAt: Date | null }>;
+  items: OrderItem[];
+  steps: Map<SagaStep, StepRecord>;
 }
 
 /**
@@ -330,15 +273,14 @@ interface OrderState {
  * decided), so they can be written for all orders at once at the end.
  */
 class StagedWrites {
-  readonly batch = new SqlBatch();
   readonly messages: Envelope[] = [];
-  readonly history: HistoryRow[] = [];
-  /** order id, product id, unit price */
+  readonly history: HistoryValues[] = [];
+  /** order line id, unit price */
   readonly prices: Array<[itemId: string, unitPrice: number]> = [];
   /** Each order's net change (status and columns), merged in message order. */
   readonly orders = new Map<string, OrderChange>();
   /** The step rows changed, keyed by order and step: written as the order's state holds them at the end (or deleted). */
-  readonly steps = new Map<string, { state: OrderState; step: SagaStep; correlationId: string }>();
+  private readonly steps = new Map<string, { state: OrderState; step: SagaStep; correlationId: string }>();
 
   constructor(readonly now: Date) {}
 
@@ -366,63 +308,53 @@ class StagedWrites {
     // A step row created in this batch keeps the correlation id it was created with.
     if (!this.steps.has(key)) this.steps.set(key, { state, step, correlationId });
   }
-}
 
-/** Upserts the touched step rows that remain and deletes, per step kind, the ones that ended. */
-function stageSteps(batch: SqlBatch, writes: StagedWrites): void {
-  const upserts: unknown[][] = [];
-  const ended = new Map<SagaStep, string[]>();
-  for (const { state, step, correlationId } of writes.steps.values()) {
-    const row = state.steps.get(step);
-    if (row) upserts.push([state.order.id, step, row.state, row.attempt, row.dueAt, row.sentAt, correlationId, row.commandEventId, writes.now, writes.now]);
-    else ended.set(step, [...(ended.get(step) ?? []), state.order.id]);
+  /** The touched step rows: those that remain (to upsert) and, per step kind, the orders whose step ended. */
+  stepRows(): { upserts: StepWrite[]; ended: Map<SagaStep, string[]> } {
+    const upserts: StepWrite[] = [];
+    const ended = new Map<SagaStep, string[]>();
+    for (const { state, step, correlationId } of this.steps.values()) {
+      const record = state.steps.get(step);
+      if (record) upserts.push({ orderId: state.order.id, record, correlationId });
+      else ended.set(step, [...(ended.get(step) ?? []), state.order.id]);
+    }
+    return { upserts, ended };
   }
-  if (upserts.length) {
-    batch.addRows(
-      'INSERT INTO saga_steps (order_id, step, state, attempt, due_at, sent_at, correlation_id, command_event_id, created_at, updated_at)',
-      upserts,
-      'ON DUPLICATE KEY UPDATE state = VALUES(state), attempt = VALUES(attempt), due_at = VALUES(due_at), sent_at = VALUES(sent_at), command_event_id = VALUES(command_event_id), updated_at = VALUES(updated_at)',
-    );
-  }
-  for (const [step, orderIds] of ended)
-    batch.add(`DELETE s FROM ${keyTable('k')} STRAIGHT_JOIN saga_steps s ON s.order_id = k.id AND s.step = ?`, [JSON.stringify(orderIds), step]);
-}
-
-interface RawItemRow {
-  id: string | number;
-  order_id: string;
-  product_id: string;
-  quantity: number;
-  unit_price: string | number | null;
-}
-
-interface RawStepRow {
-  order_id: string;
-  step: SagaStep;
-  state: StepState['state'];
-  attempt: number;
-  command_event_id: string | null;
-  due_at: Date | string;
-  sent_at: Date | string | null;
 }
 
 /** The order's lines with the unit prices a reservation reply just brought (staged in this same step). */
-function withPrices(items: ItemRow[], prices: Interpreted['prices']): ItemRow[] {
+function withPrices(items: OrderItem[], prices: Interpreted['prices']): OrderItem[] {
   if (!prices) return items;
   const priceOf = new Map(prices.map((p) => [p.productId, p.unitPrice]));
   return items.map((i) => (priceOf.has(i.productId) ? { ...i, unitPrice: priceOf.get(i.productId)! } : i));
 }
 
-interface ItemRow {
-  /** order_items.id (a BIGINT, kept as text) */
-  id: string;
-  productId: string;
-  quantity: number;
-  unitPrice: number | null;
+/** The command a step sends (the step then waits on the reply to its eventId). */
+function stepCommand({ order, items }: OrderState, step: SagaStep, attempt: number, trace: Trace, now: Date): Envelope {
+  const lines = items.map((i) => ({ productId: i.productId, quantity: i.quantity }));
+  switch (step) {
+    case 'inventory':
+      return newEnvelope('ReserveStock', order.id, { items: lines, currency: order.currency, attempt }, trace, now);
+    case 'payment':
+      return newEnvelope('ChargePayment', order.id, { amount: Number(order.total ?? 0), currency: order.currency, customerId: order.customerId, attempt }, trace, now);
+    case 'shipping':
+      return newEnvelope('ShipmentRequested', order.id, { shippingAddress: { ...order.shippingAddress }, items: lines, attempt }, trace, now);
+    case 'release':
+      return newEnvelope('ReleaseStock', order.id, { reason: order.status }, trace, now);
+    case 'refund':
+      return newEnvelope('RefundPayment', order.id, { reason: order.status }, trace, now);
+    case 'cancelShipment':
+      return newEnvelope('CancelShipment', order.id, { reason: order.status }, trace, now);
+    default:
+      return assertUnreachable(step);
+  }
 }
 
-function addressOf(o: LockedOrder): Address {
-  return { line1: o.ship_line1, ...(o.ship_line2 ? { line2: o.ship_line2 } : {}), city: o.ship_city, postalCode: o.ship_postal_code, country: o.ship_country };
+/** A command that expects no answer. */
+function notification({ order, items }: OrderState, command: 'CommitStock' | 'OrderValidated', trace: Trace, now: Date): Envelope {
+  if (command === 'CommitStock') return newEnvelope('CommitStock', order.id, {}, trace, now);
+  const priced = items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: Number(i.unitPrice ?? 0) }));
+  return newEnvelope('OrderValidated', order.id, { items: priced, total: Number(order.total ?? 0), currency: order.currency, paymentId: order.paymentId ?? '' }, trace, now);
 }
 
 /** Message → saga event, plus the order columns the message carries. */
@@ -450,18 +382,22 @@ export function interpret(m: SagaMessage): Interpreted {
       return { event: { type: 'PaymentRejected', reason: m.payload.reason, transient: m.payload.transient, causationId: m.causationId }, step: 'payment' };
     case 'PaymentRefunded':
       return { event: { type: 'CompensationDone', step: 'refund' }, step: 'refund' };
-    case 'ShipmentCreated':
+    default:
+      return interpretShipping(m);
+  }
+}
+
+/** The shipping messages: replies to the saga's commands, and the shipment's own progress. */
+function interpretShipping(m: Exclude<SagaMessage, { eventType: InterpretedFirst }>): Interpreted {
+  switch (m.eventType) {
+    case 'ShipmentCreated': {
+      const { shipmentId, carrier, trackingNumber, estimatedDelivery, status } = m.payload;
       return {
         event: { type: 'ShipmentCreated' },
         step: 'cancelShipment',
-        patch: {
-          shipmentId: m.payload.shipmentId,
-          carrier: m.payload.carrier,
-          trackingNumber: m.payload.trackingNumber,
-          estimatedDelivery: new Date(m.payload.estimatedDelivery),
-          shipmentStatus: m.payload.status,
-        },
+        patch: { shipmentId, carrier, trackingNumber, estimatedDelivery: new Date(estimatedDelivery), shipmentStatus: status },
       };
+    }
     case 'ShipmentRejected':
       return { event: { type: 'ShipmentRejected', reason: m.payload.reason, transient: m.payload.transient, causationId: m.causationId }, step: 'shipping' };
     case 'ShipmentStatusChanged':
@@ -476,6 +412,10 @@ export function interpret(m: SagaMessage): Interpreted {
       return assertUnreachable(m);
   }
 }
+
+/** The message types `interpret` handles itself; the rest are shipping's. */
+type InterpretedFirst =
+  'OrderCreated' | 'OrderValidated' | 'StockReservationConfirmed' | 'StockReservationRejected' | 'StockReleaseConfirmed' | 'PaymentCharged' | 'PaymentRejected' | 'PaymentRefunded';
 
 function assertUnreachable(value: never): never {
   throw new Error(`unhandled ${JSON.stringify(value)}`);

@@ -156,6 +156,26 @@ function rejected(
 }
 
 /**
+ * What each forward step's success does while the order waits on it: the status it moves to and what
+ * comes next. Late, on a failed or cancelled order, its compensation (`undo`) takes it back.
+ */
+const SUCCEEDED: Record<
+  'StockReserved' | 'PaymentCharged' | 'ShipmentCreated',
+  { step: ForwardStep; to: OrderStatus; undo: CompensationStep; next: (policy: SagaPolicy) => SagaAction }
+> = {
+  StockReserved: { step: 'inventory', to: 'INVENTORY_CONFIRMED', undo: 'release', next: (policy) => start('payment', policy) },
+  PaymentCharged: { step: 'payment', to: 'PAYMENT_COMPLETED', undo: 'refund', next: () => ({ kind: 'notify', command: 'OrderValidated' }) },
+  ShipmentCreated: { step: 'shipping', to: 'SHIPPED', undo: 'cancelShipment', next: () => ({ kind: 'notify', command: 'CommitStock' }) },
+};
+
+/** The forward step each rejection answers. */
+const REJECTED_STEP: Record<'StockRejected' | 'PaymentRejected' | 'ShipmentRejected', ForwardStep> = {
+  StockRejected: 'inventory',
+  PaymentRejected: 'payment',
+  ShipmentRejected: 'shipping',
+};
+
+/**
  * Decides what an event means for an order in `status`. An event that does not fit the status
  * (late, duplicate, out of order) yields no action: transitions are guarded by their source status.
  * The one exception is a late success on a failed or cancelled order, which is undone. `current` is
@@ -167,34 +187,23 @@ export function decide(status: OrderStatus, event: SagaEvent, current: StepState
       if (status !== 'RECEIVED') return [];
       return [{ kind: 'transition', from: 'RECEIVED', to: 'INVENTORY_CHECK_STARTED' }, start('inventory', policy)];
     case 'StockReserved':
-      if (status !== 'INVENTORY_CHECK_STARTED') return undoLate(status, 'release', current, policy);
-      return [{ kind: 'transition', from: 'INVENTORY_CHECK_STARTED', to: 'INVENTORY_CONFIRMED' }, { kind: 'finish', step: 'inventory' }, start('payment', policy)];
-    case 'StockRejected':
-      if (status !== 'INVENTORY_CHECK_STARTED') return [];
-      return rejected('inventory', event, current, policy, random);
     case 'PaymentCharged':
-      if (status !== 'INVENTORY_CONFIRMED') return undoLate(status, 'refund', current, policy);
-      return [
-        { kind: 'transition', from: 'INVENTORY_CONFIRMED', to: 'PAYMENT_COMPLETED' },
-        { kind: 'finish', step: 'payment' },
-        { kind: 'notify', command: 'OrderValidated' },
-      ];
-    case 'PaymentRejected':
-      if (status !== 'INVENTORY_CONFIRMED') return [];
-      return rejected('payment', event, current, policy, random);
+    case 'ShipmentCreated': {
+      const { step, to, undo, next } = SUCCEEDED[event.type];
+      const from = STEP_STATUS[step];
+      if (status !== from) return undoLate(status, undo, current, policy);
+      return [{ kind: 'transition', from, to }, { kind: 'finish', step }, next(policy)];
+    }
     case 'OrderValidated':
       if (status !== 'PAYMENT_COMPLETED') return [];
       return [{ kind: 'transition', from: 'PAYMENT_COMPLETED', to: 'SHIPPING_REQUESTED' }, start('shipping', policy)];
-    case 'ShipmentCreated':
-      if (status !== 'SHIPPING_REQUESTED') return undoLate(status, 'cancelShipment', current, policy);
-      return [
-        { kind: 'transition', from: 'SHIPPING_REQUESTED', to: 'SHIPPED' },
-        { kind: 'finish', step: 'shipping' },
-        { kind: 'notify', command: 'CommitStock' },
-      ];
-    case 'ShipmentRejected':
-      if (status !== 'SHIPPING_REQUESTED') return [];
-      return rejected('shipping', event, current, policy, random);
+    case 'StockRejected':
+    case 'PaymentRejected':
+    case 'ShipmentRejected': {
+      // Only while the order waits on that step.
+      const step = REJECTED_STEP[event.type];
+      return status === STEP_STATUS[step] ? rejected(step, event, current, policy, random) : [];
+    }
     case 'CompensationDone':
       return current ? [{ kind: 'finish', step: event.step }] : [];
     case 'StepDue':

@@ -2,11 +2,13 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { ConfigType } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { sagaConfig } from '../../config/saga.config.js';
+import { OrderRepository } from '../../order-store/order.repository.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
 import { correlation } from '../../platform/observability/correlation.js';
 import { sagaSchedulerFailures } from '../../platform/observability/metrics.counters.js';
 import { OrderSagaService } from './order-saga.service.js';
-import { StepDeadlineGate, type DueStep } from './step-deadline.gate.js';
+import { SagaStepRepository, type DueStep } from './saga-step.repository.js';
+import { StepDeadlineGate } from './step-deadline.gate.js';
 
 /** A due step whose handling failed is looked at again this much later, so it never holds up the others. */
 const FAILED_STEP_BACKOFF_MS = 30_000;
@@ -35,6 +37,8 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly orders: OrderRepository,
+    private readonly steps: SagaStepRepository,
     private readonly saga: OrderSagaService,
     private readonly gate: StepDeadlineGate,
     private readonly outbox: OutboxService,
@@ -106,9 +110,7 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
       } catch (err) {
         sagaSchedulerFailures.inc();
         this.logger.error(`order ${row.orderId}: due ${row.step} step failed (${(err as Error).message}); looking again in ${FAILED_STEP_BACKOFF_MS / 1000} s`);
-        await this.dataSource
-          .query('UPDATE saga_steps SET due_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND WHERE order_id = ? AND step = ?', [FAILED_STEP_BACKOFF_MS / 1000, row.orderId, row.step])
-          .catch(() => undefined);
+        await this.steps.postpone(row.orderId, row.step, FAILED_STEP_BACKOFF_MS / 1000).catch(() => undefined);
         return false;
       }
     });
@@ -116,15 +118,12 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
 
   /** Drives on orders stalled in RECEIVED or PAYMENT_COMPLETED (no step deadline watches them). Returns how many. */
   async sweep(): Promise<number> {
-    const stalled: Array<{ id: string; correlation_id: string }> = await this.dataSource.query(
-      `SELECT id, correlation_id FROM orders WHERE status IN ('RECEIVED', 'PAYMENT_COMPLETED') AND updated_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND LIMIT ?`,
-      [this.cfg.stalledAfterMs / 1000, SWEEP_BATCH],
-    );
+    const stalled = await this.orders.findStalled(this.cfg.stalledAfterMs / 1000, SWEEP_BATCH);
     let driven = 0;
     for (const order of stalled) {
       if (this.stopped) break;
       try {
-        const done = await correlation.run({ correlationId: order.correlation_id, orderId: order.id }, () =>
+        const done = await correlation.run({ correlationId: order.correlationId, orderId: order.id }, () =>
           this.dataSource.transaction((tx) => this.saga.redrive(tx, order.id, this.cfg.stalledAfterMs)),
         );
         if (done) driven += 1;

@@ -5,13 +5,14 @@ import { DataSource } from 'typeorm';
 import { kafkaConfig, type TopicKey } from '../../config/kafka.config.js';
 import { outboxConfig } from '../../config/outbox.config.js';
 import { sagaConfig } from '../../config/saga.config.js';
-import { placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
+import { placeholders } from '../../platform/database/sql-batch.js';
 import type { ConsumerGroupName } from '../../platform/messaging/consumer-groups.js';
 import { MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
 import { shardOf } from '../../platform/messaging/outbox.service.js';
 import { TopicAdminService } from '../../platform/messaging/topic-admin.service.js';
 import { sagaDeadlinesDeferred } from '../../platform/observability/metrics.counters.js';
 import { stepTimeoutMs, type SagaPolicy, type SagaStep } from './order-saga.js';
+import { SagaStepRepository, type DueStep } from './saga-step.repository.js';
 
 /** The system module (consumer group) each step's command goes to, and the topic its answer comes back on. */
 const TARGET: Record<SagaStep, { group: ConsumerGroupName; replies: TopicKey }> = {
@@ -23,21 +24,6 @@ const TARGET: Record<SagaStep, { group: ConsumerGroupName; replies: TopicKey }> 
   cancelShipment: { group: 'shipping', replies: 'shippingReplies' },
 };
 const STEPS = Object.keys(TARGET) as SagaStep[];
-
-/** A step row past its due time, with when its system module took the command (null: not yet). */
-export interface DueStep {
-  orderId: string;
-  step: SagaStep;
-  state: 'WAITING' | 'RETRY';
-  attempt: number;
-  commandEventId: string | null;
-  correlationId: string;
-  sentAt: Date;
-  /** When the target group's inbox recorded the command, or the group dead-lettered it. */
-  takenAt: Date | null;
-  /** The database's clock when the rows were read. */
-  now: Date;
-}
 
 export type Verdict = { kind: 'due' } | { kind: 'defer'; until: Date; reason: 'not-taken' | 'answer-time' | 'answer-in-pipeline' };
 
@@ -81,6 +67,7 @@ export class StepDeadlineGate {
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly steps: SagaStepRepository,
     private readonly processor: MessageProcessorService,
     private readonly topics: TopicAdminService,
     @Inject(sagaConfig.KEY) private readonly cfg: ConfigType<typeof sagaConfig>,
@@ -89,34 +76,8 @@ export class StepDeadlineGate {
   ) {}
 
   /** Step rows past their due time (oldest first), with when their command was taken. */
-  async dueSteps(limit: number): Promise<DueStep[]> {
-    const groups = STEPS.map((s) => this.processor.groupId(TARGET[s].group));
-    const groupOf = `ELT(FIELD(s.step, ${placeholders(STEPS)}), ${placeholders(groups)})`;
-    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT s.order_id, s.step, s.state, s.attempt, s.command_event_id, s.correlation_id, COALESCE(s.sent_at, s.updated_at) AS sent_at,
-              -- Inbox rows are stamped by their column default (the session's time zone): compared as an age.
-              TIMESTAMPDIFF(MICROSECOND, COALESCE(p.processed_at, d.dead_lettered_at), NOW(3)) AS taken_ago_us, UTC_TIMESTAMP(3) AS now
-         FROM saga_steps s
-         LEFT JOIN processed_messages p ON p.consumer_group = ${groupOf} AND p.event_id = s.command_event_id
-         LEFT JOIN dead_lettered_messages d ON d.consumer_group = ${groupOf} AND d.event_id = s.command_event_id
-        WHERE s.state IN ('WAITING', 'RETRY') AND s.due_at <= UTC_TIMESTAMP(3)
-        ORDER BY s.due_at LIMIT ?`,
-      [...STEPS, ...groups, ...STEPS, ...groups, limit],
-    );
-    return rows.map((r) => {
-      const now = new Date(r.now as Date);
-      return {
-        orderId: r.order_id as string,
-        step: r.step as SagaStep,
-        state: r.state as DueStep['state'],
-        attempt: r.attempt as number,
-        commandEventId: r.command_event_id as string | null,
-        correlationId: r.correlation_id as string,
-        sentAt: new Date(r.sent_at as Date),
-        takenAt: r.taken_ago_us === null ? null : new Date(now.getTime() - Number(r.taken_ago_us) / 1000),
-        now,
-      };
-    });
+  dueSteps(limit: number): Promise<DueStep[]> {
+    return this.steps.findDue(new Map(STEPS.map((s) => [s, this.processor.groupId(TARGET[s].group)])), limit);
   }
 
   /** What to do with each due row: hand it to the saga now, or look again later. */
@@ -141,19 +102,9 @@ export class StepDeadlineGate {
     return verdicts as Verdict[];
   }
 
-  /** Moves the deadlines of deferred rows (each its own statement: no multi-row locks, so no deadlocks with the saga). */
-  async defer(rows: Array<{ row: DueStep; until: Date }>): Promise<void> {
-    if (!rows.length) return;
-    const batch = new SqlBatch();
-    for (const { row, until } of rows) {
-      batch.add(`UPDATE saga_steps SET due_at = ? WHERE order_id = ? AND step = ? AND command_event_id <=> ? AND state = 'WAITING'`, [
-        until,
-        row.orderId,
-        row.step,
-        row.commandEventId,
-      ]);
-    }
-    await batch.run(this.dataSource.manager);
+  /** Moves the deadlines of deferred rows. */
+  defer(rows: Array<{ row: DueStep; until: Date }>): Promise<void> {
+    return this.steps.defer(rows);
   }
 
   /** The step went to the saga (or was finished meanwhile): its watch is no longer needed. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { parseDatabaseUrl } from '../../../src/config/database.config.js';
 import { IdempotencyKeyPrunerService, PRUNE_CHUNK } from '../../../src/experience/orders/idempotency-key-pruner.service.js';
+import { IdempotencyKeyRepository } from '../../../src/order-store/idempotency-key.repository.js';
 import { buildDataSourceOptions } from '../../../src/platform/database/database-options.js';
 import { eventually } from '../../support/eventually.js';
 
@@ -38,7 +39,7 @@ describe('IdempotencyKeyPrunerService (real MariaDB)', () => {
   it('deletes the keys older than the TTL, in chunks, and keeps the fresh ones', async () => {
     const expired = [...(await insertKeys('chunks', 200, PRUNE_CHUNK * 2 + 5)), ...(await insertKeys('chunks', 25, 3))];
     const fresh = [...(await insertKeys('chunks', 23, 4)), ...(await insertKeys('chunks', 0, 4))];
-    const pruner = new IdempotencyKeyPrunerService(db, { idempotencyKeyTtlHours: 24, idempotencyPruneIntervalMs: 600000 });
+    const pruner = new IdempotencyKeyPrunerService(new IdempotencyKeyRepository(db), { idempotencyKeyTtlHours: 24, idempotencyPruneIntervalMs: 600000 });
 
     expect(await pruner.prune()).toBeGreaterThanOrEqual(expired.length);
     expect(await keysLeft('chunks')).toEqual([...fresh].sort());
@@ -48,7 +49,7 @@ describe('IdempotencyKeyPrunerService (real MariaDB)', () => {
   it('prunes on its own every IDEMPOTENCY_PRUNE_INTERVAL_MS once the application has started', async () => {
     await insertKeys('timer', 48, 3);
     const fresh = await insertKeys('timer', 1, 2);
-    const pruner = new IdempotencyKeyPrunerService(db, { idempotencyKeyTtlHours: 24, idempotencyPruneIntervalMs: 1000 });
+    const pruner = new IdempotencyKeyPrunerService(new IdempotencyKeyRepository(db), { idempotencyKeyTtlHours: 24, idempotencyPruneIntervalMs: 1000 });
     pruner.onApplicationBootstrap();
     try {
       await eventually(

@@ -5,10 +5,10 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import request from 'supertest';
 import { issueTestToken } from '../../../scripts/oidc-provider.mjs';
 import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope } from '../../../src/contracts/envelope.js';
-import { leanTransaction } from '../../../src/platform/database/sql-batch.js';
+import { leanTransaction } from '../../../src/platform/database/lean-transaction.js';
 import { HEADER_REPLAY_OF, parseDeadLetterIds, readDeadLetters, type StoredDeadLetter } from '../../../src/platform/messaging/dead-letters.js';
-import { OrderStoreService } from '../../../src/platform/order-store/order-store.service.js';
 import { eventually } from '../../support/eventually.js';
+import { writeReceivedOrder } from '../../support/received-order.js';
 import { createProduct, stockOf, waitForGroupsCaughtUp, waitForStatus } from '../../support/saga-fixtures.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 import { TopicReader } from '../../support/topic-reader.js';
@@ -77,7 +77,6 @@ describe('dead letters: list and replay (real Kafka and MariaDB)', () => {
 
   /** The cause goes away: the order is in the database now, as the intake would have written it. */
   async function writeTheMissingOrder(orderId: string, correlationId: string, productId: string): Promise<void> {
-    const store = t.app.get(OrderStoreService);
     const order = {
       id: orderId,
       customer: { ...CUSTOMER, externalId: `cust-${orderId.slice(0, 8)}` },
@@ -87,7 +86,7 @@ describe('dead letters: list and replay (real Kafka and MariaDB)', () => {
       correlationId,
       at: new Date(),
     };
-    await leanTransaction(t.dataSource, (tx) => store.writeReceived((batch, last) => tx.run(batch, { commit: last }), order));
+    await leanTransaction(t.dataSource, (tx) => writeReceivedOrder(t.app, (batch, last) => tx.run(batch, { commit: last }), order));
   }
 
   /** `replays` replays reached every group; the order moved through its saga once: one step, one charge, its stock taken once. */

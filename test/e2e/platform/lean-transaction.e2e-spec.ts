@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { parseDatabaseUrl } from '../../../src/config/database.config.js';
 import { buildDataSourceOptions } from '../../../src/platform/database/database-options.js';
-import { leanTransaction, SqlBatch } from '../../../src/platform/database/sql-batch.js';
+import { leanTransaction } from '../../../src/platform/database/lean-transaction.js';
+import { expectRows, RowCountError, SqlBatch } from '../../../src/platform/database/sql-batch.js';
 
 /** LeanTransaction against the real MariaDB: START and COMMIT ride with the first and last statements. */
 describe('leanTransaction (real MariaDB)', () => {
@@ -100,6 +101,46 @@ describe('leanTransaction (real MariaDB)', () => {
         await tx.run(b);
       }),
     ).rejects.toThrow('the transaction has ended');
+  });
+
+  it('checks the row counts declared with add on the results of the same round trip', async () => {
+    const p = randomUUID();
+    await leanTransaction(db, async (tx) => {
+      const batch = new SqlBatch();
+      batch.add(`INSERT INTO ${table} (id, n) VALUES (?, 1), (?, 2)`, [`${p}-a`, `${p}-b`], expectRows(2));
+      batch.add(`UPDATE ${table} SET n = n + 10 WHERE id LIKE ?`, [`${p}%`], expectRows(2));
+      await tx.run(batch);
+    });
+    expect(await db.query(`SELECT n FROM ${table} WHERE id LIKE ? ORDER BY n`, [`${p}%`])).toEqual([{ n: 11 }, { n: 12 }]);
+  });
+
+  it('a row count other than declared rejects the batch with its message, and the transaction rolls back', async () => {
+    const p = randomUUID();
+    const rejected = leanTransaction(db, async (tx) => {
+      const batch = new SqlBatch();
+      batch.add(`INSERT INTO ${table} (id, n) VALUES (?, 1)`, [`${p}-a`]);
+      batch.add(
+        `UPDATE ${table} SET n = 5 WHERE id LIKE ? AND n = 0`,
+        [`${p}%`],
+        expectRows(1, (changed) => `${changed} row(s) still at 0`),
+      );
+      await tx.run(batch);
+    });
+    await expect(rejected).rejects.toThrow(RowCountError);
+    await expect(rejected).rejects.toThrow('0 row(s) still at 0');
+    expect(await count(p)).toBe(0);
+  });
+
+  it('refuses to commit a batch that carries row-count checks (a failed check could no longer undo it)', async () => {
+    const p = randomUUID();
+    await expect(
+      leanTransaction(db, async (tx) => {
+        const batch = new SqlBatch();
+        batch.add(`INSERT INTO ${table} (id, n) VALUES (?, 1)`, [`${p}-a`], expectRows(1));
+        await tx.run(batch, { commit: true });
+      }),
+    ).rejects.toThrow(/cannot commit/);
+    expect(await count(p)).toBe(0);
   });
 
   it('addRows inserts one row per array, its values in column order, and keeps statement indexes', async () => {

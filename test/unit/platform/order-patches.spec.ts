@@ -1,4 +1,4 @@
-import { mergePatches } from '../../../src/platform/order-store/order-store.service.js';
+import { mergePatches } from '../../../src/order-store/order-patch.js';
 
 /** Two patches of one order merged into one UPDATE must leave it as the two UPDATEs in turn would. */
 describe('mergePatches', () => {

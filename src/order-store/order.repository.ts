@@ -1,0 +1,203 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Address, OrderLine } from '../contracts/messages.js';
+import type { OrderStatus } from '../contracts/order-status.js';
+import { expectRows, keyTable, placeholders, type SqlBatch } from '../platform/database/sql-batch.js';
+import { patchKeys, patchSet, type OrderChange } from './order-patch.js';
+import {
+  toHistoryEntry,
+  toLockedOrder,
+  toOrder,
+  toOrderItem,
+  type HistoryEntry,
+  type HistoryEntryRow,
+  type HistoryValues,
+  type LockedOrder,
+  type LockedOrderRow,
+  type Order,
+  type OrderItem,
+  type OrderItemRow,
+  type OrderRow,
+} from './order.rows.js';
+
+const FIND_ORDER = `SELECT id, customer_id, status, status_reason, version, total, currency, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country,
+  correlation_id, payment_id, shipment_id, carrier, tracking_number, estimated_delivery, shipment_status, created_at, updated_at FROM orders WHERE id = ? LIMIT 1`;
+
+/** A new order as intake writes it (RECEIVED), once its customer's id is known. */
+export interface ReceivedOrder {
+  id: string;
+  customerId: string;
+  shippingAddress: Address;
+  items: OrderLine[];
+  currency: string;
+  correlationId: string;
+  at: Date;
+}
+
+export interface StatusView {
+  orderId: string;
+  status: OrderStatus;
+  reason: string | null;
+  updatedAt: Date;
+}
+
+/** Orders locked by a saga step, with their lines (in line order). */
+export interface LockedOrders {
+  orders: LockedOrder[];
+  items: OrderItem[];
+}
+
+/**
+ * The order records: `orders`, their lines (`order_items`) and their status history. Written by the
+ * intake and by the saga at each transition, read by the API. Status is always read from here,
+ * whatever Kafka is doing (docs/architecture.md §7.5).
+ */
+@Injectable()
+export class OrderRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Adds the new order, its lines and its first history row (RECEIVED) to `batch`. */
+  stageReceived(batch: SqlBatch, o: ReceivedOrder): void {
+    const a = o.shippingAddress;
+    batch.add(
+      `INSERT INTO orders (id, customer_id, status, version, currency, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, correlation_id, created_at, updated_at)
+       VALUES (?, ?, 'RECEIVED', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [o.id, o.customerId, o.currency, a.line1, a.line2 ?? null, a.city, a.postalCode, a.country, o.correlationId, o.at, o.at],
+    );
+    batch.addRows(
+      'INSERT INTO order_items (order_id, line_no, product_id, quantity)',
+      o.items.map((item, i) => [o.id, i + 1, item.productId, item.quantity]),
+    );
+    batch.add(`INSERT INTO order_status_history (order_id, from_status, to_status, occurred_at) VALUES (?, NULL, 'RECEIVED', ?)`, [o.id, o.at]);
+  }
+
+  /**
+   * Adds the reads of a saga step to `batch`: the orders, locked in id order (so one step of an order
+   * runs at a time across consumers, the scheduler and replicas, and batches never deadlock), then their
+   * lines. `ids` must be sorted. Returns the reader of those two results.
+   */
+  stageLockForSaga(batch: SqlBatch, ids: string[], skipLocked: boolean): (results: unknown[]) => LockedOrders {
+    const marks = placeholders(ids);
+    const orders = batch.add(
+      `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, updated_at
+       FROM orders WHERE id IN (${marks}) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
+      ids,
+    );
+    const items = batch.add(`SELECT id, order_id, product_id, quantity, unit_price FROM order_items WHERE order_id IN (${marks}) ORDER BY order_id, line_no`, ids);
+    return (results) => ({
+      orders: (results[orders] as LockedOrderRow[]).map(toLockedOrder),
+      items: (results[items] as OrderItemRow[]).map(toOrderItem),
+    });
+  }
+
+  /**
+   * Adds the order changes of a batch of saga messages, each order's net change (see OrderChange).
+   * A status change applies only where the order is still in `from` (docs/architecture.md §4: a late or
+   * duplicate message changes nothing). Orders with the same kind of change (the same move and patched
+   * columns) share one UPDATE, their values chosen by id: one statement per kind instead of one per
+   * order. An UPDATE that moves a status must move every one of its orders: the caller holds their
+   * locks, so otherwise the batch fails and the transaction rolls back.
+   */
+  stageChanges(batch: SqlBatch, changes: Iterable<OrderChange>, at: Date): void {
+    for (const group of groupByKind(changes)) stageChangeGroup(batch, group, at);
+  }
+
+  /** Adds one INSERT of history rows to `batch`. */
+  stageHistory(batch: SqlBatch, rows: HistoryValues[]): void {
+    if (!rows.length) return;
+    batch.addRows('INSERT INTO order_status_history (order_id, from_status, to_status, reason, occurred_at)', rows);
+  }
+
+  /**
+   * Adds the unit prices reservations brought (order line id, price) to `batch`, in one UPDATE.
+   * The lines are found by their primary key, which locks those rows only: through the unique
+   * (order_id, line_no) index InnoDB would take next-key locks, which also lock the gap before each
+   * line, and a new order whose lines fall into such a gap would wait for this transaction.
+   */
+  stageUnitPrices(batch: SqlBatch, prices: ReadonlyArray<readonly [itemId: string, unitPrice: number]>): void {
+    if (!prices.length) return;
+    const byItem = new Map(prices);
+    batch.add(
+      `UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$[0]', unit_price DECIMAL(12,2) PATH '$[1]')) AS k
+       STRAIGHT_JOIN order_items i ON i.id = k.id
+       SET i.unit_price = k.unit_price`,
+      [JSON.stringify([...byItem])], // ids as text: BIGINTs need not fit a JS number
+    );
+  }
+
+  /** The whole order, or null if there is none. */
+  async find(orderId: string): Promise<Order | null> {
+    const [row] = (await this.dataSource.query(FIND_ORDER, [orderId])) as OrderRow[];
+    return row ? toOrder(row) : null;
+  }
+
+  /** The order's lines, in line order. */
+  async findItems(orderId: string): Promise<OrderItem[]> {
+    const rows = (await this.dataSource.query('SELECT id, order_id, product_id, quantity, unit_price FROM order_items WHERE order_id = ? ORDER BY line_no ASC', [
+      orderId,
+    ])) as OrderItemRow[];
+    return rows.map(toOrderItem);
+  }
+
+  /** The order's status history, oldest first. */
+  async findHistory(orderId: string): Promise<HistoryEntry[]> {
+    const rows = (await this.dataSource.query('SELECT from_status, to_status, reason, occurred_at FROM order_status_history WHERE order_id = ? ORDER BY id ASC', [
+      orderId,
+    ])) as HistoryEntryRow[];
+    return rows.map(toHistoryEntry);
+  }
+
+  /** The light status query: one primary-key read. */
+  async findStatus(orderId: string): Promise<StatusView | null> {
+    const rows = await this.dataSource.query('SELECT id, status, status_reason, updated_at FROM orders WHERE id = ?', [orderId]);
+    if (!rows.length) return null;
+    const r = rows[0];
+    return { orderId: r.id, status: r.status, reason: r.status_reason, updatedAt: new Date(r.updated_at) };
+  }
+
+  /** Orders in RECEIVED or PAYMENT_COMPLETED not updated for `stalledAfterS` seconds (no step deadline watches them). */
+  async findStalled(stalledAfterS: number, limit: number): Promise<Array<{ id: string; correlationId: string }>> {
+    const rows: Array<{ id: string; correlation_id: string }> = await this.dataSource.query(
+      `SELECT id, correlation_id FROM orders WHERE status IN ('RECEIVED', 'PAYMENT_COMPLETED') AND updated_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND LIMIT ?`,
+      [stalledAfterS, limit],
+    );
+    return rows.map((r) => ({ id: r.id, correlationId: r.correlation_id }));
+  }
+}
+
+/** The changes grouped by kind: the same move (or none) and the same patched columns. */
+function groupByKind(changes: Iterable<OrderChange>): Iterable<OrderChange[]> {
+  const kinds = new Map<string, OrderChange[]>();
+  for (const change of changes) {
+    const move = change.move ? [change.move.from, change.move.to, change.move.reason ?? '', change.move.count] : ['patch'];
+    const kind = [...move, ...patchKeys(change.patch)].join('|');
+    const same = kinds.get(kind);
+    if (same) same.push(change);
+    else kinds.set(kind, [change]);
+  }
+  return kinds.values();
+}
+
+/** One UPDATE for a group of orders with the same kind of change. */
+function stageChangeGroup(batch: SqlBatch, group: OrderChange[], at: Date): void {
+  const { move, patch } = group[0];
+  const sets = ['updated_at = ?'];
+  const params: unknown[] = [at];
+  if (move) {
+    sets.push('status = ?', 'status_reason = ?', 'version = version + ?');
+    params.push(move.to, move.reason ?? null, move.count);
+  }
+  for (const key of patchKeys(patch)) {
+    // One order: its value; several: each order's own, picked by id.
+    const value = group.length === 1 ? '?' : `CASE o.id ${group.map(() => 'WHEN ? THEN ?').join(' ')} END`;
+    params.push(...(group.length === 1 ? [patch[key]] : group.flatMap((c) => [c.orderId, c.patch[key]])));
+    sets.push(patchSet(key, value));
+  }
+  const orderIds = group.map((c) => c.orderId);
+  batch.add(
+    `UPDATE ${keyTable('k')} STRAIGHT_JOIN orders o ON o.id = k.id SET ${sets.join(', ')}${move ? ' WHERE o.status = ?' : ''}`,
+    [JSON.stringify(orderIds), ...params, ...(move ? [move.from] : [])],
+    // The orders' row locks are held, so this cannot happen; if it does, the whole transaction rolls back.
+    move ? expectRows(orderIds.length, (moved) => `${orderIds.length - moved} of orders ${orderIds.join(', ')} left their status while locked`) : undefined,
+  );
+}
