@@ -26,7 +26,7 @@ export interface ConsumerListener {
   crashed(error: unknown): void;
 }
 
-/** One consumer group's consumer, as the registry drives it (LayerKafkaServer). */
+/** One consumer group's consumer, as the registry drives it (GroupConsumer). */
 export interface SupervisedConsumer {
   /** Connects, subscribes and starts consuming; rejects if any of that fails. */
   launch(listener: ConsumerListener): Promise<void>;

@@ -13,8 +13,8 @@ import { StepDeadlineGate } from './step-deadline.gate.js';
 /** Process layer: the order saga through inventory, payment and shipping. */
 @Module({
   imports: [ConfigModule.forFeature(sagaConfig), ConfigModule.forFeature(kafkaConfig), ConfigModule.forFeature(outboxConfig), OrderStoreModule],
-  controllers: [OrderSagaConsumer, SagaAdminController],
-  providers: [OrderSagaService, SagaStepScheduler, StepDeadlineGate],
+  controllers: [SagaAdminController],
+  providers: [OrderSagaConsumer, OrderSagaService, SagaStepScheduler, StepDeadlineGate],
   exports: [OrderSagaService, SagaStepScheduler],
 })
 export class OrderSagaModule {}

@@ -12,8 +12,8 @@ import { StockReservationEntity } from './stock-reservation.entity.js';
 /** System layer: the inventory system (catalogue, stock, reservations), consumer group `inventory`. */
 @Module({
   imports: [ConfigModule.forFeature(simulationConfig), TypeOrmModule.forFeature([ProductEntity, StockReservationEntity])],
-  controllers: [CatalogueController, InventoryConsumer],
-  providers: [InventoryService, InventorySimulator],
+  controllers: [CatalogueController],
+  providers: [InventoryConsumer, InventoryService, InventorySimulator],
   exports: [InventoryService, InventorySimulator],
 })
 export class InventoryModule {}

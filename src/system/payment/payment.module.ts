@@ -10,8 +10,7 @@ import { PaymentSimulator } from './payment.simulator.js';
 /** System layer: the payment system (charges and refunds), consumer group `payment`. */
 @Module({
   imports: [ConfigModule.forFeature(simulationConfig), TypeOrmModule.forFeature([PaymentEntity])],
-  controllers: [PaymentConsumer],
-  providers: [PaymentService, PaymentSimulator],
+  providers: [PaymentConsumer, PaymentService, PaymentSimulator],
   exports: [PaymentService, PaymentSimulator],
 })
 export class PaymentModule {}

@@ -14,8 +14,7 @@ import { ShippingSimulator } from './shipping.simulator.js';
  */
 @Module({
   imports: [ConfigModule.forFeature(simulationConfig), TypeOrmModule.forFeature([ShipmentEntity])],
-  controllers: [ShippingConsumer],
-  providers: [ShippingService, ShippingSimulator, DeliveryScheduler],
+  providers: [ShippingConsumer, ShippingService, ShippingSimulator, DeliveryScheduler],
   exports: [ShippingService, ShippingSimulator, DeliveryScheduler],
 })
 export class ShippingModule {}
