@@ -83,7 +83,7 @@ const consumers = new WeakMap<INestApplication, ConsumerGroupName[]>();
 
 /** Registers a GroupConsumer per group, running the handlers of the group found in this process's modules. */
 function attachConsumers(app: INestApplication, groups: ConsumerGroupName[]): void {
-  const cfg = kafkaConfig();
+  const cfg = app.get<KafkaConfig>(kafkaConfig.KEY);
   const processor = app.get(MessageProcessorService);
   const handlers = app.get(MessageHandlerRegistry);
   const registry = app.get(ConsumerRegistryService);
@@ -134,7 +134,7 @@ function groupConsumerOptions(cfg: KafkaConfig, name: ConsumerGroupName, groupId
  */
 async function takeOverOffsets(app: INestApplication, running: ConsumerGroupName[], logger: Logger): Promise<void> {
   const processor = app.get(MessageProcessorService);
-  const topics = kafkaConfig().topics;
+  const { topics } = app.get<KafkaConfig>(kafkaConfig.KEY);
   for (const handover of GROUP_HANDOVERS.filter((h) => running.includes(h.to))) {
     const [topic, from, to] = [topics[handover.topic], processor.groupId(handover.from), processor.groupId(handover.to)];
     try {

@@ -127,11 +127,8 @@ export class MessageProcessorService implements OnApplicationShutdown {
       await leanTransaction(this.dataSource, async (lean) => {
         const fresh = await this.recordInInbox(lean, work);
         duplicates = work.length - fresh.length;
-        if (fresh.length)
-          await batch.handler.handleBatch(
-            fresh.map((w) => w.envelope),
-            lean.manager,
-          );
+        const envelopes = fresh.map((w) => w.envelope);
+        if (envelopes.length) await batch.handler.handleBatch(envelopes, lean.manager);
       });
     } catch (err) {
       if (isTransient(err) && !isLockConflict(err)) {
