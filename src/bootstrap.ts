@@ -6,7 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { appConfig, type AppLayer } from './config/app.config.js';
-import { kafkaConfig } from './config/kafka.config.js';
+import { kafkaConfig, type KafkaConfig } from './config/kafka.config.js';
 import { ProblemFilter } from './platform/http/problem.filter.js';
 import { applyHttpSecurity } from './platform/http/security.js';
 import { setupSwagger } from './platform/http/swagger.js';
@@ -14,8 +14,9 @@ import { createValidationPipe } from './platform/http/validation.js';
 import { ConsumerRegistryService } from './platform/messaging/consumer-registry.service.js';
 import { kafkaClientOptions } from './platform/messaging/kafka-client.js';
 import { inheritOffsets } from './platform/messaging/group-offsets.js';
-import { CONSUMER_GROUPS, GROUP_HANDOVERS, type ConsumerGroupName } from './platform/messaging/consumer-groups.js';
-import { LayerKafkaServer } from './platform/messaging/layer-kafka.server.js';
+import { GROUP_HANDOVERS, type ConsumerGroupName } from './platform/messaging/consumer-groups.js';
+import { GroupConsumer, type GroupConsumerOptions } from './platform/messaging/group-consumer.js';
+import { MessageHandlerRegistry } from './platform/messaging/message-handlers.js';
 import { MessageProcessorService } from './platform/messaging/message-processor.service.js';
 import { TopicAdminService } from './platform/messaging/topic-admin.service.js';
 
@@ -78,55 +79,52 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
 /** About 90 s of retries, at most 5 s apart, so a consumer reconnects soon after the broker is back. */
 const CONSUMER_CLIENT_RETRY = { initialRetryTime: 300, maxRetryTime: 5000, retries: 20 };
 
-const servers = new WeakMap<INestApplication, Array<{ name: ConsumerGroupName; group: string; server: LayerKafkaServer }>>();
+const consumers = new WeakMap<INestApplication, ConsumerGroupName[]>();
 
+/** Registers a GroupConsumer per group, running the handlers of the group found in this process's modules. */
 function attachConsumers(app: INestApplication, groups: ConsumerGroupName[]): void {
-  const cfg = kafkaConfig();
+  const cfg = app.get<KafkaConfig>(kafkaConfig.KEY);
   const processor = app.get(MessageProcessorService);
+  const handlers = app.get(MessageHandlerRegistry);
   const registry = app.get(ConsumerRegistryService);
-  const list: Array<{ name: ConsumerGroupName; group: string; server: LayerKafkaServer }> = [];
   for (const name of groups) {
-    const groupId = processor.groupId(name);
-    const server = new LayerKafkaServer(
-      CONSUMER_GROUPS[name],
-      {
-        // The client's own retries (connecting, metadata) are longer than the other clients': when
-        // they run out the consumer stops, and a restarted consumer rejoins as a new member, which
-        // waits out its former self's session after a broker restart. With these, a consumer rides
-        // out a broker outage of about 90 s in place.
-        client: { ...kafkaClientOptions(cfg, name), retry: CONSUMER_CLIENT_RETRY },
-        consumer: {
-          groupId,
-          allowAutoTopicCreation: false,
-          // How long the broker keeps a member that stopped heartbeating: the partitions of a killed or
-          // hung process wait this long for another owner, and so does a consumer restarted after a
-          // broker restart (it rejoins as a new member while its former self is still listed). A
-          // transaction longer than this only costs a rejoin and redeliveries the inbox absorbs.
-          sessionTimeout: 10000,
-          heartbeatInterval: 3000,
-          // A fetch waits (at most fetchMaxWaitMs) for fetchMinBytes: fewer, fuller batches, so fewer
-          // transactions per message when messages trickle in (the dev latencies spread them out).
-          minBytes: cfg.fetchMinBytes,
-          maxWaitTimeInMs: cfg.fetchMaxWaitMs,
-          // A failed batch, or a broker that is away, is retried in place after a backoff (the offset
-          // is not committed): the consumer keeps its group membership, so once the broker is back it
-          // runs again within a backoff instead of waiting, as a new member, for the old one's session
-          // to expire. On an error kafkajs will not retry, the consumer stops: the registry then starts
-          // the whole group again (kafkajs's own restart skips the errors it deems fatal).
-          retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: Number.MAX_SAFE_INTEGER, restartOnFailure: async () => false },
-        },
-        run: { autoCommit: false, partitionsConsumedConcurrently: cfg.partitionsConsumedConcurrently },
-        subscribe: { fromBeginning: true },
-        postfixId: '',
-      },
-      processor,
-      cfg.consumerBatchSize,
-    );
-    app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
-    registry.register(groupId, server);
-    list.push({ name, group: groupId, server });
+    const consumer = new GroupConsumer(groupConsumerOptions(cfg, name, processor.groupId(name)), handlers.forGroup(name), processor);
+    registry.register(processor.groupId(name), consumer);
   }
-  servers.set(app, list);
+  consumers.set(app, groups);
+}
+
+function groupConsumerOptions(cfg: KafkaConfig, name: ConsumerGroupName, groupId: string): GroupConsumerOptions {
+  return {
+    // The client's own retries (connecting, metadata) are longer than the other clients': when
+    // they run out the consumer stops, and a restarted consumer rejoins as a new member, which
+    // waits out its former self's session after a broker restart. With these, a consumer rides
+    // out a broker outage of about 90 s in place.
+    client: { ...kafkaClientOptions(cfg, name), retry: CONSUMER_CLIENT_RETRY },
+    consumer: {
+      groupId,
+      allowAutoTopicCreation: false,
+      // How long the broker keeps a member that stopped heartbeating: the partitions of a killed or
+      // hung process wait this long for another owner, and so does a consumer restarted after a
+      // broker restart (it rejoins as a new member while its former self is still listed). A
+      // transaction longer than this only costs a rejoin and redeliveries the inbox absorbs.
+      sessionTimeout: 10000,
+      heartbeatInterval: 3000,
+      // A fetch waits (at most fetchMaxWaitMs) for fetchMinBytes: fewer, fuller batches, so fewer
+      // transactions per message when messages trickle in (the dev latencies spread them out).
+      minBytes: cfg.fetchMinBytes,
+      maxWaitTimeInMs: cfg.fetchMaxWaitMs,
+      // A failed batch, or a broker that is away, is retried in place after a backoff (the offset
+      // is not committed): the consumer keeps its group membership, so once the broker is back it
+      // runs again within a backoff instead of waiting, as a new member, for the old one's session
+      // to expire. On an error kafkajs will not retry, the consumer stops: the registry then starts
+      // the whole group again (kafkajs's own restart skips the errors it deems fatal).
+      retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: Number.MAX_SAFE_INTEGER, restartOnFailure: async () => false },
+    },
+    run: { autoCommit: false, partitionsConsumedConcurrently: cfg.partitionsConsumedConcurrently },
+    fromBeginning: true,
+    batchSize: cfg.consumerBatchSize,
+  };
 }
 
 /**
@@ -136,7 +134,7 @@ function attachConsumers(app: INestApplication, groups: ConsumerGroupName[]): vo
  */
 async function takeOverOffsets(app: INestApplication, running: ConsumerGroupName[], logger: Logger): Promise<void> {
   const processor = app.get(MessageProcessorService);
-  const topics = kafkaConfig().topics;
+  const { topics } = app.get<KafkaConfig>(kafkaConfig.KEY);
   for (const handover of GROUP_HANDOVERS.filter((h) => running.includes(h.to))) {
     const [topic, from, to] = [topics[handover.topic], processor.groupId(handover.from), processor.groupId(handover.to)];
     try {
@@ -156,13 +154,9 @@ async function takeOverOffsets(app: INestApplication, running: ConsumerGroupName
  */
 export async function startConsumers(app: INestApplication): Promise<void> {
   const logger = new Logger('Consumers');
-  const list = servers.get(app) ?? [];
-  if (!list.length) return;
+  const groups = consumers.get(app) ?? [];
+  if (!groups.length) return;
   await app.get(TopicAdminService).whenTopicsReady();
-  await takeOverOffsets(
-    app,
-    list.map((s) => s.name),
-    logger,
-  );
+  await takeOverOffsets(app, groups, logger);
   await app.get(ConsumerRegistryService).startAll();
 }

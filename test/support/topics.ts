@@ -16,7 +16,7 @@ export const OUTBOX_TOPICS = [
 
 export const DLQ_TOPIC = 'dlq-orders';
 
-/** The topics each consumer group of the service reads (its @EventPatterns). */
+/** The topics each consumer group of the service reads (the topics of its message handlers). */
 export const GROUP_TOPICS: Record<string, string[]> = {
   'order-flow-intake': ['orders-in'],
   'order-flow-process': ['inventory-replies', 'payment-replies', 'orders-validated', 'shipping-replies', 'shipping-updates'],

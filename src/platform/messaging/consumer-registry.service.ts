@@ -26,7 +26,7 @@ export interface ConsumerListener {
   crashed(error: unknown): void;
 }
 
-/** One consumer group's consumer, as the registry drives it (LayerKafkaServer). */
+/** One consumer group's consumer, as the registry drives it (GroupConsumer). */
 export interface SupervisedConsumer {
   /** Connects, subscribes and starts consuming; rejects if any of that fails. */
   launch(listener: ConsumerListener): Promise<void>;
@@ -168,52 +168,61 @@ export class ConsumerRegistryService implements BeforeApplicationShutdown {
     while (!this.closing) {
       let crash!: (err: unknown) => void;
       const crashed = new Promise<unknown>((resolve) => (crash = resolve));
-      let over = false;
-      const listener: ConsumerListener = {
-        joined: () => {
-          if (over || this.closing) return;
-          const now = Date.now();
-          g.lastActiveAt = now;
-          if (g.state !== 'connected') g.connectedAt = now;
-          g.enter('connected', now);
-          g.resolveFirstJoin();
-        },
-        active: () => {
-          if (over || this.closing || g.state !== 'connected') return;
-          const now = Date.now();
-          // Heard from again after a silence: connected from now on.
-          if (now - g.lastActiveAt > this.staleAfterMs) g.since = now;
-          g.lastActiveAt = now;
-        },
-        crashed: (err) => {
-          if (over) return;
-          over = true;
-          crash(err);
-        },
-      };
+      const listener = this.listenerFor(g, crash);
       g.starting = g.consumer.launch(listener).catch((err: unknown) => listener.crashed(err));
       await g.starting;
       g.starting = null;
       const err = await Promise.race([crashed, this.closed]);
       if (this.closing) return;
 
-      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      const now = Date.now();
-      const ranFor = g.state === 'connected' ? now - g.connectedAt : 0;
-      g.lastError = message;
-      // Not running since the crash, or since the broker went quiet before it (a group that never
-      // joined keeps its first `since`).
-      const seen = this.view(g, now);
-      g.enter('reconnecting', seen.state === 'reconnecting' ? Date.parse(seen.since) : now);
-      await g.consumer.close().catch((e: Error) => this.logger.debug(`closing ${g.group} after its crash: ${e.message}`));
-      if (ranFor >= HEALTHY_RUN_MS) delay = RESTART_MIN_MS;
-      this.logger.warn(`consumer group ${g.group} stopped (${message}); starting it again in ${delay} ms`);
+      if ((await this.stopAfterCrash(g, err)) >= HEALTHY_RUN_MS) delay = RESTART_MIN_MS;
+      this.logger.warn(`consumer group ${g.group} stopped (${g.lastError}); starting it again in ${delay} ms`);
       await Promise.race([sleep(delay), this.closed]);
       delay = Math.min(delay * 2, RESTART_MAX_MS);
       if (this.closing) return;
       g.restarts += 1;
       consumerRestarts.inc({ consumer_group: g.group });
     }
+  }
+
+  /** What one start of the group's consumer reports; `crash` is called once, on the first crash. */
+  private listenerFor(g: GroupSupervisor, crash: (err: unknown) => void): ConsumerListener {
+    let over = false;
+    return {
+      joined: () => {
+        if (over || this.closing) return;
+        const now = Date.now();
+        g.lastActiveAt = now;
+        if (g.state !== 'connected') g.connectedAt = now;
+        g.enter('connected', now);
+        g.resolveFirstJoin();
+      },
+      active: () => {
+        if (over || this.closing || g.state !== 'connected') return;
+        const now = Date.now();
+        // Heard from again after a silence: connected from now on.
+        if (now - g.lastActiveAt > this.staleAfterMs) g.since = now;
+        g.lastActiveAt = now;
+      },
+      crashed: (err) => {
+        if (over) return;
+        over = true;
+        crash(err);
+      },
+    };
+  }
+
+  /** Records the crash and drops what is left of the consumer; returns how long it had been connected. */
+  private async stopAfterCrash(g: GroupSupervisor, err: unknown): Promise<number> {
+    const now = Date.now();
+    const ranFor = g.state === 'connected' ? now - g.connectedAt : 0;
+    g.lastError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    // Not running since the crash, or since the broker went quiet before it (a group that never
+    // joined keeps its first `since`).
+    const seen = this.view(g, now);
+    g.enter('reconnecting', seen.state === 'reconnecting' ? Date.parse(seen.since) : now);
+    await g.consumer.close().catch((e: Error) => this.logger.debug(`closing ${g.group} after its crash: ${e.message}`));
+    return ranFor;
   }
 }
 

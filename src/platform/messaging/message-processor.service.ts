@@ -1,12 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import type { KafkaContext } from '@nestjs/microservices';
-import type { Consumer } from 'kafkajs';
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { Consumer, KafkaMessage } from 'kafkajs';
+import { DataSource } from 'typeorm';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope } from '../../contracts/envelope.js';
-import { isEventType, payloadSchemas, type EventType, type Payloads } from '../../contracts/messages.js';
+import { isEventType, payloadSchemas, type EventType } from '../../contracts/messages.js';
 import { leanTransaction, type LeanTransaction } from '../database/lean-transaction.js';
 import { affectedRows, SqlBatch } from '../database/sql-batch.js';
 import { correlation, messageTrace } from '../observability/correlation.js';
@@ -14,61 +12,41 @@ import { deadLetteredMessages, inboxDuplicates } from '../observability/metrics.
 import type { DeadLetter } from './dead-letters.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
 import type { ConsumerGroupName } from './consumer-groups.js';
+import type { AnyMessageHandler, TypedEnvelope } from './message-handlers.js';
 import { OutboxService } from './outbox.service.js';
 import { isLockConflict, isTransient } from './transient-error.js';
 
-export type TypedEnvelope<T extends EventType = EventType> = { [K in T]: Envelope<K, Payloads[K]> }[T];
-
-export type MessageHandler<T extends EventType> = (message: TypedEnvelope<T>, tx: EntityManager) => Promise<void>;
-
-/**
- * A handler that can also take the fresh messages of a batch at once (in offset order, in the
- * batch's transaction), to read and write for all of them in a few round trips.
- */
-export interface BatchingHandler<T extends EventType> {
-  one: MessageHandler<T>;
-  many: (messages: Array<TypedEnvelope<T>>, tx: EntityManager) => Promise<void>;
-}
-
-/**
- * The handler of a module that decides whole batches: one message is a batch of one. Build it once
- * per consumer, since the processor hands a batch to `many` only when its messages share it.
- */
-export function batching<T extends EventType>(many: BatchingHandler<T>['many']): BatchingHandler<T> {
-  return { one: (message, tx) => many([message], tx), many };
-}
+export type { TypedEnvelope } from './message-handlers.js';
 
 /** A message that can never be processed as it is: dead-lettered at once. */
 export class PoisonMessageError extends Error {
   override name = 'PoisonMessageError';
 }
 
-/** Where a fetched Kafka batch is (for offsets and for the per-message fallback). */
-export interface BatchOfMessages {
+/** Messages of one partition, fetched together, for one handler. */
+export interface MessageBatch {
   consumer: Consumer;
   topic: string;
   partition: number;
-  /** Offset of the batch's last message. */
-  lastOffset: string;
-  /** Hands each message of the batch, in order, to its Nest handler (which calls `process`). */
-  dispatch(): Promise<void>;
+  /** In offset order. */
+  messages: KafkaMessage[];
+  handler: AnyMessageHandler;
   /** Tells kafkajs a message is done, so it is not fetched again (the commit is separate). */
   resolveOffset(offset: string): void;
 }
 
-/** A message of a batch that `process` has validated and that has work to do. */
-interface BatchWork {
-  ctx: KafkaContext;
+/** A message of a batch that has been validated and has work to do. */
+interface Work {
+  message: KafkaMessage;
   consumerGroup: string;
   attemptKey: string;
   envelope: TypedEnvelope;
-  handler: Pick<BatchingHandler<EventType>, 'one'> & Partial<Pick<BatchingHandler<EventType>, 'many'>>;
 }
 
-/** Collects what `process` is asked to do while a batch is dispatched. */
-interface BatchScope {
-  /** One entry per dispatched message, in offset order: its work, or null if it needed none. */
-  entries: Array<{ offset: string; ctx: KafkaContext; work: BatchWork | null }>;
+/** A message of a batch, with its work or null if it needed none (ignored, or dead-lettered as invalid). */
+interface Entry {
+  message: KafkaMessage;
+  work: Work | null;
 }
 
 /**
@@ -77,11 +55,11 @@ interface BatchScope {
  * the handler's work, commit the offset only after the database commit, retry transient faults
  * without ever skipping, and dead-letter a message that is invalid or keeps failing.
  *
- * Messages normally arrive as a batch per partition (`processBatch`): the whole batch is handled in
- * one transaction (one inbox round trip, one commit, one fsync), since per-message transactions
- * made the database round trips, not the work, the limit. If the batch fails for any reason but
- * an unreachable dependency, it is rolled back and its messages are run again one by one, each in its
- * own transaction, so one bad message is retried, counted and dead-lettered exactly as alone.
+ * A batch of one partition is handled in one transaction (one inbox round trip, one commit, one
+ * fsync), since per-message transactions made the database round trips, not the work, the limit.
+ * If the batch fails for any reason but an unreachable dependency, it is rolled back and its
+ * messages are run again one by one, each in its own transaction, so one bad message is retried,
+ * counted and dead-lettered exactly as alone.
  */
 @Injectable()
 export class MessageProcessorService implements OnApplicationShutdown {
@@ -91,7 +69,6 @@ export class MessageProcessorService implements OnApplicationShutdown {
   /** Offsets whose database work has committed, waiting for the next offset commit, per consumer. */
   private readonly pendingOffsets = new Map<Consumer, Map<string, { topic: string; partition: number; offset: string }>>();
   private flushTimer: NodeJS.Timeout | null = null;
-  private readonly batchScope = new AsyncLocalStorage<BatchScope>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -104,96 +81,79 @@ export class MessageProcessorService implements OnApplicationShutdown {
     return `${this.cfg.groupPrefix}-${name}`;
   }
 
-  /**
-   * @param accepts the event types this group expects on the topic (anything else is dead-lettered)
-   * @param ignores accepted types this group has nothing to do with (they share a topic with its
-   *   own): validated, then passed over without touching the database, so never given to `handler`
-   */
-  async process<T extends EventType, I extends T = never>(
-    group: ConsumerGroupName,
-    ctx: KafkaContext,
-    accepts: readonly T[],
-    handler: MessageHandler<Exclude<T, I>> | BatchingHandler<Exclude<T, I>>,
-    ignores: readonly I[] = [],
-  ): Promise<void> {
-    const raw = ctx.getMessage();
-    const consumerGroup = this.groupId(group);
-    const attemptKey = `${consumerGroup}/${ctx.getTopic()}/${ctx.getPartition()}/${raw.offset}`;
-    const batch = this.batchScope.getStore();
-
-    let envelope: TypedEnvelope<T>;
-    try {
-      envelope = this.parse(raw.value, accepts);
-    } catch (err) {
-      // Dead-lettered at once. If the rest of its batch is then rolled back and fetched again, it is
-      // dead-lettered again: the DLQ is at-least-once, like every topic.
-      await this.deadLetter(ctx, consumerGroup, err as Error, 1);
-      if (batch) batch.entries.push({ offset: raw.offset, ctx, work: null });
-      else this.commit(ctx);
+  /** Validates the batch's messages, does all their work in one transaction, and marks the batch done. */
+  async processBatch(batch: MessageBatch): Promise<void> {
+    const entries = await this.validate(batch);
+    const work = entries.flatMap((e) => (e.work ? [e.work] : []));
+    if (work.length && !(await this.runTogether(batch, work))) {
+      await this.runOneByOne(batch, entries);
       return;
     }
+    const lastOffset = batch.messages[batch.messages.length - 1].offset;
+    this.markDone(batch.consumer, batch.topic, batch.partition, lastOffset);
+    batch.resolveOffset(lastOffset);
+  }
 
-    if ((ignores as readonly EventType[]).includes(envelope.eventType)) {
-      if (batch) batch.entries.push({ offset: raw.offset, ctx, work: null });
-      else this.commit(ctx);
-      return;
+  /** Parses each message in order; dead-letters those that are invalid and passes over those the handler ignores. */
+  private async validate(batch: MessageBatch): Promise<Entry[]> {
+    const { handler } = batch;
+    const consumerGroup = this.groupId(handler.group);
+    const entries: Entry[] = [];
+    for (const message of batch.messages) {
+      let envelope: TypedEnvelope;
+      try {
+        envelope = this.parse(message.value, handler.accepts);
+      } catch (err) {
+        // Dead-lettered at once. If the rest of its batch is then rolled back and fetched again, it is
+        // dead-lettered again: the DLQ is at-least-once, like every topic.
+        await this.deadLetter(batch, message, consumerGroup, err as Error, 1);
+        entries.push({ message, work: null });
+        continue;
+      }
+      const ignored = handler.ignores.includes(envelope.eventType);
+      const attemptKey = `${consumerGroup}/${batch.topic}/${batch.partition}/${message.offset}`;
+      entries.push({ message, work: ignored ? null : { message, consumerGroup, attemptKey, envelope } });
     }
-
-    const handlers = (typeof handler === 'function' ? { one: handler } : handler) as BatchWork['handler'];
-    const work: BatchWork = { ctx, consumerGroup, attemptKey, envelope: envelope as TypedEnvelope, handler: handlers };
-    if (batch) batch.entries.push({ offset: raw.offset, ctx, work });
-    else await this.processOne(work);
+    return entries;
   }
 
   /**
-   * Handles a batch of one partition: dispatches every message (each `process` call only validates
-   * and records its work), then does all the work in one transaction and marks the batch done.
+   * All the batch's work in one transaction. False when it failed and its messages should be run one
+   * by one; throws (nothing resolved, kafkajs fetches the batch again after its backoff) when the
+   * database or the broker is unreachable.
    */
-  async processBatch(batch: BatchOfMessages): Promise<void> {
-    const scope: BatchScope = { entries: [] };
-    await this.batchScope.run(scope, () => batch.dispatch());
-    const work = scope.entries.flatMap((e) => (e.work ? [e.work] : []));
-    if (work.length) {
-      let duplicates = 0;
-      try {
-        await leanTransaction(this.dataSource, async (lean) => {
-          const tx = lean.manager;
-          const fresh = await this.recordInInbox(lean, work);
-          duplicates = work.length - fresh.length;
-          // One partition of one topic for one group: every message has the same handler.
-          const many = fresh[0]?.handler.many;
-          if (many && fresh.every((w) => w.handler.many === many)) {
-            await many(
-              fresh.map((w) => w.envelope),
-              tx,
-            );
-          } else {
-            for (const w of fresh) await correlation.run(messageTrace(w.envelope), () => w.handler.one(w.envelope, tx));
-          }
-        });
-      } catch (err) {
-        // Database or broker unreachable: nothing is resolved, kafkajs fetches the batch again after its backoff.
-        if (isTransient(err) && !isLockConflict(err)) {
-          this.logger.warn(`transient failure on a batch of ${work.length} from ${batch.topic}/${batch.partition}, will retry: ${(err as Error).message}`);
-          throw err;
-        }
-        this.logger.warn(`a batch of ${work.length} from ${batch.topic}/${batch.partition} failed (${(err as Error).message}); running its messages one by one`);
-        for (const entry of scope.entries) {
-          // processOne throws (after its own bookkeeping) to have this message and the rest fetched again.
-          if (entry.work) await this.processOne(entry.work);
-          else this.commit(entry.ctx);
-          batch.resolveOffset(entry.offset);
-        }
-        batch.resolveOffset(batch.lastOffset);
-        return;
+  private async runTogether(batch: MessageBatch, work: Work[]): Promise<boolean> {
+    let duplicates = 0;
+    try {
+      await leanTransaction(this.dataSource, async (lean) => {
+        const fresh = await this.recordInInbox(lean, work);
+        duplicates = work.length - fresh.length;
+        const envelopes = fresh.map((w) => w.envelope);
+        if (envelopes.length) await batch.handler.handleBatch(envelopes, lean.manager);
+      });
+    } catch (err) {
+      if (isTransient(err) && !isLockConflict(err)) {
+        this.logger.warn(`transient failure on a batch of ${work.length} from ${batch.topic}/${batch.partition}, will retry: ${(err as Error).message}`);
+        throw err;
       }
-      this.chaosKillAfterDbCommit();
-      for (const w of work) this.attempts.delete(w.attemptKey);
-      this.countDuplicates(work[0].consumerGroup, duplicates);
-      this.outbox.flush();
+      this.logger.warn(`a batch of ${work.length} from ${batch.topic}/${batch.partition} failed (${(err as Error).message}); running its messages one by one`);
+      return false;
     }
-    this.markDone(batch.consumer, batch.topic, batch.partition, batch.lastOffset);
-    batch.resolveOffset(batch.lastOffset);
+    this.chaosKillAfterDbCommit();
+    for (const w of work) this.attempts.delete(w.attemptKey);
+    this.countDuplicates(work[0].consumerGroup, duplicates);
+    this.outbox.flush();
+    return true;
+  }
+
+  /** The fallback of a failed batch: each message in its own transaction, in order. */
+  private async runOneByOne(batch: MessageBatch, entries: Entry[]): Promise<void> {
+    for (const { message, work } of entries) {
+      // processOne throws (after its own bookkeeping) to have this message and the rest fetched again.
+      if (work) await this.processOne(batch, work);
+      else this.markDone(batch.consumer, batch.topic, batch.partition, message.offset);
+      batch.resolveOffset(message.offset);
+    }
   }
 
   /**
@@ -201,7 +161,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
    * multi-row INSERT IGNORE (in the round trip that opens the transaction) when none was seen
    * before, the usual case; after a redelivery, one statement per message tells which were new.
    */
-  private async recordInInbox(lean: LeanTransaction, work: BatchWork[]): Promise<BatchWork[]> {
+  private async recordInInbox(lean: LeanTransaction, work: Work[]): Promise<Work[]> {
     const all = new SqlBatch();
     all.add('SAVEPOINT inbox');
     const inserted = all.addRows(
@@ -229,13 +189,13 @@ export class MessageProcessorService implements OnApplicationShutdown {
   }
 
   /** One message in its own transaction, with the attempt counting and dead-lettering of §7.3. */
-  private async processOne(work: BatchWork): Promise<void> {
-    const { ctx, consumerGroup, attemptKey, envelope, handler } = work;
+  private async processOne(batch: MessageBatch, work: Work): Promise<void> {
+    const { message, consumerGroup, attemptKey, envelope } = work;
     await correlation.run(messageTrace(envelope), async () => {
       try {
         const handled = await leanTransaction(this.dataSource, async (lean) => {
           if (!(await this.recordInInbox(lean, [work])).length) return false;
-          await handler.one(envelope, lean.manager);
+          await batch.handler.handleBatch([envelope], lean.manager);
           return true;
         });
         this.chaosKillAfterDbCommit();
@@ -243,22 +203,27 @@ export class MessageProcessorService implements OnApplicationShutdown {
         if (handled) this.outbox.flush();
         else this.countDuplicates(consumerGroup, 1);
       } catch (err) {
-        if (isTransient(err)) {
-          // Kafka redelivers from the uncommitted offset after its backoff; nothing is skipped.
-          this.logger.warn(`transient failure on ${envelope.eventType} ${envelope.eventId}, will retry: ${(err as Error).message}`);
-          throw err;
-        }
-        const attempt = (this.attempts.get(attemptKey) ?? 0) + 1;
-        if (!(err instanceof PoisonMessageError) && attempt < this.cfg.consumerMaxAttempts) {
-          this.attempts.set(attemptKey, attempt);
-          this.logger.warn(`${envelope.eventType} ${envelope.eventId} failed (attempt ${attempt}/${this.cfg.consumerMaxAttempts}): ${(err as Error).message}`);
-          throw err;
-        }
-        this.attempts.delete(attemptKey);
-        await this.deadLetter(ctx, consumerGroup, err as Error, attempt);
+        await this.failedAlone(batch, work, err);
       }
-      this.commit(ctx);
+      this.markDone(batch.consumer, batch.topic, batch.partition, message.offset);
     });
+  }
+
+  /** Rethrows a failure to have the message fetched again, unless it has run out of attempts: then it is dead-lettered. */
+  private async failedAlone(batch: MessageBatch, { message, consumerGroup, attemptKey, envelope }: Work, err: unknown): Promise<void> {
+    if (isTransient(err)) {
+      // Kafka redelivers from the uncommitted offset after its backoff; nothing is skipped.
+      this.logger.warn(`transient failure on ${envelope.eventType} ${envelope.eventId}, will retry: ${(err as Error).message}`);
+      throw err;
+    }
+    const attempt = (this.attempts.get(attemptKey) ?? 0) + 1;
+    if (!(err instanceof PoisonMessageError) && attempt < this.cfg.consumerMaxAttempts) {
+      this.attempts.set(attemptKey, attempt);
+      this.logger.warn(`${envelope.eventType} ${envelope.eventId} failed (attempt ${attempt}/${this.cfg.consumerMaxAttempts}): ${(err as Error).message}`);
+      throw err;
+    }
+    this.attempts.delete(attemptKey);
+    await this.deadLetter(batch, message, consumerGroup, err as Error, attempt);
   }
 
   /** The chaos suite's crash between a database commit and its offset commit (CHAOS_KILL_AFTER_DB_COMMIT; off by default). */
@@ -287,30 +252,9 @@ export class MessageProcessorService implements OnApplicationShutdown {
     return { ...envelope, payload: payload.value } as TypedEnvelope<T>;
   }
 
-  private async deadLetter(ctx: KafkaContext, consumerGroup: string, err: Error, attempts: number): Promise<void> {
-    const raw = ctx.getMessage();
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(raw.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-    const value =
-      raw.value === null || raw.value === undefined
-        ? null
-        : Buffer.isBuffer(raw.value)
-          ? raw.value.toString('utf8')
-          : typeof raw.value === 'string'
-            ? raw.value
-            : JSON.stringify(raw.value);
-    const letter: DeadLetter = {
-      originTopic: ctx.getTopic(),
-      partition: ctx.getPartition(),
-      offset: raw.offset,
-      consumerGroup,
-      error: err.message,
-      attempts,
-      failedAt: new Date().toISOString(),
-      key: raw.key === null || raw.key === undefined ? null : String(raw.key),
-      headers,
-      value,
-    };
+  private async deadLetter(batch: MessageBatch, raw: KafkaMessage, consumerGroup: string, err: Error, attempts: number): Promise<void> {
+    const letter = deadLetterOf(batch, raw, consumerGroup, err, attempts);
+    const { headers } = letter;
     // Straight to Kafka (acks=all) before the offset moves on; if that fails the message is retried.
     await this.producer.send(this.cfg.topics.dlq, [
       {
@@ -323,7 +267,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
       },
     ]);
     deadLetteredMessages.inc({ consumer_group: consumerGroup, topic: letter.originTopic });
-    await this.rememberDeadLetter(consumerGroup, value);
+    await this.rememberDeadLetter(consumerGroup, letter.value);
     this.logger.error(`dead-lettered ${letter.originTopic}/${letter.partition}@${letter.offset} for ${consumerGroup} after ${attempts} attempt(s): ${err.message}`);
   }
 
@@ -350,10 +294,6 @@ export class MessageProcessorService implements OnApplicationShutdown {
    * has committed, and batched per consumer every few milliseconds: one round trip to Kafka for many
    * messages. A crash before the commit means a redelivery, which the inbox absorbs.
    */
-  private commit(ctx: KafkaContext): void {
-    this.markDone(ctx.getConsumer(), ctx.getTopic(), ctx.getPartition(), ctx.getMessage().offset);
-  }
-
   private markDone(consumer: Consumer, topic: string, partition: number, offset: string): void {
     let pending = this.pendingOffsets.get(consumer);
     if (!pending) {
@@ -398,3 +338,21 @@ export class MessageProcessorService implements OnApplicationShutdown {
 // A crash loses at most this much of committed progress to redelivery (which the inbox absorbs);
 // shorter means more OffsetCommit requests for the broker to write.
 const OFFSET_COMMIT_INTERVAL_MS = 100;
+
+/** What the DLQ keeps of a message: where it was, why it failed, and the message as it came. */
+function deadLetterOf(batch: MessageBatch, raw: KafkaMessage, consumerGroup: string, err: Error, attempts: number): DeadLetter {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+  return {
+    originTopic: batch.topic,
+    partition: batch.partition,
+    offset: raw.offset,
+    consumerGroup,
+    error: err.message,
+    attempts,
+    failedAt: new Date().toISOString(),
+    key: raw.key === null || raw.key === undefined ? null : String(raw.key),
+    headers,
+    value: raw.value === null || raw.value === undefined ? null : raw.value.toString('utf8'),
+  };
+}

@@ -14,8 +14,8 @@ import { StepDeadlineGate } from './step-deadline.gate.js';
 /** Process layer: the order saga through inventory, payment and shipping. */
 @Module({
   imports: [ConfigModule.forFeature(sagaConfig), ConfigModule.forFeature(kafkaConfig), ConfigModule.forFeature(outboxConfig), OrderStoreModule],
-  controllers: [OrderSagaConsumer, SagaAdminController],
-  providers: [OrderSagaService, SagaStepRepository, SagaStepScheduler, StepDeadlineGate],
+  controllers: [SagaAdminController],
+  providers: [OrderSagaConsumer, OrderSagaService, SagaStepRepository, SagaStepScheduler, StepDeadlineGate],
   exports: [OrderSagaService, SagaStepScheduler],
 })
 export class OrderSagaModule {}

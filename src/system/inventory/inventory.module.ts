@@ -10,8 +10,8 @@ import { InventorySimulator } from './inventory.simulator.js';
 /** System layer: the inventory system (catalogue, stock, reservations), consumer group `inventory`. */
 @Module({
   imports: [ConfigModule.forFeature(simulationConfig)],
-  controllers: [CatalogueController, InventoryConsumer],
-  providers: [InventoryRepository, InventoryService, InventorySimulator],
+  controllers: [CatalogueController],
+  providers: [InventoryConsumer, InventoryRepository, InventoryService, InventorySimulator],
   exports: [InventoryService, InventorySimulator],
 })
 export class InventoryModule {}

@@ -9,8 +9,7 @@ import { PaymentSimulator } from './payment.simulator.js';
 /** System layer: the payment system (charges and refunds), consumer group `payment`. */
 @Module({
   imports: [ConfigModule.forFeature(simulationConfig)],
-  controllers: [PaymentConsumer],
-  providers: [PaymentRepository, PaymentService, PaymentSimulator],
+  providers: [PaymentConsumer, PaymentRepository, PaymentService, PaymentSimulator],
   exports: [PaymentService, PaymentSimulator],
 })
 export class PaymentModule {}

@@ -13,8 +13,7 @@ import { ShippingSimulator } from './shipping.simulator.js';
  */
 @Module({
   imports: [ConfigModule.forFeature(simulationConfig)],
-  controllers: [ShippingConsumer],
-  providers: [ShipmentRepository, ShippingService, ShippingSimulator, DeliveryScheduler],
+  providers: [ShippingConsumer, ShipmentRepository, ShippingService, ShippingSimulator, DeliveryScheduler],
   exports: [ShippingService, ShippingSimulator, DeliveryScheduler],
 })
 export class ShippingModule {}

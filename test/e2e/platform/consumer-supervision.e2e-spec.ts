@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import kafkajs from 'kafkajs';
 import { ConsumerRegistryService } from '../../../src/platform/messaging/consumer-registry.service.js';
-import { MessageProcessorService, type BatchOfMessages } from '../../../src/platform/messaging/message-processor.service.js';
+import { MessageProcessorService, type MessageBatch } from '../../../src/platform/messaging/message-processor.service.js';
 import { consumerRestarts } from '../../../src/platform/observability/metrics.counters.js';
 import { PaymentService } from '../../../src/system/payment/payment.service.js';
 import { eventually } from '../../support/eventually.js';
@@ -58,7 +58,7 @@ describe('consumer groups keep running whatever a handler or kafkajs throws (rea
     const processor = t.app.get(MessageProcessorService);
     const processBatch = processor.processBatch.bind(processor);
     let thrown = 0;
-    jest.spyOn(processor, 'processBatch').mockImplementation(async (batch: BatchOfMessages) => {
+    jest.spyOn(processor, 'processBatch').mockImplementation(async (batch: MessageBatch) => {
       if (batch.topic === 'payment-requests' && thrown === 0) {
         thrown += 1;
         throw new kafkajs.KafkaJSNonRetriableError('injected: a fault kafkajs does not retry');

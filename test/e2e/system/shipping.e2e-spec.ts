@@ -1,11 +1,10 @@
 import { jest } from '@jest/globals';
-import { KafkaContext } from '@nestjs/microservices';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { newEnvelope, type Envelope } from '../../../src/contracts/envelope.js';
+import { MessageHandlerRegistry } from '../../../src/platform/messaging/message-handlers.js';
 import { MessageProcessorService } from '../../../src/platform/messaging/message-processor.service.js';
 import { DeliveryScheduler } from '../../../src/system/shipping/delivery.scheduler.js';
-import { ShippingConsumer } from '../../../src/system/shipping/shipping.consumer.js';
 import { ShippingModule } from '../../../src/system/shipping/shipping.module.js';
 import { ShippingService, type ShippingMessage } from '../../../src/system/shipping/shipping.service.js';
 import { CARRIERS, ShippingSimulator, TRACKING_NUMBER_PATTERN } from '../../../src/system/shipping/shipping.simulator.js';
@@ -20,7 +19,7 @@ describe('shipping system (real MariaDB)', () => {
   let shipping: ShippingService;
   let simulator: ShippingSimulator;
   let scheduler: DeliveryScheduler;
-  let consumerCtrl: ShippingConsumer;
+  let handlers: MessageHandlerRegistry;
   let processor: MessageProcessorService;
 
   beforeAll(async () => {
@@ -28,7 +27,7 @@ describe('shipping system (real MariaDB)', () => {
     shipping = h.moduleRef.get(ShippingService);
     simulator = h.moduleRef.get(ShippingSimulator);
     scheduler = h.moduleRef.get(DeliveryScheduler);
-    consumerCtrl = h.moduleRef.get(ShippingConsumer);
+    handlers = h.moduleRef.get(MessageHandlerRegistry);
     processor = h.moduleRef.get(MessageProcessorService);
   });
   afterAll(() => h?.close());
@@ -43,13 +42,13 @@ describe('shipping system (real MariaDB)', () => {
     );
     return h.inTx((tx) => shipping.handleMany([m], tx)).then(() => m);
   };
-  /** Feeds `m` to the shipping consumer as Kafka would; returns the offsets it then commits. */
+  /** Feeds `m` to the shipping group's handler as its consumer would; returns the offsets it then commits. */
   const consume = async (m: Envelope, offset: string) => {
     const commits: unknown[] = [];
     const consumer = { commitOffsets: (offsets: unknown[]) => Promise.resolve(void commits.push(...offsets)) } as unknown as Consumer;
     const message = { key: Buffer.from(m.orderId), value: Buffer.from(JSON.stringify(m)), offset, timestamp: String(Date.now()), attributes: 0, headers: {} } as KafkaMessage;
-    const args = [message, 0, 'shipping-updates', consumer, () => Promise.resolve(), undefined];
-    await consumerCtrl.handle(undefined, new KafkaContext(args as unknown as ConstructorParameters<typeof KafkaContext>[0]));
+    const [{ topic, handler }] = handlers.forGroup('shipping');
+    await processor.processBatch({ consumer, topic, partition: 0, messages: [message], handler, resolveOffset: () => undefined });
     await processor.flushOffsets();
     return commits;
   };

@@ -1,7 +1,7 @@
-import { KafkaContext, ServerKafka, type KafkaOptions } from '@nestjs/microservices';
-import kafkajs, { type Consumer, type EachBatchPayload, type KafkaJSErrorMetadata } from 'kafkajs';
-import { isObservable, lastValueFrom } from 'rxjs';
+import { Logger } from '@nestjs/common';
+import kafkajs, { Kafka, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type EachBatchPayload, type KafkaConfig, type KafkaJSErrorMetadata } from 'kafkajs';
 import type { ConsumerListener, SupervisedConsumer } from './consumer-registry.service.js';
+import type { TopicHandler } from './message-handlers.js';
 import type { MessageProcessorService } from './message-processor.service.js';
 
 // kafkajs is CommonJS and spreads its error classes into its exports: Node cannot name them for an ESM import.
@@ -12,43 +12,48 @@ function isRebalanceInProgress(err: unknown): boolean {
   return (err as { type?: unknown } | null)?.type === 'REBALANCE_IN_PROGRESS';
 }
 
+export interface GroupConsumerOptions {
+  client: KafkaConfig;
+  consumer: ConsumerConfig;
+  run: Pick<ConsumerRunConfig, 'autoCommit' | 'partitionsConsumedConcurrently'>;
+  fromBeginning: boolean;
+  /** The most messages handled in one transaction. */
+  batchSize: number;
+}
+
 /**
- * One Nest Kafka server (and so one consumer group) per consuming module. The transport id is a
- * symbol per group, so `@EventPattern(topic, TRANSPORT)` binds a handler to exactly one group and
- * any subset of groups can run in one process.
+ * The kafkajs consumer of one consumer group, running the group's handlers (one per topic). Each
+ * fetched batch of a partition is cut into transactions of at most `batchSize` messages, which the
+ * message processor runs (see `MessageProcessorService.processBatch`).
  *
- * It consumes batches rather than single messages: each fetched batch of a partition is cut into
- * transactions of at most `batchSize` messages, which the message processor runs (see
- * `MessageProcessorService.processBatch`). Handlers stay per message, bound by `@EventPattern`.
- *
- * The ConsumerRegistryService starts it and starts it again after a crash (see SupervisedConsumer);
- * Nest only uses it to bind the handlers.
+ * The ConsumerRegistryService starts it, and starts it again after a crash (see SupervisedConsumer).
  */
-export class LayerKafkaServer extends ServerKafka implements SupervisedConsumer {
+export class GroupConsumer implements SupervisedConsumer {
+  private readonly logger = new Logger(GroupConsumer.name);
+  private readonly handlers: Map<string, TopicHandler>;
+  private consumer: Consumer | null = null;
   /** Set while the consumer is being stopped on purpose: its STOP and DISCONNECT are expected. */
   private stopping = false;
   /** Set by drain: batches fetched from now on are left for whoever owns the partition next. */
   private draining = false;
   private readonly inFlight = new Set<Promise<void>>();
-  /** The supervisor's listener for the current start. */
-  private listener: ConsumerListener | null = null;
 
   constructor(
-    public override readonly transportId: symbol,
-    options: NonNullable<KafkaOptions['options']>,
+    private readonly options: GroupConsumerOptions,
+    handlers: TopicHandler[],
     private readonly processor: MessageProcessorService,
-    private readonly batchSize: number,
   ) {
-    super(options);
+    this.handlers = new Map(handlers.map((h) => [h.topic, h]));
   }
 
-  launch(listener: ConsumerListener): Promise<void> {
-    this.listener = listener;
+  async launch(listener: ConsumerListener): Promise<void> {
     this.stopping = false;
     this.draining = false;
-    return new Promise<void>((resolve, reject) => {
-      void this.listen((err?: unknown) => (err ? reject(err) : resolve()));
-    });
+    const consumer = new Kafka(this.options.client).consumer(this.options.consumer);
+    this.consumer = consumer;
+    await consumer.connect();
+    this.watch(consumer, listener);
+    await this.run(consumer);
   }
 
   busy(): boolean {
@@ -57,12 +62,12 @@ export class LayerKafkaServer extends ServerKafka implements SupervisedConsumer 
 
   async drain(): Promise<void> {
     this.draining = true;
-    const consumer = this.consumer as Consumer | null;
+    const consumer = this.consumer;
     if (consumer) {
       // No new batch for this consumer, and the ones in hand finish. (kafkajs's own stop waits for
       // them too, but leaves the group right after, before their offsets could be committed.)
       try {
-        consumer.pause([...this.messageHandlers.keys()].map((topic) => ({ topic })));
+        consumer.pause([...this.handlers.keys()].map((topic) => ({ topic })));
       } catch {
         // not running (it crashed, or never joined): nothing is in hand
       }
@@ -74,29 +79,25 @@ export class LayerKafkaServer extends ServerKafka implements SupervisedConsumer 
     await this.close();
   }
 
-  override async close(): Promise<void> {
+  async close(): Promise<void> {
     this.stopping = true;
-    const [consumer, producer] = [this.consumer, this.producer];
+    const consumer = this.consumer;
     this.consumer = null;
-    this.producer = null;
-    this.client = null;
     // kafkajs leaves the group here (stop), after the batches in hand are done.
     await consumer?.disconnect().catch((err: Error) => this.logger.warn(`consumer disconnect: ${err.message}`));
-    await producer?.disconnect().catch((err: Error) => this.logger.warn(`producer disconnect: ${err.message}`));
   }
 
-  override async bindEvents(consumer: Consumer): Promise<void> {
-    this.watch(consumer);
+  private async run(consumer: Consumer): Promise<void> {
     // What this member has done and not yet committed is committed before it rejoins: otherwise the
     // partitions' next owner (often this member again) fetches it again from the last commit. The
     // broker still takes commits of the old generation while the group prepares to rebalance. The
     // heartbeat in runBatch does it first and waits for it; this covers a rebalance kafkajs sees
     // between batches (no batch is in hand then).
     consumer.on(consumer.events.REBALANCING, () => void this.processor.commitPending(consumer));
-    const topics = [...this.messageHandlers.keys()];
-    if (topics.length) await consumer.subscribe({ ...(this.options.subscribe ?? {}), topics });
+    const topics = [...this.handlers.keys()];
+    if (topics.length) await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning });
     await consumer.run({
-      ...(this.options.run ?? {}),
+      ...this.options.run,
       // Offsets are resolved by the processor as messages are done, so a failed batch resumes at
       // the first message that is not.
       eachBatchAutoResolve: false,
@@ -105,9 +106,7 @@ export class LayerKafkaServer extends ServerKafka implements SupervisedConsumer 
   }
 
   /** Reports the consumer's life to this start's listener. */
-  private watch(consumer: Consumer): void {
-    const listener = this.listener;
-    if (!listener) return;
+  private watch(consumer: Consumer, listener: ConsumerListener): void {
     const { GROUP_JOIN, HEARTBEAT, START_BATCH_PROCESS, END_BATCH_PROCESS, CRASH, STOP, DISCONNECT } = consumer.events;
     consumer.on(GROUP_JOIN, () => listener.joined());
     for (const event of [HEARTBEAT, START_BATCH_PROCESS, END_BATCH_PROCESS]) consumer.on(event, () => listener.active());
@@ -141,8 +140,27 @@ export class LayerKafkaServer extends ServerKafka implements SupervisedConsumer 
     }
   }
 
-  private async runBatch(consumer: Consumer, { batch, resolveOffset, heartbeat: beat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const heartbeat = async (): Promise<void> => {
+  private async runBatch(consumer: Consumer, { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    const handler = this.handlers.get(topic)?.handler;
+    if (!handler) {
+      this.logger.error(`no handler for ${topic}; skipping ${batch.messages.length} message(s)`);
+      resolveOffset(batch.lastOffset());
+      return;
+    }
+    const beat = this.heartbeat(consumer, heartbeat);
+    for (let start = 0; start < batch.messages.length; start += this.options.batchSize) {
+      // Stopping, or rebalanced/seeked away: the rest is fetched again by whoever owns the partition.
+      if (!isRunning() || isStale() || this.draining) return;
+      const messages = batch.messages.slice(start, start + this.options.batchSize);
+      await this.processor.processBatch({ consumer, topic, partition, messages, handler, resolveOffset });
+      await beat();
+    }
+  }
+
+  /** kafkajs's heartbeat, which first commits what is done when the group is about to rebalance. */
+  private heartbeat(consumer: Consumer, beat: () => Promise<void>): () => Promise<void> {
+    return async () => {
       try {
         await beat();
       } catch (err) {
@@ -150,36 +168,5 @@ export class LayerKafkaServer extends ServerKafka implements SupervisedConsumer 
         throw err;
       }
     };
-    const { topic, partition } = batch;
-    // The handler bound to the topic by @EventPattern (with Nest's pipes, guards and filters), called
-    // with the raw message: the processor parses and validates it, so Nest's own per-message parse
-    // and pattern lookup would only be done twice.
-    const handler = this.getHandlerByPattern(topic);
-    if (!handler) {
-      this.logger.error(`no handler for ${topic}; skipping ${batch.messages.length} message(s)`);
-      resolveOffset(batch.lastOffset());
-      return;
-    }
-    for (let start = 0; start < batch.messages.length; start += this.batchSize) {
-      // Stopping, or rebalanced/seeked away: the rest is fetched again by whoever owns the partition.
-      if (!isRunning() || isStale() || this.draining) return;
-      const chunk = batch.messages.slice(start, start + this.batchSize);
-      await this.processor.processBatch({
-        consumer,
-        topic,
-        partition,
-        lastOffset: chunk[chunk.length - 1].offset,
-        dispatch: async () => {
-          for (const message of chunk) {
-            const ctx = new KafkaContext([message as KafkaContext['args'][0], partition, topic, consumer, heartbeat, this.producer!]);
-            const result: unknown = await handler(message.value, ctx);
-            // With interceptors Nest hands back an Observable; the work is done when it completes.
-            if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
-          }
-        },
-        resolveOffset,
-      });
-      await heartbeat();
-    }
   }
 }
