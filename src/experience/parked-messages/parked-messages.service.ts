@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
-import { listParkedMessages, OUTBOX_ID, releaseParkedMessage, type ParkedMessage } from '../../platform/messaging/parked-messages.js';
+import { OUTBOX_ID, ParkedMessagesRepository, type ParkedMessage } from '../../platform/messaging/parked-messages.repository.js';
 import type { ParkedMessageDto, ParkedMessageListResponseDto } from './dto/parked-message.dto.js';
 import { ParkedMessagesErrorCode, ParkedMessagesException } from './parked-messages.exception.js';
 
@@ -14,18 +13,18 @@ export class ParkedMessagesService {
   private readonly logger = new Logger(ParkedMessagesService.name);
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly parked: ParkedMessagesRepository,
     private readonly outbox: OutboxService,
   ) {}
 
   async list(limit: number): Promise<ParkedMessageListResponseDto> {
-    const { count, items } = await listParkedMessages(this.dataSource, limit);
+    const { count, items } = await this.parked.list(limit);
     return { count, items: items.map(toDto) };
   }
 
   async release(id: string, operator: string): Promise<ParkedMessageDto> {
     if (!OUTBOX_ID.test(id)) throw new ParkedMessagesException(ParkedMessagesErrorCode.INVALID_ID, 'id must be an outbox id (digits), as listed');
-    const released = await releaseParkedMessage(this.dataSource, id);
+    const released = await this.parked.release(id);
     if (!released) throw new ParkedMessagesException(ParkedMessagesErrorCode.NOT_PARKED, `no parked outbox message ${id}`);
     // An operator's action on the message flow: who, and what, in the log.
     this.logger.log(`${operator} released parked outbox message ${id} (${released.eventType} ${released.eventId} to ${released.topic}, order ${released.key})`);

@@ -19,7 +19,9 @@ export interface CheckOptions extends DatabaseCheckOptions {
 }
 
 /** Checked on the database whatever the scope (I4 depends on it). */
-const DATABASE_INVARIANTS: InvariantId[] = ['I1', 'I2', 'I3', 'I5'];
+const DATABASE_INVARIANTS: readonly InvariantId[] = ['I1', 'I2', 'I3', 'I5'];
+/** Every invariant read from the database. */
+const DATABASE_AND_STOCK: readonly InvariantId[] = ['I1', 'I2', 'I3', 'I4', 'I5'];
 
 /**
  * Checks I1–I7 and returns every violation found. The database checks run in one consistent
@@ -27,60 +29,82 @@ const DATABASE_INVARIANTS: InvariantId[] = ['I1', 'I2', 'I3', 'I5'];
  * (database, Kafka, a metrics URL) is reported in `notChecked` with `failed`, never as clean.
  */
 export async function checkInvariants(db: SqlRunner | DataSource, options: CheckOptions = {}): Promise<InvariantReport> {
-  const started = Date.now();
-  const deadline = started + (options.waitS ?? 0) * 1000;
-  const checked: InvariantId[] = [];
-  const notChecked: NotChecked[] = [];
-  let violations: Violation[] = [];
-  let orders = 0;
-  let rounds = 0;
-  let elapsedMs = 0;
-
-  // The last round that could read the database; a later round that could not changes nothing.
-  let result: Awaited<ReturnType<typeof checkDatabase>> | null = null;
-  let lastError: Error | null = null;
-  for (;;) {
-    rounds++;
-    try {
-      result = await inSnapshot(db, (sql) => checkDatabase(sql, options));
-      lastError = null;
-    } catch (err) {
-      // A database restarting under a chaos run: keep trying while there is time to wait.
-      lastError = err as Error;
-    }
-    elapsedMs = Date.now() - started;
-    if ((!lastError && !result?.violations.length) || Date.now() >= deadline) break;
-    await new Promise((r) => setTimeout(r, Math.min(options.pollIntervalMs ?? 500, Math.max(0, deadline - Date.now()))));
-  }
-  if (result) {
-    ({ violations, orders } = result);
-    checked.push(...(result.stockChecked ? (['I1', 'I2', 'I3', 'I4', 'I5'] as const) : DATABASE_INVARIANTS));
-    if (!result.stockChecked) notChecked.push({ invariant: 'I4', failed: false, reason: 'scoped to orders: ask for stock (--stock) or give a baseline to check their products' });
-  } else {
-    for (const invariant of ['I1', 'I2', 'I3', 'I4', 'I5'] as const) notChecked.push({ invariant, failed: true, reason: `database: ${lastError?.message}` });
-  }
-
-  if (options.dlq) {
-    try {
-      violations.push(...(await checkDlq(options.dlq)));
-      checked.push('I6');
-    } catch (err) {
-      notChecked.push({ invariant: 'I6', failed: true, reason: `Kafka: ${(err as Error).message}` });
-    }
-  } else notChecked.push({ invariant: 'I6', failed: false, reason: 'DLQ skipped' });
-
-  if (options.metricsUrls?.length) {
-    try {
-      violations.push(...(await checkHttpErrors(options.metricsUrls)));
-      checked.push('I7');
-    } catch (err) {
-      notChecked.push({ invariant: 'I7', failed: true, reason: `metrics: ${(err as Error).message}` });
-    }
-  } else notChecked.push({ invariant: 'I7', failed: false, reason: 'no metrics URL given' });
-
+  const database = await checkDatabaseUntilClean(db, options);
+  const parts = [databasePart(database), await dlqPart(options.dlq), await httpErrorsPart(options.metricsUrls)];
+  const violations = parts.flatMap((p) => p.violations);
   // By invariant (a stable sort keeps each check's own order within one).
   violations.sort((a, b) => a.invariant.localeCompare(b.invariant));
-  return { violations, checked, notChecked, orders, rounds, elapsedMs };
+  return {
+    violations,
+    checked: parts.flatMap((p) => p.checked),
+    notChecked: parts.flatMap((p) => p.notChecked),
+    orders: database.result?.orders ?? 0,
+    rounds: database.rounds,
+    elapsedMs: database.elapsedMs,
+  };
+}
+
+/** What one source (the database, the DLQ, the metrics) contributes to the report. */
+interface Part {
+  violations: Violation[];
+  checked: InvariantId[];
+  notChecked: NotChecked[];
+}
+
+interface DatabaseRounds {
+  /** The last round that could read the database; a later round that could not changes nothing. */
+  result: Awaited<ReturnType<typeof checkDatabase>> | null;
+  /** Why the last round could not read the database. */
+  lastError: Error | null;
+  rounds: number;
+  elapsedMs: number;
+}
+
+/** Compensations and stock commits finish after an order's terminal status: re-check until clean or out of time. */
+async function checkDatabaseUntilClean(db: SqlRunner | DataSource, options: CheckOptions): Promise<DatabaseRounds> {
+  const started = Date.now();
+  const deadline = started + (options.waitS ?? 0) * 1000;
+  const state: DatabaseRounds = { result: null, lastError: null, rounds: 0, elapsedMs: 0 };
+  for (;;) {
+    state.rounds++;
+    try {
+      state.result = await inSnapshot(db, (sql) => checkDatabase(sql, options));
+      state.lastError = null;
+    } catch (err) {
+      // A database restarting under a chaos run: keep trying while there is time to wait.
+      state.lastError = err as Error;
+    }
+    state.elapsedMs = Date.now() - started;
+    if ((!state.lastError && !state.result?.violations.length) || Date.now() >= deadline) return state;
+    await new Promise((r) => setTimeout(r, Math.min(options.pollIntervalMs ?? 500, Math.max(0, deadline - Date.now()))));
+  }
+}
+
+function databasePart({ result, lastError }: DatabaseRounds): Part {
+  if (!result) {
+    return { violations: [], checked: [], notChecked: DATABASE_AND_STOCK.map((invariant) => ({ invariant, failed: true, reason: `database: ${lastError?.message}` })) };
+  }
+  if (result.stockChecked) return { violations: result.violations, checked: [...DATABASE_AND_STOCK], notChecked: [] };
+  const notChecked = [{ invariant: 'I4' as const, failed: false, reason: 'scoped to orders: ask for stock (--stock) or give a baseline to check their products' }];
+  return { violations: result.violations, checked: [...DATABASE_INVARIANTS], notChecked };
+}
+
+async function dlqPart(dlq: DlqCheckOptions | undefined): Promise<Part> {
+  if (!dlq) return { violations: [], checked: [], notChecked: [{ invariant: 'I6', failed: false, reason: 'DLQ skipped' }] };
+  try {
+    return { violations: await checkDlq(dlq), checked: ['I6'], notChecked: [] };
+  } catch (err) {
+    return { violations: [], checked: [], notChecked: [{ invariant: 'I6', failed: true, reason: `Kafka: ${(err as Error).message}` }] };
+  }
+}
+
+async function httpErrorsPart(metricsUrls: string[] | undefined): Promise<Part> {
+  if (!metricsUrls?.length) return { violations: [], checked: [], notChecked: [{ invariant: 'I7', failed: false, reason: 'no metrics URL given' }] };
+  try {
+    return { violations: await checkHttpErrors(metricsUrls), checked: ['I7'], notChecked: [] };
+  } catch (err) {
+    return { violations: [], checked: [], notChecked: [{ invariant: 'I7', failed: true, reason: `metrics: ${(err as Error).message}` }] };
+  }
 }
 
 function isDataSource(db: SqlRunner | DataSource): db is DataSource {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { groupByTopic, ORDERED_PRODUCER } from './kafka-producer.service.js';
 
 /** What a consumer writes to the DLQ topic when it gives up on a message (docs/architecture.md §7.3). */
@@ -56,20 +56,40 @@ export function missingDeadLetters(ids: string[], letters: StoredDeadLetter[]): 
  * `filter`, in partition and offset order. Records that are not dead letters are skipped.
  */
 export async function readDeadLetters(kafka: Kafka, topic: string, groupPrefix: string, filter: DeadLetterFilter = {}, timeoutMs = 30000): Promise<StoredDeadLetter[]> {
+  const last = await lastOffsets(kafka, topic);
+  if (!last.size) return [];
+  const wanted = filter.ids ? new Set(filter.ids) : null;
+  const letters: StoredDeadLetter[] = [];
+  await readToEnd(kafka, { topic, groupPrefix, timeoutMs, last }, (partition, message) => {
+    const letter = asDeadLetter(message.value?.toString('utf8'));
+    const id = `${partition}@${message.offset}`;
+    if (letter && (!wanted || wanted.has(id)) && matches(letter, filter)) letters.push({ ...letter, id });
+  });
+  return letters.sort((a, b) => compareIds(a.id, b.id));
+}
+
+/** The last offset to read in each partition of `topic` that has anything. */
+async function lastOffsets(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
   const admin = kafka.admin();
   await admin.connect();
-  let ends: Array<{ partition: number; low: string; high: string }>;
   try {
-    ends = await admin.fetchTopicOffsets(topic);
+    const ends = await admin.fetchTopicOffsets(topic);
+    return new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
   } finally {
     await admin.disconnect();
   }
-  // The last offset to read in each partition that has anything; a partition leaves once read.
-  const last = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
-  if (!last.size) return [];
+}
 
-  const wanted = filter.ids ? new Set(filter.ids) : null;
-  const letters: StoredDeadLetter[] = [];
+interface ReadToEnd {
+  topic: string;
+  groupPrefix: string;
+  timeoutMs: number;
+  /** The last offset to read per partition; a partition leaves once read. */
+  last: Map<number, bigint>;
+}
+
+/** Hands `each` every record up to the `last` offsets, with a throw-away consumer group that commits nothing. */
+async function readToEnd(kafka: Kafka, { topic, groupPrefix, timeoutMs, last }: ReadToEnd, each: (partition: number, message: KafkaMessage) => void): Promise<void> {
   // Named like the service's groups (`<prefix>-<name>`), so the same PREFIXED group ACL covers it.
   const consumer = kafka.consumer({
     groupId: `${groupPrefix}-dlq-reader-${randomUUID()}`,
@@ -91,13 +111,10 @@ export async function readDeadLetters(kafka: Kafka, topic: string, groupPrefix: 
         const offset = BigInt(message.offset);
         const end = last.get(partition);
         if (end === undefined || offset > end) return;
-        const letter = asDeadLetter(message.value?.toString('utf8'));
-        const id = `${partition}@${message.offset}`;
-        if (letter && (!wanted || wanted.has(id)) && matches(letter, filter)) letters.push({ ...letter, id });
-        if (offset === end) {
-          last.delete(partition);
-          if (!last.size) done();
-        }
+        each(partition, message);
+        if (offset !== end) return;
+        last.delete(partition);
+        if (!last.size) done();
       },
     });
     await allRead;
@@ -105,7 +122,6 @@ export async function readDeadLetters(kafka: Kafka, topic: string, groupPrefix: 
     clearTimeout(timer);
     await consumer.disconnect();
   }
-  return letters.sort((a, b) => compareIds(a.id, b.id));
 }
 
 /**

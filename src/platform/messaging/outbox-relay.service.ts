@@ -4,21 +4,11 @@ import type { IHeaders, TopicMessages } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
-import { leanTransaction } from '../database/lean-transaction.js';
-import { keyTable, placeholders, SqlBatch } from '../database/sql-batch.js';
 import { outboxConfig } from '../../config/outbox.config.js';
 import { HEADER_CORRELATION_ID } from '../../contracts/envelope.js';
 import { correlation } from '../observability/correlation.js';
 import { groupByTopic, KafkaProducerService } from './kafka-producer.service.js';
-
-interface OutboxRow {
-  id: string;
-  shard: number;
-  topic: string;
-  message_key: string;
-  headers: string;
-  payload: string;
-}
+import { OutboxRepository, type OutboxRow } from './outbox.repository.js';
 
 /**
  * The shards one pass loop holds, under one lease token: claimed by its first pass, renewed by each
@@ -81,11 +71,15 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private readonly instance = `${hostname().slice(0, 30)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private loopCount = 0;
 
+  private readonly outbox: OutboxRepository;
+
   constructor(
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     private readonly producer: KafkaProducerService,
     @Inject(outboxConfig.KEY) private readonly cfg: ConfigType<typeof outboxConfig>,
-  ) {}
+  ) {
+    this.outbox = new OutboxRepository(dataSource);
+  }
 
   onApplicationBootstrap(): void {
     this.schedulePoll(0);
@@ -131,15 +125,13 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   /** Messages waiting to be published (parked ones excluded). */
-  async backlog(): Promise<number> {
-    const [row] = await this.dataSource.query('SELECT COUNT(*) AS n FROM outbox WHERE parked_at IS NULL');
-    return Number(row.n);
+  backlog(): Promise<number> {
+    return this.outbox.backlog();
   }
 
   /** Messages set aside because the broker refused them, waiting for an operator. */
-  async parkedCount(): Promise<number> {
-    const [row] = await this.dataSource.query('SELECT COUNT(*) AS n FROM outbox WHERE parked_at IS NOT NULL');
-    return Number(row.n);
+  parkedCount(): Promise<number> {
+    return this.outbox.parkedCount();
   }
 
   /** How long a lease lasts from its claim or renewal: the publish timeout plus half a poll interval (see the class). */
@@ -188,10 +180,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private async pass(lease: LoopLease): Promise<number> {
     // Which shards have due rows: read with no lease taken, so an idle relay writes nothing. While the
     // passes of a lone relay loop keep finding rows, it skips the look and tries every shard.
-    const pending: Array<{ shard: number }> =
-      this.lastPassMoved && this.cfg.relayConcurrency === 1 ? Array.from({ length: this.cfg.shards }, (_, shard) => ({ shard })) : await this.dataSource.query(PENDING_SHARDS);
+    const withWork = this.lastPassMoved && this.cfg.relayConcurrency === 1 ? Array.from({ length: this.cfg.shards }, (_, shard) => shard) : await this.outbox.pendingShards();
     const perPass = Math.max(1, Math.ceil(this.cfg.shards / this.cfg.relayConcurrency));
-    const withWork = pending.map((p) => Number(p.shard));
     if (!withWork.length) return 0;
     const free = withWork.filter((shard) => !this.busyShards.has(shard));
     const ours = withWork.filter((shard) => lease.held.has(shard));
@@ -218,18 +208,13 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
    * before the send.
    */
   private async publishShards(shards: number[], lease: LoopLease): Promise<number> {
-    const open = new SqlBatch();
     const toClaim = shards.filter((shard) => !lease.held.has(shard));
-    if (toClaim.length) open.add(CLAIM_SHARDS(toClaim.length), [lease.token, this.leaseMs * 1000, ...toClaim]);
-    const heldAt = open.add(HELD_SHARDS(shards.length), [...shards, lease.token]);
-    const readAt = open.add(READ_LEASED(shards.length), [lease.token, ...shards, this.cfg.batchSize]);
+    const opened = this.outbox.openPass({ shards, toClaim, token: lease.token, leaseMs: this.leaseMs, limit: this.cfg.batchSize });
     toClaim.forEach((shard) => lease.held.add(shard)); // until the claim is known, a failure gives back all it may have taken
     try {
-      const results = await open.run(this.dataSource.manager);
-      const held = new Set((results[heldAt] as Array<{ shard: number }>).map((c) => Number(c.shard)));
+      const { held, rows } = await opened;
       // Shards of the loop that another pass took once their lease ran out (this loop was stalled).
       for (const shard of shards) if (!held.has(shard)) lease.held.delete(shard);
-      const rows = results[readAt] as OutboxRow[];
       // A full read means more may be waiting: go again without waiting for the poll.
       if (rows.length >= this.cfg.batchSize) this.again = true;
       if (!lease.held.size) return 0;
@@ -281,22 +266,13 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   /**
-   * Deletes the published rows and parks the refused ones, in one short transaction (one round trip),
-   * only where this loop still holds the lease: if it ran out and another pass took the shard, that
-   * pass publishes those rows again. The same transaction renews the leases for the loop's next pass
-   * (`keep`) or gives them back. The shards are locked first, in shard order, as claims lock them, so
-   * this never deadlocks with another relay's claim.
+   * Deletes the published rows and parks the refused ones in one round trip, only where this loop
+   * still holds the lease: if it ran out and another pass took the shard, that pass publishes those
+   * rows again. The same round trip renews the leases for the loop's next pass (`keep`) or gives them back.
    */
   private async close(lease: LoopLease, { sent, parked }: Outcome, keep: boolean): Promise<void> {
     const held = [...lease.held].sort((a, b) => a - b);
-    const close = new SqlBatch();
-    if (sent.length || parked.length) close.add(`SELECT shard FROM outbox_shards WHERE shard IN (${placeholders(held)}) ORDER BY shard FOR UPDATE`, held);
-    if (sent.length) close.add(DELETE_SENT, [JSON.stringify(sent.map((r) => r.id)), lease.token]);
-    for (const { row, refusal } of parked) close.add(PARK, [lease.token, refusal, row.id]);
-    if (keep) close.add(RENEW(held.length), [this.leaseMs * 1000, ...held, lease.token]);
-    else close.add(RELEASE(held.length), [...held, lease.token]);
-    if (close.size === 1) await close.run(this.dataSource.manager);
-    else await leanTransaction(this.dataSource, (tx) => tx.run(close, { commit: true }));
+    await this.outbox.closePass({ held, token: lease.token, leaseMs: keep ? this.leaseMs : null, sent, parked });
     if (!keep) this.forget(lease);
   }
 
@@ -304,7 +280,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private async giveBack(lease: LoopLease): Promise<void> {
     const held = [...lease.held].sort((a, b) => a - b);
     this.forget(lease);
-    if (held.length) await this.dataSource.query(RELEASE(held.length), [...held, lease.token]);
+    if (held.length) await this.outbox.release(held, lease.token);
   }
 
   private forget(lease: LoopLease): void {
@@ -347,59 +323,10 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
 
 const WAKE_BUCKET_MS = 50;
 
-/** `?,?,?` for `n` values. */
-const marks = (n: number): string => placeholders(Array.from({ length: n }));
-
 /** How long a pass leases its shards: the publish timeout plus half a poll interval. */
 export function leaseMsOf(cfg: Pick<ConfigType<typeof outboxConfig>, 'publishTimeoutMs' | 'pollIntervalMs'>): number {
   return cfg.publishTimeoutMs + Math.ceil(cfg.pollIntervalMs / 2);
 }
-
-/**
- * Leases the listed shards that no live lease holds to one pass (parameters: the lease token, its
- * length in microseconds, the shards), by the database's clock: replicas' clocks may disagree. An
- * UPDATE by primary key locks the rows in shard order for the statement only.
- */
-export const CLAIM_SHARDS = (shards: number) =>
-  `UPDATE outbox_shards SET lease_owner = ?, lease_until = UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND WHERE shard IN (${marks(shards)}) AND (lease_until IS NULL OR lease_until <= UTC_TIMESTAMP(3))`;
-
-/** Which of the listed shards the loop holds (parameters: the shards, the lease token). */
-export const HELD_SHARDS = (shards: number) => `SELECT shard FROM outbox_shards WHERE shard IN (${marks(shards)}) AND lease_owner = ?`;
-
-/**
- * The shards with due rows. "Due" is by the database's clock, like the rows' available_at: the
- * replicas' clocks differ, and a row one of them stamped must be due for every other at the same time.
- */
-export const PENDING_SHARDS = 'SELECT DISTINCT shard FROM outbox WHERE available_at <= UTC_TIMESTAMP(3) AND parked_at IS NULL ORDER BY shard';
-
-/**
- * The due rows of the listed shards that the pass holds (parameters: the lease token, the shards,
- * the limit), in id order. The lease is checked before the LIMIT, not after. The outbox comes
- * first (STRAIGHT_JOIN): read in id order and stopped at the limit, as without the lease. Joined the
- * other way (or with `shard IN (SELECT …)`), MariaDB copied every row of the held shards, payloads
- * and all, into an on-disk temporary table to sort it, so a pass slowed down as rows piled up.
- */
-export const READ_LEASED = (shards: number) =>
-  `SELECT o.id, o.shard, o.topic, o.message_key, o.headers, o.payload FROM outbox o STRAIGHT_JOIN outbox_shards s ON s.shard = o.shard AND s.lease_owner = ? WHERE o.shard IN (${marks(shards)}) AND o.available_at <= UTC_TIMESTAMP(3) AND o.parked_at IS NULL ORDER BY o.id LIMIT ?`;
-
-/**
- * Deletes the published rows (parameters: their ids as a JSON array, the lease token) of the shards
- * the pass still holds, by primary key, one lookup per id: the ids come as a JSON array joined to the
- * table. `WHERE id IN (…)` with hundreds of ids lets the optimizer pick a full scan when the table
- * is small (it is, when the relay keeps up), and a locking scan under REPEATABLE READ waits on every
- * uncommitted insert and gap-locks the whole table, so every transaction that stages a message (an
- * order's POST included) queued behind the relay.
- */
-export const DELETE_SENT = `DELETE o FROM ${keyTable('sent', 'BIGINT')} STRAIGHT_JOIN outbox o ON o.id = sent.id STRAIGHT_JOIN outbox_shards s ON s.shard = o.shard AND s.lease_owner = ?`;
-
-/** Parks a refused row of a shard the pass still holds (parameters: the lease token, the refusal, the id). */
-export const PARK = 'UPDATE outbox o STRAIGHT_JOIN outbox_shards s ON s.shard = o.shard AND s.lease_owner = ? SET o.parked_at = NOW(3), o.last_error = ? WHERE o.id = ?';
-
-/** Extends the lease of the listed shards the loop still holds (parameters: its length in microseconds, the shards, the lease token). */
-export const RENEW = (shards: number) => `UPDATE outbox_shards SET lease_until = UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND WHERE shard IN (${marks(shards)}) AND lease_owner = ?`;
-
-/** Gives back the listed shards this pass still holds (parameters: the shards, the lease token). */
-export const RELEASE = (shards: number) => `UPDATE outbox_shards SET lease_owner = NULL, lease_until = NULL WHERE shard IN (${marks(shards)}) AND lease_owner = ?`;
 
 /** What a pass returns when every shard with work is held by another pass of this process. */
 const ALL_BUSY = -1;

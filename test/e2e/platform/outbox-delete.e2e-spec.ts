@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { parseDatabaseUrl } from '../../../src/config/database.config.js';
 import { buildDataSourceOptions } from '../../../src/platform/database/database-options.js';
-import { DELETE_SENT, READ_LEASED } from '../../../src/platform/messaging/outbox-relay.service.js';
+import { DELETE_SENT, READ_LEASED } from '../../../src/platform/messaging/outbox.repository.js';
 
 /**
  * The relay's delete of the rows it published, against the real MariaDB, on a table shaped like the

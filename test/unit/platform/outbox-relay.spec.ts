@@ -7,20 +7,8 @@ import type { kafkaConfig } from '../../../src/config/kafka.config.js';
 import type { outboxConfig } from '../../../src/config/outbox.config.js';
 import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope, type Envelope } from '../../../src/contracts/envelope.js';
 import { PublishTimeoutError, type KafkaProducerService, type SendOptions } from '../../../src/platform/messaging/kafka-producer.service.js';
-import {
-  CLAIM_SHARDS,
-  DELETE_SENT,
-  HELD_SHARDS,
-  leaseMsOf,
-  OutboxRelayService,
-  PARK,
-  PENDING_SHARDS,
-  READ_LEASED,
-  refusedMessage,
-  RELEASE,
-  RENEW,
-  toTopicMessages,
-} from '../../../src/platform/messaging/outbox-relay.service.js';
+import { leaseMsOf, OutboxRelayService, refusedMessage, toTopicMessages } from '../../../src/platform/messaging/outbox-relay.service.js';
+import { CLAIM_SHARDS, DELETE_SENT, HELD_SHARDS, PARK, PENDING_SHARDS, READ_LEASED, RELEASE, RENEW } from '../../../src/platform/messaging/outbox.repository.js';
 import { causedBy, OutboxService, shardOf } from '../../../src/platform/messaging/outbox.service.js';
 import { placeholders, SqlBatch } from '../../../src/platform/database/sql-batch.js';
 

@@ -1,15 +1,12 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { sqlMigration, TABLE_OPTIONS } from './migration.helpers.js';
 
 /**
  * The whole schema of docs/architecture.md §6, written in column types that MySQL 8 and MariaDB 10.11 read alike
  * (DATETIME(3), DECIMAL, VARCHAR, TEXT; no JSON or UUID column types, whose semantics differ).
+ * One statement per table; they run in the order listed.
  */
-export class InitialSchema1763776800000 implements MigrationInterface {
-  name = 'InitialSchema1763776800000';
 
-  async up(q: QueryRunner): Promise<void> {
-    const table = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
-    await q.query(`CREATE TABLE customers (
+const CUSTOMERS = `CREATE TABLE customers (
       id CHAR(36) NOT NULL,
       customer_key VARCHAR(320) NOT NULL,
       external_id VARCHAR(100) NULL,
@@ -21,8 +18,9 @@ export class InitialSchema1763776800000 implements MigrationInterface {
       PRIMARY KEY (id),
       UNIQUE KEY uq_customers_key (customer_key),
       KEY ix_customers_email (email)
-    ) ${table}`);
-    await q.query(`CREATE TABLE products (
+    ) ${TABLE_OPTIONS}`;
+
+const PRODUCTS = `CREATE TABLE products (
       product_id VARCHAR(64) NOT NULL,
       name VARCHAR(200) NOT NULL,
       unit_price DECIMAL(12,2) NOT NULL,
@@ -32,8 +30,9 @@ export class InitialSchema1763776800000 implements MigrationInterface {
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       PRIMARY KEY (product_id),
       CONSTRAINT ck_products_stock CHECK (stock_reserved >= 0 AND stock_reserved <= stock_on_hand)
-    ) ${table}`);
-    await q.query(`CREATE TABLE orders (
+    ) ${TABLE_OPTIONS}`;
+
+const ORDERS = `CREATE TABLE orders (
       id CHAR(36) NOT NULL,
       customer_id CHAR(36) NOT NULL,
       status VARCHAR(32) NOT NULL,
@@ -58,8 +57,9 @@ export class InitialSchema1763776800000 implements MigrationInterface {
       PRIMARY KEY (id),
       KEY ix_orders_status_updated (status, updated_at),
       KEY ix_orders_customer (customer_id, created_at)
-    ) ${table}`);
-    await q.query(`CREATE TABLE order_items (
+    ) ${TABLE_OPTIONS}`;
+
+const ORDER_ITEMS = `CREATE TABLE order_items (
       id BIGINT NOT NULL AUTO_INCREMENT,
       order_id CHAR(36) NOT NULL,
       line_no INT NOT NULL,
@@ -69,8 +69,9 @@ export class InitialSchema1763776800000 implements MigrationInterface {
       PRIMARY KEY (id),
       UNIQUE KEY uq_order_items_line (order_id, line_no),
       KEY ix_order_items_product (product_id)
-    ) ${table}`);
-    await q.query(`CREATE TABLE order_status_history (
+    ) ${TABLE_OPTIONS}`;
+
+const ORDER_STATUS_HISTORY = `CREATE TABLE order_status_history (
       id BIGINT NOT NULL AUTO_INCREMENT,
       order_id CHAR(36) NOT NULL,
       from_status VARCHAR(32) NULL,
@@ -79,8 +80,9 @@ export class InitialSchema1763776800000 implements MigrationInterface {
       occurred_at DATETIME(3) NOT NULL,
       PRIMARY KEY (id),
       KEY ix_history_order (order_id, id)
-    ) ${table}`);
-    await q.query(`CREATE TABLE stock_reservations (
+    ) ${TABLE_OPTIONS}`;
+
+const STOCK_RESERVATIONS = `CREATE TABLE stock_reservations (
       id BIGINT NOT NULL AUTO_INCREMENT,
       order_id CHAR(36) NOT NULL,
       product_id VARCHAR(64) NOT NULL,
@@ -92,8 +94,9 @@ export class InitialSchema1763776800000 implements MigrationInterface {
       PRIMARY KEY (id),
       UNIQUE KEY uq_reservation_line (order_id, product_id),
       KEY ix_reservation_status (status)
-    ) ${table}`);
-    await q.query(`CREATE TABLE payments (
+    ) ${TABLE_OPTIONS}`;
+
+const PAYMENTS = `CREATE TABLE payments (
       id CHAR(36) NOT NULL,
       order_id CHAR(36) NOT NULL,
       customer_id VARCHAR(100) NOT NULL,
@@ -105,8 +108,9 @@ export class InitialSchema1763776800000 implements MigrationInterface {
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       PRIMARY KEY (id),
       UNIQUE KEY uq_payments_order (order_id)
-    ) ${table}`);
-    await q.query(`CREATE TABLE shipments (
+    ) ${TABLE_OPTIONS}`;
+
+const SHIPMENTS = `CREATE TABLE shipments (
       id CHAR(36) NOT NULL,
       order_id CHAR(36) NOT NULL,
       carrier VARCHAR(64) NOT NULL,
@@ -120,8 +124,9 @@ export class InitialSchema1763776800000 implements MigrationInterface {
       UNIQUE KEY uq_shipments_order (order_id),
       UNIQUE KEY uq_shipments_tracking (tracking_number),
       KEY ix_shipments_status_due (status, deliver_after)
-    ) ${table}`);
-    await q.query(`CREATE TABLE outbox (
+    ) ${TABLE_OPTIONS}`;
+
+const OUTBOX = `CREATE TABLE outbox (
       id BIGINT NOT NULL AUTO_INCREMENT,
       shard SMALLINT NOT NULL,
       topic VARCHAR(249) NOT NULL,
@@ -134,23 +139,28 @@ export class InitialSchema1763776800000 implements MigrationInterface {
       attempts INT NOT NULL DEFAULT 0,
       PRIMARY KEY (id),
       KEY ix_outbox_unsent (shard, id)
-    ) ${table}`);
-    // One lock row per outbox shard: a relay owns a shard while it publishes it, so messages of one
-    // order (always the same shard) leave in commit order even with several relays running.
-    await q.query(`CREATE TABLE outbox_shards (
+    ) ${TABLE_OPTIONS}`;
+
+/**
+ * One lock row per outbox shard: a relay owns a shard while it publishes it, so messages of one
+ * order (always the same shard) leave in commit order even with several relays running.
+ */
+const OUTBOX_SHARDS = `CREATE TABLE outbox_shards (
       shard SMALLINT NOT NULL,
       PRIMARY KEY (shard)
-    ) ${table}`);
-    const shards = Array.from({ length: 256 }, (_, i) => `(${i})`).join(',');
-    await q.query(`INSERT INTO outbox_shards (shard) VALUES ${shards}`);
-    await q.query(`CREATE TABLE processed_messages (
+    ) ${TABLE_OPTIONS}`;
+
+const OUTBOX_SHARD_ROWS = `INSERT INTO outbox_shards (shard) VALUES ${Array.from({ length: 256 }, (_, i) => `(${i})`).join(',')}`;
+
+const PROCESSED_MESSAGES = `CREATE TABLE processed_messages (
       consumer_group VARCHAR(100) NOT NULL,
       event_id CHAR(36) NOT NULL,
       processed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       PRIMARY KEY (consumer_group, event_id),
       KEY ix_processed_at (processed_at)
-    ) ${table}`);
-    await q.query(`CREATE TABLE idempotency_keys (
+    ) ${TABLE_OPTIONS}`;
+
+const IDEMPOTENCY_KEYS = `CREATE TABLE idempotency_keys (
       client_id VARCHAR(200) NOT NULL,
       idem_key VARCHAR(200) NOT NULL,
       request_hash CHAR(64) NOT NULL,
@@ -158,9 +168,10 @@ export class InitialSchema1763776800000 implements MigrationInterface {
       created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       PRIMARY KEY (client_id, idem_key),
       KEY ix_idempotency_created (created_at)
-    ) ${table}`);
-    // The saga's outstanding steps: one row per order and step, with the deadline the scheduler watches.
-    await q.query(`CREATE TABLE saga_steps (
+    ) ${TABLE_OPTIONS}`;
+
+/** The saga's outstanding steps: one row per order and step, with the deadline the scheduler watches. */
+const SAGA_STEPS = `CREATE TABLE saga_steps (
       order_id CHAR(36) NOT NULL,
       step VARCHAR(32) NOT NULL,
       state VARCHAR(16) NOT NULL,
@@ -172,26 +183,39 @@ export class InitialSchema1763776800000 implements MigrationInterface {
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       PRIMARY KEY (order_id, step),
       KEY ix_saga_steps_due (state, due_at)
-    ) ${table}`);
-  }
+    ) ${TABLE_OPTIONS}`;
 
-  async down(q: QueryRunner): Promise<void> {
-    for (const t of [
-      'saga_steps',
-      'idempotency_keys',
-      'processed_messages',
-      'outbox_shards',
-      'outbox',
-      'shipments',
-      'payments',
-      'stock_reservations',
-      'order_status_history',
-      'order_items',
-      'orders',
-      'products',
-      'customers',
-    ]) {
-      await q.query(`DROP TABLE IF EXISTS ${t}`);
-    }
-  }
-}
+export class InitialSchema1763776800000 extends sqlMigration(
+  'InitialSchema1763776800000',
+  [
+    CUSTOMERS,
+    PRODUCTS,
+    ORDERS,
+    ORDER_ITEMS,
+    ORDER_STATUS_HISTORY,
+    STOCK_RESERVATIONS,
+    PAYMENTS,
+    SHIPMENTS,
+    OUTBOX,
+    OUTBOX_SHARDS,
+    OUTBOX_SHARD_ROWS,
+    PROCESSED_MESSAGES,
+    IDEMPOTENCY_KEYS,
+    SAGA_STEPS,
+  ],
+  [
+    'DROP TABLE IF EXISTS saga_steps',
+    'DROP TABLE IF EXISTS idempotency_keys',
+    'DROP TABLE IF EXISTS processed_messages',
+    'DROP TABLE IF EXISTS outbox_shards',
+    'DROP TABLE IF EXISTS outbox',
+    'DROP TABLE IF EXISTS shipments',
+    'DROP TABLE IF EXISTS payments',
+    'DROP TABLE IF EXISTS stock_reservations',
+    'DROP TABLE IF EXISTS order_status_history',
+    'DROP TABLE IF EXISTS order_items',
+    'DROP TABLE IF EXISTS orders',
+    'DROP TABLE IF EXISTS products',
+    'DROP TABLE IF EXISTS customers',
+  ],
+) {}

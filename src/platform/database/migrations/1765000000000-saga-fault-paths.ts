@@ -1,4 +1,4 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { sqlMigration, TABLE_OPTIONS } from './migration.helpers.js';
 
 /**
  * What the saga's fault paths need:
@@ -10,30 +10,23 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - `dead_lettered_messages`: which commands a group gave up on, so the saga stops waiting for their
  *   delivery and lets the step's deadline run.
  */
-export class SagaFaultPaths1765000000000 implements MigrationInterface {
-  name = 'SagaFaultPaths1765000000000';
 
-  async up(q: QueryRunner): Promise<void> {
-    const table = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
-    await q.query(`CREATE TABLE compensated_orders (
+const COMPENSATED_ORDERS = `CREATE TABLE compensated_orders (
       system_module VARCHAR(16) NOT NULL,
       order_id CHAR(36) NOT NULL,
       compensated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       PRIMARY KEY (system_module, order_id)
-    ) ${table}`);
-    await q.query(`CREATE TABLE dead_lettered_messages (
+    ) ${TABLE_OPTIONS}`;
+const DEAD_LETTERED_MESSAGES = `CREATE TABLE dead_lettered_messages (
       consumer_group VARCHAR(100) NOT NULL,
       event_id CHAR(36) NOT NULL,
       dead_lettered_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       PRIMARY KEY (consumer_group, event_id),
       KEY ix_dead_lettered_at (dead_lettered_at)
-    ) ${table}`);
-    await q.query('ALTER TABLE saga_steps ADD COLUMN sent_at DATETIME(3) NULL');
-  }
+    ) ${TABLE_OPTIONS}`;
 
-  async down(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE saga_steps DROP COLUMN sent_at');
-    await q.query('DROP TABLE IF EXISTS dead_lettered_messages');
-    await q.query('DROP TABLE IF EXISTS compensated_orders');
-  }
-}
+export class SagaFaultPaths1765000000000 extends sqlMigration(
+  'SagaFaultPaths1765000000000',
+  [COMPENSATED_ORDERS, DEAD_LETTERED_MESSAGES, 'ALTER TABLE saga_steps ADD COLUMN sent_at DATETIME(3) NULL'],
+  ['ALTER TABLE saga_steps DROP COLUMN sent_at', 'DROP TABLE IF EXISTS dead_lettered_messages', 'DROP TABLE IF EXISTS compensated_orders'],
+) {}

@@ -1,4 +1,4 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { sqlMigration } from './migration.helpers.js';
 
 /**
  * Turns the outbox shard lock rows into time-limited leases: which relay pass holds the shard and
@@ -6,14 +6,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * while it waits for Kafka, so a replica that hangs or is cut off mid-pass holds its shards only until
  * the lease runs out, never until the database notices the dead connection.
  */
-export class OutboxShardLeases1765000100000 implements MigrationInterface {
-  name = 'OutboxShardLeases1765000100000';
-
-  async up(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE outbox_shards ADD COLUMN lease_owner VARCHAR(64) NULL, ADD COLUMN lease_until DATETIME(3) NULL');
-  }
-
-  async down(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE outbox_shards DROP COLUMN lease_owner, DROP COLUMN lease_until');
-  }
-}
+export class OutboxShardLeases1765000100000 extends sqlMigration(
+  'OutboxShardLeases1765000100000',
+  ['ALTER TABLE outbox_shards ADD COLUMN lease_owner VARCHAR(64) NULL, ADD COLUMN lease_until DATETIME(3) NULL'],
+  ['ALTER TABLE outbox_shards DROP COLUMN lease_owner, DROP COLUMN lease_until'],
+) {}
