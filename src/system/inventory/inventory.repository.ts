@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
+import { expectRows, placeholders, SqlBatch } from '../../platform/database/sql-batch.js';
 import { OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
 import { compensatedOrders } from '../common/compensated-orders.js';
-import { GuardedWrite } from '../common/guarded-write.js';
 
 export type ReservationStatus = 'RESERVED' | 'RELEASED' | 'COMMITTED';
 
@@ -172,45 +171,43 @@ export class InventoryRepository {
    * transaction back (the batch then runs again one command at a time).
    */
   async write(tx: EntityManager, writes: InventoryWrites, now: Date, lockFirst: boolean): Promise<void> {
-    const write = new GuardedWrite();
+    const write = new SqlBatch();
     this.stageStock(write, writes.stock, lockFirst);
-    compensatedOrders.record(write.batch, 'inventory', writes.compensated, now);
+    compensatedOrders.record(write, 'inventory', writes.compensated, now);
     if (writes.inserts.length) {
-      write.batch.addRows(
+      write.addRows(
         'INSERT INTO stock_reservations (order_id, product_id, quantity, unit_price, status, created_at, updated_at)',
         writes.inserts.map((line) => [line.orderId, line.productId, line.quantity, line.unitPrice, line.status, now, now]),
       );
     }
     for (const { orderId, to, lines } of writes.statusChanges) {
-      write.expectRows(
+      write.add(
         `UPDATE stock_reservations SET status = ?, updated_at = ? WHERE id IN (${placeholders(lines)}) AND status = 'RESERVED'`,
         [to, now, ...lines.map((r) => r.id)],
-        lines.length,
-        (n) => `order ${orderId}: ${lines.length} reservation line(s) were RESERVED when read, but only ${n} when ${to}; rolling back`,
+        expectRows(lines.length, (n) => `order ${orderId}: ${lines.length} reservation line(s) were RESERVED when read, but only ${n} when ${to}; rolling back`),
       );
     }
-    this.outbox.stageEach(write.batch, writes.outgoing);
+    this.outbox.stageEach(write, writes.outgoing);
     await write.run(tx);
   }
 
-  private stageStock(write: GuardedWrite, changes: Map<string, StockChange>, lockFirst: boolean): void {
+  private stageStock(write: SqlBatch, changes: Map<string, StockChange>, lockFirst: boolean): void {
     const stock = [...changes].filter(([, d]) => d.reserved !== 0 || d.onHand !== 0).sort(([a], [b]) => compareIds(a, b));
     if (lockFirst && stock.length) {
       const ids = stock.map(([id]) => id);
-      write.batch.add(lockStock(ids), ids);
+      write.add(lockStock(ids), ids);
     }
     for (const [productId, d] of stock) {
       const by = d.heldBy ? `reservation ${d.heldBy.id} of order ${d.heldBy.orderId} names product` : 'product';
       const gone = () => `${by} ${productId}, which no longer exists`;
       if (d.onHand) {
-        write.expectRows(
+        write.add(
           'UPDATE products SET stock_reserved = stock_reserved + ?, stock_on_hand = stock_on_hand + ? WHERE product_id = ?',
           [d.reserved, d.onHand, productId],
-          1,
-          gone,
+          expectRows(1, gone),
         );
       } else {
-        write.expectRows('UPDATE products SET stock_reserved = stock_reserved + ? WHERE product_id = ?', [d.reserved, productId], 1, gone);
+        write.add('UPDATE products SET stock_reserved = stock_reserved + ? WHERE product_id = ?', [d.reserved, productId], expectRows(1, gone));
       }
     }
   }

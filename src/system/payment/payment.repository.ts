@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { expectRows, SqlBatch } from '../../platform/database/sql-batch.js';
 import { OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
 import { compensatedOrders } from '../common/compensated-orders.js';
-import { GuardedWrite } from '../common/guarded-write.js';
 import { readByOrder, type ByOrder, type OrderIds } from '../common/read-by-order.js';
 
 export type PaymentStatus = 'CHARGED' | 'DECLINED' | 'REFUNDED';
@@ -65,24 +65,23 @@ export class PaymentRepository {
 
   /** New payments (one INSERT), guarded refunds, then the replies (one INSERT), in one round trip. */
   async write(tx: EntityManager, writes: PaymentWrites, now: Date): Promise<void> {
-    const write = new GuardedWrite();
-    compensatedOrders.record(write.batch, 'payment', writes.compensated, now);
+    const write = new SqlBatch();
+    compensatedOrders.record(write, 'payment', writes.compensated, now);
     if (writes.inserts.length) {
-      write.batch.addRows(
+      write.addRows(
         'INSERT INTO payments (id, order_id, customer_id, amount, currency, status, refunded_amount, created_at, updated_at)',
         writes.inserts.map((p) => [p.id, p.orderId, p.customerId, p.amount, p.currency, p.status, 0, now, now]),
       );
     }
     for (const r of writes.refunds) {
       // The row is locked FOR UPDATE since the read, so this cannot fail; if it does, the batch rolls back.
-      write.expectRows(
+      write.add(
         `UPDATE payments SET status = 'REFUNDED', refunded_amount = ?, updated_at = ? WHERE id = ? AND status = 'CHARGED'`,
         [r.amount, now, r.paymentId],
-        1,
-        () => `payment ${r.paymentId} of order ${r.orderId} left CHARGED while locked`,
+        expectRows(1, () => `payment ${r.paymentId} of order ${r.orderId} left CHARGED while locked`),
       );
     }
-    this.outbox.stageEach(write.batch, writes.outgoing);
+    this.outbox.stageEach(write, writes.outgoing);
     await write.run(tx);
   }
 }

@@ -2,10 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { Envelope } from '../../contracts/envelope.js';
 import type { ShipmentStatus } from '../../contracts/order-status.js';
-import { keyTable } from '../../platform/database/sql-batch.js';
+import { expectRows, keyTable, SqlBatch } from '../../platform/database/sql-batch.js';
 import { OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
 import { compensatedOrders } from '../common/compensated-orders.js';
-import { GuardedWrite } from '../common/guarded-write.js';
 import { readByOrder, type ByOrder, type OrderIds } from '../common/read-by-order.js';
 
 /** An order's one shipment (`shipments.order_id` is unique). */
@@ -85,24 +84,23 @@ export class ShipmentRepository {
 
   /** New shipments (one INSERT), guarded cancellations, then the messages (one INSERT), in one round trip. */
   async write(tx: EntityManager, writes: ShippingWrites, now: Date): Promise<void> {
-    const write = new GuardedWrite();
-    compensatedOrders.record(write.batch, 'shipping', writes.compensated, now);
+    const write = new SqlBatch();
+    compensatedOrders.record(write, 'shipping', writes.compensated, now);
     if (writes.inserts.size) {
-      write.batch.addRows(
+      write.addRows(
         'INSERT INTO shipments (id, order_id, correlation_id, carrier, tracking_number, status, estimated_delivery, deliver_after, created_at, updated_at)',
         [...writes.inserts.values()].map((s) => [s.id, s.orderId, s.correlationId, s.carrier, s.trackingNumber, s.status, s.estimatedDelivery, s.deliverAfter, now, now]),
       );
     }
     for (const c of writes.cancels) {
       // The row is locked FOR UPDATE since the read, so this cannot fail; if it does, the batch rolls back.
-      write.expectRows(
+      write.add(
         `UPDATE shipments SET status = 'CANCELLED', updated_at = ? WHERE id = ? AND status IN ('PENDING', 'IN_TRANSIT')`,
         [now, c.shipmentId],
-        1,
-        () => `shipment ${c.shipmentId} of order ${c.orderId} left its status while locked`,
+        expectRows(1, () => `shipment ${c.shipmentId} of order ${c.orderId} left its status while locked`),
       );
     }
-    this.outbox.stageEach(write.batch, writes.outgoing);
+    this.outbox.stageEach(write, writes.outgoing);
     await write.run(tx);
   }
 
@@ -124,15 +122,14 @@ export class ShipmentRepository {
 
   /** Marks the claimed shipments DELIVERED and stages their announcements, in one round trip. */
   async markDelivered(tx: EntityManager, due: readonly DueShipment[], announcements: Envelope[], at: Date): Promise<void> {
-    const write = new GuardedWrite();
+    const write = new SqlBatch();
     // The rows are locked by this transaction: they cannot have changed since the claim.
-    write.expectRows(
+    write.add(
       `UPDATE ${keyTable('k')} STRAIGHT_JOIN shipments s ON s.id = k.id SET s.status = 'DELIVERED', s.updated_at = ? WHERE s.status = 'IN_TRANSIT'`,
       [JSON.stringify(due.map((d) => d.id)), at],
-      due.length,
-      (marked) => `delivery claimed ${due.length} shipments but marked ${marked}`,
+      expectRows(due.length, (marked) => `delivery claimed ${due.length} shipments but marked ${marked}`),
     );
-    this.outbox.stage(write.batch, announcements);
+    this.outbox.stage(write, announcements);
     await write.run(tx);
   }
 }

@@ -1,6 +1,5 @@
 import type { EntityManager } from 'typeorm';
 import { correlation } from '../../../src/platform/observability/correlation.js';
-import { GuardedWrite } from '../../../src/system/common/guarded-write.js';
 import { orderIdsOf, readByOrder } from '../../../src/system/common/read-by-order.js';
 import { SystemBatchHandler } from '../../../src/system/common/system-batch-handler.js';
 
@@ -24,36 +23,6 @@ function manager(answer: (sql: string, params: unknown[]) => unknown) {
   ) as unknown as EntityManager;
   return { tx, calls };
 }
-
-describe('GuardedWrite', () => {
-  it('runs nothing when nothing was added', async () => {
-    const { tx, calls } = manager(() => {
-      throw new Error('no round trip expected');
-    });
-    await new GuardedWrite().run(tx);
-    expect(calls).toEqual([]);
-  });
-
-  it('sends every statement in one round trip and accepts the declared row counts', async () => {
-    const { tx, calls } = manager(() => [{ affectedRows: 2 }, { affectedRows: 1 }, { affectedRows: 5 }]);
-    const write = new GuardedWrite();
-    write.expectRows('UPDATE a SET x = ? WHERE id IN (?, ?)', [1, 'p', 'q'], 2, () => 'a changed');
-    write.batch.add('INSERT INTO b VALUES (?)', [7]);
-    write.expectRows('UPDATE c SET y = ?', [3], 5, () => 'c changed');
-    await write.run(tx);
-    expect(calls).toHaveLength(1);
-    expect(calls[0].params).toEqual([1, 'p', 'q', 7, 3]);
-  });
-
-  it('throws the first mismatch, in the order the statements were added, with the count it found', async () => {
-    const { tx } = manager(() => [{ affectedRows: 1 }, { affectedRows: 0 }, { affectedRows: 0 }]);
-    const write = new GuardedWrite();
-    write.expectRows('UPDATE a SET x = 1', [], 1, () => 'a');
-    write.expectRows('UPDATE b SET x = 1', [], 2, (n) => `b changed ${n} of 2`);
-    write.expectRows('UPDATE c SET x = 1', [], 1, () => 'c');
-    await expect(write.run(tx)).rejects.toThrow('b changed 0 of 2');
-  });
-});
 
 describe('readByOrder', () => {
   const SELECT = 'SELECT id, order_id, status FROM things';
