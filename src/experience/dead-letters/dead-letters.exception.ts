@@ -1,13 +1,10 @@
 import { ProblemCode, ProblemException } from '../../platform/http/problem.js';
+import { assertUnreachable } from '../../common/assert-unreachable.js';
 
 export enum DeadLettersErrorCode {
   INVALID_REQUEST = 'INVALID_REQUEST',
   NOT_FOUND = 'NOT_FOUND',
   KAFKA_UNAVAILABLE = 'KAFKA_UNAVAILABLE',
-}
-
-function assertUnreachable(code: never): never {
-  throw new Error(`unhandled dead letters error code ${String(code)}`);
 }
 
 /** The operator routes' errors; `problemCode` maps each to its HTTP answer in one exhaustive switch. */
@@ -28,7 +25,7 @@ export class DeadLettersException extends ProblemException {
       case DeadLettersErrorCode.KAFKA_UNAVAILABLE:
         return ProblemCode.SERVICE_UNAVAILABLE;
       default:
-        return assertUnreachable(code);
+        return assertUnreachable(code, 'dead letters error code');
     }
   }
 }

@@ -1,14 +1,11 @@
 import { ProblemCode, ProblemException } from '../../platform/http/problem.js';
+import { assertUnreachable } from '../../common/assert-unreachable.js';
 
 export enum OrdersErrorCode {
   ORDER_NOT_FOUND = 'ORDER_NOT_FOUND',
   IDEMPOTENCY_CONFLICT = 'IDEMPOTENCY_CONFLICT',
   INVALID_ORDER_ID = 'INVALID_ORDER_ID',
   INVALID_IDEMPOTENCY_KEY = 'INVALID_IDEMPOTENCY_KEY',
-}
-
-function assertUnreachable(code: never): never {
-  throw new Error(`unhandled orders error code ${String(code)}`);
 }
 
 /** The orders API's errors; `toProblem` maps each code to its HTTP answer in one exhaustive switch. */
@@ -30,7 +27,7 @@ export class OrdersException extends ProblemException {
       case OrdersErrorCode.INVALID_IDEMPOTENCY_KEY:
         return ProblemCode.VALIDATION_FAILED;
       default:
-        return assertUnreachable(code);
+        return assertUnreachable(code, 'orders error code');
     }
   }
 }

@@ -1,12 +1,9 @@
 import { ProblemCode, ProblemException } from '../../platform/http/problem.js';
+import { assertUnreachable } from '../../common/assert-unreachable.js';
 
 export enum ParkedMessagesErrorCode {
   INVALID_ID = 'INVALID_ID',
   NOT_PARKED = 'NOT_PARKED',
-}
-
-function assertUnreachable(code: never): never {
-  throw new Error(`unhandled parked messages error code ${String(code)}`);
 }
 
 /** The parked-message routes' errors; `problemCode` maps each to its HTTP answer in one exhaustive switch. */
@@ -25,7 +22,7 @@ export class ParkedMessagesException extends ProblemException {
       case ParkedMessagesErrorCode.NOT_PARKED:
         return ProblemCode.NOT_FOUND;
       default:
-        return assertUnreachable(code);
+        return assertUnreachable(code, 'parked messages error code');
     }
   }
 }

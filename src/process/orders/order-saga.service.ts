@@ -12,6 +12,7 @@ import { correlation, messageTrace } from '../../platform/observability/correlat
 import { sagaCompensationsStuck, sagaStalledOrders, sagaStepRetries } from '../../platform/observability/metrics.counters.js';
 import { mergePatches, OrderStoreService, type HistoryRow, type OrderChange, type OrderPatch } from '../../platform/order-store/order-store.service.js';
 import { decide, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep, type StepState } from './order-saga.js';
+import { assertUnreachable } from '../../common/assert-unreachable.js';
 
 export type SagaMessage = TypedEnvelope<
   | 'OrderCreated'
@@ -475,8 +476,4 @@ export function interpret(m: SagaMessage): Interpreted {
     default:
       return assertUnreachable(m);
   }
-}
-
-function assertUnreachable(value: never): never {
-  throw new Error(`unhandled ${JSON.stringify(value)}`);
 }

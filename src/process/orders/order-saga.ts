@@ -4,6 +4,7 @@
  * carries the decisions out in one transaction.
  */
 import { CLOSED_STATUSES, type FailureReason, type OrderStatus } from '../../contracts/order-status.js';
+import { assertUnreachable } from '../../common/assert-unreachable.js';
 
 export type ForwardStep = 'inventory' | 'payment' | 'shipping';
 export type CompensationStep = 'release' | 'refund' | 'cancelShipment';
@@ -200,7 +201,7 @@ export function decide(status: OrderStatus, event: SagaEvent, current: StepState
     case 'StepDue':
       return due(status, event.step, current, policy);
     default:
-      return assertUnreachable(event);
+      return assertUnreachable(event, 'saga event');
   }
 }
 
@@ -216,8 +217,4 @@ function due(status: OrderStatus, step: SagaStep, current: StepState | undefined
   if (current.state === 'RETRY') return [{ kind: 'send', step, attempt: current.attempt + 1, timeoutMs: policy[step].timeoutMs }];
   if (current.attempt < policy[step].maxAttempts) return [{ kind: 'send', step, attempt: current.attempt + 1, timeoutMs: policy[step].timeoutMs }];
   return fail(step, 'STEP_TIMED_OUT', policy);
-}
-
-function assertUnreachable(event: never): never {
-  throw new Error(`unhandled saga event ${JSON.stringify(event)}`);
 }

@@ -1,5 +1,5 @@
 import type { Payloads } from '../../contracts/messages.js';
-import { assertUnreachable } from '../common/assert-unreachable.js';
+import { assertUnreachable } from '../../common/assert-unreachable.js';
 
 export enum InventoryErrorCode {
   UNKNOWN_PRODUCT = 'UNKNOWN_PRODUCT',

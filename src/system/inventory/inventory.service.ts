@@ -6,7 +6,7 @@ import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sq
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
 import { causedBy, OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
-import { assertUnreachable } from '../common/assert-unreachable.js';
+import { assertUnreachable } from '../../common/assert-unreachable.js';
 import { compensatedOrders } from '../common/compensated-orders.js';
 import { lineTotal } from '../common/decimal.transformer.js';
 import { InventoryErrorCode, InventoryException } from './inventory.exception.js';

@@ -6,7 +6,7 @@ import { affectedRows, placeholders, SqlBatch } from '../../platform/database/sq
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy, OutboxService, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
-import { assertUnreachable } from '../common/assert-unreachable.js';
+import { assertUnreachable } from '../../common/assert-unreachable.js';
 import { compensatedOrders } from '../common/compensated-orders.js';
 import type { PaymentStatus } from './payment.entity.js';
 import { PaymentErrorCode, PaymentException } from './payment.exception.js';
