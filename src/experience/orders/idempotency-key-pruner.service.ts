@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { DataSource } from 'typeorm';
+import { Poller } from '../../common/poller.js';
 import { appConfig } from '../../config/app.config.js';
 import { affectedRows } from '../../platform/database/sql-batch.js';
 
@@ -19,23 +20,28 @@ export const PRUNE_CHUNK = 1000;
 @Injectable()
 export class IdempotencyKeyPrunerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(IdempotencyKeyPrunerService.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private stopped = false;
+  private readonly poller: Poller<number>;
 
   constructor(
     private readonly dataSource: DataSource,
     @Inject(appConfig.KEY) private readonly cfg: Pick<ConfigType<typeof appConfig>, 'idempotencyKeyTtlHours' | 'idempotencyPruneIntervalMs'>,
-  ) {}
+  ) {
+    this.poller = new Poller({
+      task: () => this.prune(),
+      intervalMs: cfg.idempotencyPruneIntervalMs,
+      log: this.logger,
+      failureMessage: 'idempotency key pruning failed, retrying later',
+    });
+  }
 
   onApplicationBootstrap(): void {
-    this.schedule(this.cfg.idempotencyPruneIntervalMs);
+    this.poller.start();
   }
 
   /** Deletes what is past the TTL, oldest first; returns how many rows. */
   async prune(): Promise<number> {
     let total = 0;
-    while (!this.stopped) {
+    while (!this.poller.stopped) {
       // The database's clock, the one that stamped created_at (and that intake compares with).
       const result = await this.dataSource.query('DELETE FROM idempotency_keys WHERE created_at < NOW(3) - INTERVAL ? HOUR ORDER BY created_at LIMIT ?', [
         this.cfg.idempotencyKeyTtlHours,
@@ -49,22 +55,7 @@ export class IdempotencyKeyPrunerService implements OnApplicationBootstrap, OnAp
     return total;
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.prune()
-        .catch((err: Error) => this.logger.warn(`idempotency key pruning failed, retrying later: ${err.message}`))
-        .finally(() => {
-          this.running = null;
-          this.schedule(this.cfg.idempotencyPruneIntervalMs);
-        });
-    }, delayMs);
-    this.timer.unref();
-  }
-
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.poller.stop();
   }
 }
