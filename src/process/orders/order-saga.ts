@@ -104,7 +104,10 @@ export type SagaAction =
   /** A compensation that kept failing: keep its row, stop retrying, flag it for operators. */
   | { kind: 'giveUp'; step: CompensationStep; attempt: number };
 
-/** Exponential backoff with full jitter: attempt 1 waits up to base, attempt 2 up to 2×base, … */
+/**
+ * Exponential backoff with equal jitter: attempt n waits between half and all of its ceiling,
+ * min(max, base × 2^(n−1)), so a retry never comes sooner than half the ceiling.
+ */
 export function backoffMs(attempt: number, policy: Pick<SagaPolicy, 'retryBaseMs' | 'retryMaxMs'>, random: () => number): number {
   const ceiling = Math.min(policy.retryMaxMs, policy.retryBaseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
