@@ -1,7 +1,8 @@
 /**
  * The layer boundaries of docs/architecture.md §2, checked by `npm run lint`:
  * experience never imports system, system modules never import each other or the layers above,
- * the saga's pure core imports no infrastructure, contracts import nothing but themselves and config.
+ * the saga's pure core imports no infrastructure, contracts import nothing but themselves and config,
+ * and src/common (plain helpers every layer may use, the saga core included) imports nothing.
  */
 module.exports = {
   forbidden: [
@@ -32,6 +33,13 @@ module.exports = {
     },
     { name: 'order-store-below-layers', severity: 'error', from: { path: '^src/order-store' }, to: { path: '^src/(experience|process|system)' } },
     { name: 'platform-not-to-layers', severity: 'error', from: { path: '^src/platform' }, to: { path: '^src/(experience|process|system)' } },
+    {
+      name: 'common-pure',
+      severity: 'error',
+      comment: 'every layer may import src/common',
+      from: { path: '^src/common' },
+      to: { path: 'node_modules|^src/', pathNot: '^src/common/' },
+    },
     { name: 'contracts-pure', severity: 'error', from: { path: '^src/contracts' }, to: { path: '^src/', pathNot: '^src/(contracts|config)/' } },
     {
       name: 'saga-core-pure',

@@ -1,12 +1,7 @@
-import { existsSync } from 'node:fs';
-
-// Load .env before anything reads the configuration (topic names are read when modules load).
-if (existsSync('.env')) process.loadEnvFile('.env');
-
-const { Logger } = await import('@nestjs/common');
-const { createApp, startConsumers } = await import('./bootstrap.js');
-const { exitWithin } = await import('./shutdown-deadline.js');
-const { appConfig } = await import('./config/app.config.js');
+import { Logger } from '@nestjs/common';
+import { createApp, startConsumers } from './bootstrap.js';
+import { appConfig } from './config/app.config.js';
+import { exitWithin } from './shutdown-deadline.js';
 
 const cfg = appConfig();
 exitWithin();

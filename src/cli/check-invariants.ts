@@ -10,10 +10,8 @@
  * DATABASE_URL and the Kafka settings come from the same environment and `.env` as the service.
  */
 import 'reflect-metadata';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-
-if (existsSync('.env')) process.loadEnvFile('.env');
 
 const USAGE = `usage: check-invariants [--orders ID,ID… | --orders-file FILE] [--since ISO-TIME] [--stock] [--baseline FILE]
                         [--wait-s N] [--allow-dlq N | --skip-dlq] [--metrics-url URL]… [--json]

@@ -4,10 +4,7 @@
  * `reset` (tests) drops the database first.
  */
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
-
-if (existsSync('.env')) process.loadEnvFile('.env');
 
 const { databaseConfig } = await import('../config/database.config.js');
 const { appConfig } = await import('../config/app.config.js');

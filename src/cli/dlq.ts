@@ -11,10 +11,7 @@
  * missing record), or the message fails and comes back to the DLQ.
  * Kafka settings (brokers, TLS, SASL) come from the same environment and `.env` as the service.
  */
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-
-if (existsSync('.env')) process.loadEnvFile('.env');
 
 const { kafkaConfig } = await import('../config/kafka.config.js');
 const { HEADER_EVENT_TYPE } = await import('../contracts/envelope.js');

@@ -1,32 +1,37 @@
 import { registerAs } from '@nestjs/config';
 import { env } from './env.js';
 
-export type AppLayer = 'experience' | 'process' | 'system';
+export const APP_LAYERS = ['experience', 'process', 'system'] as const;
+export type AppLayer = (typeof APP_LAYERS)[number];
+
+function isAppLayer(name: string): name is AppLayer {
+  return APP_LAYERS.some((layer) => layer === name);
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
 
 export const appConfig = registerAs('app', () => {
   const e = env();
-  const layers = String(e.APP_MODULES)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean) as AppLayer[];
   return {
-    nodeEnv: e.NODE_ENV as 'development' | 'production' | 'test',
-    host: e.HOST as string,
-    port: e.PORT as number,
-    publicUrl: (e.PUBLIC_URL as string | undefined) ?? `http://localhost:${e.PORT}`,
-    layers: new Set<AppLayer>(layers),
-    defaultCurrency: e.DEFAULT_CURRENCY as string,
-    logLevel: e.LOG_LEVEL as string,
-    logPretty: e.LOG_PRETTY as boolean,
-    bodyLimit: e.HTTP_BODY_LIMIT as string,
-    keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS as number,
-    corsOrigins: String(e.CORS_ORIGINS)
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE as number,
-    idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS as number,
-    idempotencyPruneIntervalMs: e.IDEMPOTENCY_PRUNE_INTERVAL_MS as number,
+    nodeEnv: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    layers: new Set<AppLayer>(list(e.APP_MODULES).filter(isAppLayer)),
+    defaultCurrency: e.DEFAULT_CURRENCY,
+    logLevel: e.LOG_LEVEL,
+    logPretty: e.LOG_PRETTY,
+    bodyLimit: e.HTTP_BODY_LIMIT,
+    keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    corsOrigins: list(e.CORS_ORIGINS),
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS,
+    idempotencyPruneIntervalMs: e.IDEMPOTENCY_PRUNE_INTERVAL_MS,
   };
 });
 export type AppConfig = ReturnType<typeof appConfig>;

@@ -34,9 +34,9 @@ export function parseDatabaseUrl(url: string): ParsedDatabaseUrl {
 export const databaseConfig = registerAs('database', () => {
   const e = env();
   return {
-    ...parseDatabaseUrl(e.DATABASE_URL as string),
-    poolSize: e.DATABASE_POOL_SIZE as number,
-    idleTransactionTimeoutS: e.DATABASE_IDLE_TRANSACTION_TIMEOUT_S as number,
+    ...parseDatabaseUrl(e.DATABASE_URL),
+    poolSize: e.DATABASE_POOL_SIZE,
+    idleTransactionTimeoutS: e.DATABASE_IDLE_TRANSACTION_TIMEOUT_S,
   };
 });
 export type DatabaseConfig = ReturnType<typeof databaseConfig>;

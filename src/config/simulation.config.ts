@@ -1,5 +1,7 @@
 import { registerAs } from '@nestjs/config';
+import type { Env } from './env.schema.js';
 import { env } from './env.js';
+import type { simulationEnv } from './simulation.env.js';
 
 export type SimulationProfile = 'dev' | 'test';
 
@@ -58,7 +60,7 @@ export const SIMULATION_PROFILES: Record<SimulationProfile, Omit<SimulationSetti
   },
 };
 
-/** Problems of a behaviour that Joi cannot see field by field; empty when it is consistent. */
+/** Problems of a behaviour that the schema cannot see field by field; empty when it is consistent. */
 export function behaviourProblems(
   module: 'inventory' | 'payment' | 'shipping',
   b: { latency: LatencyRange; declineRate?: number; transientRate?: number; noAnswerRate?: number; faultRate?: number },
@@ -74,34 +76,36 @@ export function behaviourProblems(
   return problems;
 }
 
+/** The simulation variables of the validated environment, and NODE_ENV (which picks the default profile). */
+export type SimulationEnv = Pick<Env, 'NODE_ENV' | keyof typeof simulationEnv>;
+
 /**
  * Settings from the validated environment: every variable left unset takes the profile's default.
  * The profile defaults to `test` under NODE_ENV=test, else `dev`.
  */
-export function resolveSimulation(e: Record<string, unknown>): SimulationSettings {
-  const profile = (e.SIM_PROFILE as SimulationProfile | undefined) ?? (e.NODE_ENV === 'test' ? 'test' : 'dev');
+export function resolveSimulation(e: SimulationEnv): SimulationSettings {
+  const profile = e.SIM_PROFILE ?? (e.NODE_ENV === 'test' ? 'test' : 'dev');
   const d = SIMULATION_PROFILES[profile];
-  const pick = (name: string, fallback: number): number => (e[name] === undefined || e[name] === null || e[name] === '' ? fallback : Number(e[name]));
   const settings: SimulationSettings = {
     profile,
-    seed: e.SIM_SEED === undefined || e.SIM_SEED === null || e.SIM_SEED === '' ? null : Number(e.SIM_SEED),
+    seed: e.SIM_SEED ?? null,
     inventory: {
-      failureRate: pick('INVENTORY_FAILURE_RATE', d.inventory.failureRate),
-      latency: { minMs: pick('INVENTORY_LATENCY_MIN_MS', d.inventory.latency.minMs), maxMs: pick('INVENTORY_LATENCY_MAX_MS', d.inventory.latency.maxMs) },
+      failureRate: e.INVENTORY_FAILURE_RATE ?? d.inventory.failureRate,
+      latency: { minMs: e.INVENTORY_LATENCY_MIN_MS ?? d.inventory.latency.minMs, maxMs: e.INVENTORY_LATENCY_MAX_MS ?? d.inventory.latency.maxMs },
     },
     payment: {
-      declineRate: pick('PAYMENT_DECLINE_RATE', d.payment.declineRate),
-      transientRate: pick('PAYMENT_TRANSIENT_RATE', d.payment.transientRate),
-      noAnswerRate: pick('PAYMENT_NO_ANSWER_RATE', d.payment.noAnswerRate),
-      faultRate: pick('PAYMENT_FAULT_RATE', d.payment.faultRate),
-      latency: { minMs: pick('PAYMENT_LATENCY_MIN_MS', d.payment.latency.minMs), maxMs: pick('PAYMENT_LATENCY_MAX_MS', d.payment.latency.maxMs) },
+      declineRate: e.PAYMENT_DECLINE_RATE ?? d.payment.declineRate,
+      transientRate: e.PAYMENT_TRANSIENT_RATE ?? d.payment.transientRate,
+      noAnswerRate: e.PAYMENT_NO_ANSWER_RATE ?? d.payment.noAnswerRate,
+      faultRate: e.PAYMENT_FAULT_RATE ?? d.payment.faultRate,
+      latency: { minMs: e.PAYMENT_LATENCY_MIN_MS ?? d.payment.latency.minMs, maxMs: e.PAYMENT_LATENCY_MAX_MS ?? d.payment.latency.maxMs },
     },
     shipping: {
-      failureRate: pick('SHIPPING_FAILURE_RATE', d.shipping.failureRate),
-      latency: { minMs: pick('SHIPPING_LATENCY_MIN_MS', d.shipping.latency.minMs), maxMs: pick('SHIPPING_LATENCY_MAX_MS', d.shipping.latency.maxMs) },
-      deliveryDelayMs: pick('SHIPPING_DELIVERY_DELAY_MS', d.shipping.deliveryDelayMs),
-      deliveryIntervalMs: pick('SHIPPING_DELIVERY_INTERVAL_MS', d.shipping.deliveryIntervalMs),
-      deliveryBatchSize: pick('SHIPPING_DELIVERY_BATCH_SIZE', d.shipping.deliveryBatchSize),
+      failureRate: e.SHIPPING_FAILURE_RATE ?? d.shipping.failureRate,
+      latency: { minMs: e.SHIPPING_LATENCY_MIN_MS ?? d.shipping.latency.minMs, maxMs: e.SHIPPING_LATENCY_MAX_MS ?? d.shipping.latency.maxMs },
+      deliveryDelayMs: e.SHIPPING_DELIVERY_DELAY_MS ?? d.shipping.deliveryDelayMs,
+      deliveryIntervalMs: e.SHIPPING_DELIVERY_INTERVAL_MS ?? d.shipping.deliveryIntervalMs,
+      deliveryBatchSize: e.SHIPPING_DELIVERY_BATCH_SIZE ?? d.shipping.deliveryBatchSize,
     },
   };
   const problems = [...behaviourProblems('inventory', settings.inventory), ...behaviourProblems('payment', settings.payment), ...behaviourProblems('shipping', settings.shipping)];

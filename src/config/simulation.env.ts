@@ -1,31 +1,32 @@
-import Joi from 'joi';
+import { z } from 'zod';
+import { number } from './env-kit.js';
 
-const rate = Joi.number().min(0).max(1);
-const ms = Joi.number().integer().min(0);
+const rate = number({ min: 0, max: 1, integer: false }).optional();
+const ms = number({ min: 0 }).optional();
 
 /**
  * Behaviour of the simulated system modules (docs/architecture.md §8). No defaults here on purpose: a variable
  * left unset takes the default of the active profile (`SIM_PROFILE`), see simulation.config.ts.
  */
-export const simulationEnvSchema = Joi.object({
-  SIM_PROFILE: Joi.string().valid('dev', 'test').optional(),
-  SIM_SEED: Joi.number().integer().min(0).max(0xffffffff).optional(),
+export const simulationEnv = {
+  SIM_PROFILE: z.enum(['dev', 'test']).optional(),
+  SIM_SEED: number({ min: 0, max: 0xffffffff }).optional(),
 
-  INVENTORY_FAILURE_RATE: rate.optional(),
-  INVENTORY_LATENCY_MIN_MS: ms.optional(),
-  INVENTORY_LATENCY_MAX_MS: ms.optional(),
+  INVENTORY_FAILURE_RATE: rate,
+  INVENTORY_LATENCY_MIN_MS: ms,
+  INVENTORY_LATENCY_MAX_MS: ms,
 
-  PAYMENT_DECLINE_RATE: rate.optional(),
-  PAYMENT_TRANSIENT_RATE: rate.optional(),
-  PAYMENT_NO_ANSWER_RATE: rate.optional(),
-  PAYMENT_FAULT_RATE: rate.optional(),
-  PAYMENT_LATENCY_MIN_MS: ms.optional(),
-  PAYMENT_LATENCY_MAX_MS: ms.optional(),
+  PAYMENT_DECLINE_RATE: rate,
+  PAYMENT_TRANSIENT_RATE: rate,
+  PAYMENT_NO_ANSWER_RATE: rate,
+  PAYMENT_FAULT_RATE: rate,
+  PAYMENT_LATENCY_MIN_MS: ms,
+  PAYMENT_LATENCY_MAX_MS: ms,
 
-  SHIPPING_FAILURE_RATE: rate.optional(),
-  SHIPPING_LATENCY_MIN_MS: ms.optional(),
-  SHIPPING_LATENCY_MAX_MS: ms.optional(),
-  SHIPPING_DELIVERY_DELAY_MS: ms.optional(),
-  SHIPPING_DELIVERY_INTERVAL_MS: Joi.number().integer().min(10).optional(),
-  SHIPPING_DELIVERY_BATCH_SIZE: Joi.number().integer().min(1).max(5000).optional(),
-});
+  SHIPPING_FAILURE_RATE: rate,
+  SHIPPING_LATENCY_MIN_MS: ms,
+  SHIPPING_LATENCY_MAX_MS: ms,
+  SHIPPING_DELIVERY_DELAY_MS: ms,
+  SHIPPING_DELIVERY_INTERVAL_MS: number({ min: 10 }).optional(),
+  SHIPPING_DELIVERY_BATCH_SIZE: number({ min: 1, max: 5000 }).optional(),
+};

@@ -1,39 +1,40 @@
-import Joi from 'joi';
 import { randomUUID } from 'node:crypto';
-
-/** The envelope every message on every topic carries (docs/architecture.md §5). */
-export interface Envelope<TType extends string = string, TPayload = unknown> {
-  eventId: string;
-  eventType: TType;
-  occurredAt: string;
-  orderId: string;
-  correlationId: string;
-  causationId?: string;
-  schemaVersion: number;
-  payload: TPayload;
-}
+import { z } from 'zod';
+import type { EventType, Payloads } from './messages.js';
+import { guid, integer, isoDate, text } from './schema-kit.js';
 
 export const HEADER_CORRELATION_ID = 'x-correlation-id';
 export const HEADER_EVENT_TYPE = 'x-event-type';
 
-export const envelopeSchema = Joi.object({
-  eventId: Joi.string().guid({ version: 'uuidv4' }).required(),
-  eventType: Joi.string().max(100).required(),
-  occurredAt: Joi.string().isoDate().required(),
-  orderId: Joi.string().guid().required(),
-  correlationId: Joi.string().max(200).required(),
-  causationId: Joi.string().max(200).optional(),
-  schemaVersion: Joi.number().integer().min(1).required(),
-  payload: Joi.object().required(),
+/**
+ * The envelope every message on every topic carries (docs/architecture.md §5). Its payload is checked
+ * here only as an object: the event type's own schema (`payloadSchemas`) checks it next.
+ */
+export const envelopeSchema = z.strictObject({
+  eventId: guid(4),
+  eventType: text.max(100),
+  occurredAt: isoDate,
+  orderId: guid(),
+  correlationId: text.max(200),
+  causationId: text.max(200).optional(),
+  schemaVersion: integer(1),
+  payload: z.record(z.string(), z.unknown()),
 });
 
-export function newEnvelope<TType extends string, TPayload>(
+/** An envelope as validated: its payload is typed once its event type's schema has checked it. */
+export type Envelope<TType extends string = string, TPayload = unknown> = Omit<z.output<typeof envelopeSchema>, 'eventType' | 'payload'> & {
+  eventType: TType;
+  payload: TPayload;
+};
+
+/** A new envelope for `eventType`, whose payload must be of that event's type. */
+export function newEnvelope<TType extends EventType>(
   eventType: TType,
   orderId: string,
-  payload: TPayload,
+  payload: Payloads[TType],
   trace: { correlationId: string; causationId?: string },
   at: Date = new Date(),
-): Envelope<TType, TPayload> {
+): Envelope<TType, Payloads[TType]> {
   return {
     eventId: randomUUID(),
     eventType,

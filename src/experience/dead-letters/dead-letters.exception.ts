@@ -1,4 +1,4 @@
-import { ProblemCode, ProblemException } from '../../platform/http/problem.js';
+import { moduleProblemException, ProblemCode } from '../../platform/http/problem.js';
 
 export enum DeadLettersErrorCode {
   INVALID_REQUEST = 'INVALID_REQUEST',
@@ -6,29 +6,9 @@ export enum DeadLettersErrorCode {
   KAFKA_UNAVAILABLE = 'KAFKA_UNAVAILABLE',
 }
 
-function assertUnreachable(code: never): never {
-  throw new Error(`unhandled dead letters error code ${String(code)}`);
-}
-
-/** The operator routes' errors; `problemCode` maps each to its HTTP answer in one exhaustive switch. */
-export class DeadLettersException extends ProblemException {
-  constructor(
-    readonly deadLettersCode: DeadLettersErrorCode,
-    detail: string,
-  ) {
-    super(DeadLettersException.problemCode(deadLettersCode), detail);
-  }
-
-  static problemCode(code: DeadLettersErrorCode): ProblemCode {
-    switch (code) {
-      case DeadLettersErrorCode.INVALID_REQUEST:
-        return ProblemCode.VALIDATION_FAILED;
-      case DeadLettersErrorCode.NOT_FOUND:
-        return ProblemCode.NOT_FOUND;
-      case DeadLettersErrorCode.KAFKA_UNAVAILABLE:
-        return ProblemCode.SERVICE_UNAVAILABLE;
-      default:
-        return assertUnreachable(code);
-    }
-  }
-}
+/** The operator routes' errors, each code with its HTTP answer. */
+export class DeadLettersException extends moduleProblemException<DeadLettersErrorCode>({
+  [DeadLettersErrorCode.INVALID_REQUEST]: ProblemCode.VALIDATION_FAILED,
+  [DeadLettersErrorCode.NOT_FOUND]: ProblemCode.NOT_FOUND,
+  [DeadLettersErrorCode.KAFKA_UNAVAILABLE]: ProblemCode.SERVICE_UNAVAILABLE,
+}) {}

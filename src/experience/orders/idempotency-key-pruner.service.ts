@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import { Poller } from '../../common/poller.js';
 import { appConfig } from '../../config/app.config.js';
 import { IdempotencyKeyRepository } from '../../order-store/idempotency-key.repository.js';
 
@@ -18,23 +19,28 @@ export const PRUNE_CHUNK = 1000;
 @Injectable()
 export class IdempotencyKeyPrunerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(IdempotencyKeyPrunerService.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private stopped = false;
+  private readonly poller: Poller<number>;
 
   constructor(
     private readonly keys: IdempotencyKeyRepository,
     @Inject(appConfig.KEY) private readonly cfg: Pick<ConfigType<typeof appConfig>, 'idempotencyKeyTtlHours' | 'idempotencyPruneIntervalMs'>,
-  ) {}
+  ) {
+    this.poller = new Poller({
+      task: () => this.prune(),
+      intervalMs: cfg.idempotencyPruneIntervalMs,
+      log: this.logger,
+      failureMessage: 'idempotency key pruning failed, retrying later',
+    });
+  }
 
   onApplicationBootstrap(): void {
-    this.schedule(this.cfg.idempotencyPruneIntervalMs);
+    this.poller.start();
   }
 
   /** Deletes what is past the TTL, oldest first; returns how many rows. */
   async prune(): Promise<number> {
     let total = 0;
-    while (!this.stopped) {
+    while (!this.poller.stopped) {
       const deleted = await this.keys.deleteExpired(this.cfg.idempotencyKeyTtlHours, PRUNE_CHUNK);
       total += deleted;
       if (deleted < PRUNE_CHUNK) break;
@@ -43,22 +49,7 @@ export class IdempotencyKeyPrunerService implements OnApplicationBootstrap, OnAp
     return total;
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.prune()
-        .catch((err: Error) => this.logger.warn(`idempotency key pruning failed, retrying later: ${err.message}`))
-        .finally(() => {
-          this.running = null;
-          this.schedule(this.cfg.idempotencyPruneIntervalMs);
-        });
-    }, delayMs);
-    this.timer.unref();
-  }
-
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.poller.stop();
   }
 }

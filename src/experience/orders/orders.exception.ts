@@ -1,4 +1,4 @@
-import { ProblemCode, ProblemException } from '../../platform/http/problem.js';
+import { moduleProblemException, ProblemCode } from '../../platform/http/problem.js';
 
 export enum OrdersErrorCode {
   ORDER_NOT_FOUND = 'ORDER_NOT_FOUND',
@@ -7,30 +7,10 @@ export enum OrdersErrorCode {
   INVALID_IDEMPOTENCY_KEY = 'INVALID_IDEMPOTENCY_KEY',
 }
 
-function assertUnreachable(code: never): never {
-  throw new Error(`unhandled orders error code ${String(code)}`);
-}
-
-/** The orders API's errors; `toProblem` maps each code to its HTTP answer in one exhaustive switch. */
-export class OrdersException extends ProblemException {
-  constructor(
-    readonly ordersCode: OrdersErrorCode,
-    detail: string,
-  ) {
-    super(OrdersException.problemCode(ordersCode), detail);
-  }
-
-  static problemCode(code: OrdersErrorCode): ProblemCode {
-    switch (code) {
-      case OrdersErrorCode.ORDER_NOT_FOUND:
-        return ProblemCode.ORDER_NOT_FOUND;
-      case OrdersErrorCode.IDEMPOTENCY_CONFLICT:
-        return ProblemCode.IDEMPOTENCY_CONFLICT;
-      case OrdersErrorCode.INVALID_ORDER_ID:
-      case OrdersErrorCode.INVALID_IDEMPOTENCY_KEY:
-        return ProblemCode.VALIDATION_FAILED;
-      default:
-        return assertUnreachable(code);
-    }
-  }
-}
+/** The orders API's errors, each code with its HTTP answer. */
+export class OrdersException extends moduleProblemException<OrdersErrorCode>({
+  [OrdersErrorCode.ORDER_NOT_FOUND]: ProblemCode.ORDER_NOT_FOUND,
+  [OrdersErrorCode.IDEMPOTENCY_CONFLICT]: ProblemCode.IDEMPOTENCY_CONFLICT,
+  [OrdersErrorCode.INVALID_ORDER_ID]: ProblemCode.VALIDATION_FAILED,
+  [OrdersErrorCode.INVALID_IDEMPOTENCY_KEY]: ProblemCode.VALIDATION_FAILED,
+}) {}

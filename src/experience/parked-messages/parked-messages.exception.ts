@@ -1,31 +1,12 @@
-import { ProblemCode, ProblemException } from '../../platform/http/problem.js';
+import { moduleProblemException, ProblemCode } from '../../platform/http/problem.js';
 
 export enum ParkedMessagesErrorCode {
   INVALID_ID = 'INVALID_ID',
   NOT_PARKED = 'NOT_PARKED',
 }
 
-function assertUnreachable(code: never): never {
-  throw new Error(`unhandled parked messages error code ${String(code)}`);
-}
-
-/** The parked-message routes' errors; `problemCode` maps each to its HTTP answer in one exhaustive switch. */
-export class ParkedMessagesException extends ProblemException {
-  constructor(
-    readonly parkedCode: ParkedMessagesErrorCode,
-    detail: string,
-  ) {
-    super(ParkedMessagesException.problemCode(parkedCode), detail);
-  }
-
-  static problemCode(code: ParkedMessagesErrorCode): ProblemCode {
-    switch (code) {
-      case ParkedMessagesErrorCode.INVALID_ID:
-        return ProblemCode.VALIDATION_FAILED;
-      case ParkedMessagesErrorCode.NOT_PARKED:
-        return ProblemCode.NOT_FOUND;
-      default:
-        return assertUnreachable(code);
-    }
-  }
-}
+/** The parked-message routes' errors, each code with its HTTP answer. */
+export class ParkedMessagesException extends moduleProblemException<ParkedMessagesErrorCode>({
+  [ParkedMessagesErrorCode.INVALID_ID]: ProblemCode.VALIDATION_FAILED,
+  [ParkedMessagesErrorCode.NOT_PARKED]: ProblemCode.NOT_FOUND,
+}) {}

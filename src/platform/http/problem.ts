@@ -84,3 +84,18 @@ export class ProblemException extends Error {
     return problem(this.code, this.message, this.extra);
   }
 }
+
+/**
+ * The exception class of a module with its own error codes: `problemCodes` maps each of them to the
+ * API's problem code (a record over the enum, so the compiler insists on every code).
+ */
+export function moduleProblemException<TCode extends string>(problemCodes: Record<TCode, ProblemCode>) {
+  return class extends ProblemException {
+    constructor(
+      readonly errorCode: TCode,
+      detail: string,
+    ) {
+      super(problemCodes[errorCode], detail);
+    }
+  };
+}

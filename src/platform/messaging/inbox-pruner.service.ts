@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { DataSource } from 'typeorm';
+import { Poller } from '../../common/poller.js';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { affectedRows } from '../database/sql-batch.js';
 
@@ -16,17 +17,17 @@ const CHUNK = 5000;
 @Injectable()
 export class InboxPrunerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(InboxPrunerService.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private stopped = false;
+  private readonly poller: Poller<number>;
 
   constructor(
     private readonly dataSource: DataSource,
     @Inject(kafkaConfig.KEY) private readonly cfg: ConfigType<typeof kafkaConfig>,
-  ) {}
+  ) {
+    this.poller = new Poller({ task: () => this.prune(), intervalMs: cfg.inboxPruneIntervalMs, log: this.logger, failureMessage: 'inbox pruning failed, retrying later' });
+  }
 
   onApplicationBootstrap(): void {
-    this.schedule(this.cfg.inboxPruneIntervalMs);
+    this.poller.start();
   }
 
   /** Deletes what is past the retention; returns how many rows. */
@@ -37,7 +38,7 @@ export class InboxPrunerService implements OnApplicationBootstrap, OnApplication
       ['processed_messages', 'processed_at'],
       ['dead_lettered_messages', 'dead_lettered_at'],
     ]) {
-      while (!this.stopped) {
+      while (!this.poller.stopped) {
         // The database's clock, the one that stamped the rows.
         const result = await this.dataSource.query(`DELETE FROM ${table} WHERE ${column} < NOW(3) - INTERVAL ? HOUR LIMIT ?`, [this.cfg.inboxRetentionHours, CHUNK]);
         const deleted = affectedRows(result);
@@ -49,22 +50,7 @@ export class InboxPrunerService implements OnApplicationBootstrap, OnApplication
     return total;
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.prune()
-        .catch((err: Error) => this.logger.warn(`inbox pruning failed, retrying later: ${err.message}`))
-        .finally(() => {
-          this.running = null;
-          this.schedule(this.cfg.inboxPruneIntervalMs);
-        });
-    }, delayMs);
-    this.timer.unref();
-  }
-
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.poller.stop();
   }
 }

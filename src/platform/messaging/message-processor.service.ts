@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope } from '../../contracts/envelope.js';
 import { isEventType, payloadSchemas, type EventType } from '../../contracts/messages.js';
+import { describeIssues } from '../../contracts/schema-kit.js';
 import { leanTransaction, type LeanTransaction } from '../database/lean-transaction.js';
 import { affectedRows, SqlBatch } from '../database/sql-batch.js';
 import { correlation, messageTrace } from '../observability/correlation.js';
@@ -241,15 +242,15 @@ export class MessageProcessorService implements OnApplicationShutdown {
         throw new PoisonMessageError('value is not JSON');
       }
     }
-    const env = envelopeSchema.validate(data, { abortEarly: false, allowUnknown: false });
-    if (env.error) throw new PoisonMessageError(`invalid envelope: ${env.error.message}`);
-    const envelope = env.value as Envelope;
+    const env = envelopeSchema.safeParse(data);
+    if (!env.success) throw new PoisonMessageError(`invalid envelope: ${describeIssues(env.error)}`);
+    const envelope = env.data;
     if (!isEventType(envelope.eventType) || !(accepts as readonly string[]).includes(envelope.eventType)) {
       throw new PoisonMessageError(`unexpected event type ${envelope.eventType} (expected ${accepts.join(', ')})`);
     }
-    const payload = payloadSchemas[envelope.eventType].validate(envelope.payload, { abortEarly: false });
-    if (payload.error) throw new PoisonMessageError(`invalid ${envelope.eventType} payload: ${payload.error.message}`);
-    return { ...envelope, payload: payload.value } as TypedEnvelope<T>;
+    const payload = payloadSchemas[envelope.eventType].safeParse(envelope.payload);
+    if (!payload.success) throw new PoisonMessageError(`invalid ${envelope.eventType} payload: ${describeIssues(payload.error)}`);
+    return { ...envelope, payload: payload.data } as TypedEnvelope<T>;
   }
 
   private async deadLetter(batch: MessageBatch, raw: KafkaMessage, consumerGroup: string, err: Error, attempts: number): Promise<void> {

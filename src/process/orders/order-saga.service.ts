@@ -14,6 +14,7 @@ import { correlation, messageTrace } from '../../platform/observability/correlat
 import { sagaCompensationsStuck, sagaStalledOrders, sagaStepRetries } from '../../platform/observability/metrics.counters.js';
 import { decide, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep } from './order-saga.js';
 import { SagaStepRepository, type StepRecord, type StepWrite } from './saga-step.repository.js';
+import { assertUnreachable } from '../../common/assert-unreachable.js';
 
 export type SagaMessage = TypedEnvelope<
   | 'OrderCreated'
@@ -416,7 +417,3 @@ function interpretShipping(m: Exclude<SagaMessage, { eventType: InterpretedFirst
 /** The message types `interpret` handles itself; the rest are shipping's. */
 type InterpretedFirst =
   'OrderCreated' | 'OrderValidated' | 'StockReservationConfirmed' | 'StockReservationRejected' | 'StockReleaseConfirmed' | 'PaymentCharged' | 'PaymentRejected' | 'PaymentRefunded';
-
-function assertUnreachable(value: never): never {
-  throw new Error(`unhandled ${JSON.stringify(value)}`);
-}

@@ -4,6 +4,7 @@
  * carries the decisions out in one transaction.
  */
 import { CLOSED_STATUSES, type FailureReason, type OrderStatus } from '../../contracts/order-status.js';
+import { assertUnreachable } from '../../common/assert-unreachable.js';
 
 export type ForwardStep = 'inventory' | 'payment' | 'shipping';
 export type CompensationStep = 'release' | 'refund' | 'cancelShipment';
@@ -103,7 +104,10 @@ export type SagaAction =
   /** A compensation that kept failing: keep its row, stop retrying, flag it for operators. */
   | { kind: 'giveUp'; step: CompensationStep; attempt: number };
 
-/** Exponential backoff with full jitter: attempt 1 waits up to base, attempt 2 up to 2×base, … */
+/**
+ * Exponential backoff with equal jitter: attempt n waits between half and all of its ceiling,
+ * min(max, base × 2^(n−1)), so a retry never comes sooner than half the ceiling.
+ */
 export function backoffMs(attempt: number, policy: Pick<SagaPolicy, 'retryBaseMs' | 'retryMaxMs'>, random: () => number): number {
   const ceiling = Math.min(policy.retryMaxMs, policy.retryBaseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
@@ -209,7 +213,7 @@ export function decide(status: OrderStatus, event: SagaEvent, current: StepState
     case 'StepDue':
       return due(status, event.step, current, policy);
     default:
-      return assertUnreachable(event);
+      return assertUnreachable(event, 'saga event');
   }
 }
 
@@ -225,8 +229,4 @@ function due(status: OrderStatus, step: SagaStep, current: StepState | undefined
   if (current.state === 'RETRY') return [{ kind: 'send', step, attempt: current.attempt + 1, timeoutMs: policy[step].timeoutMs }];
   if (current.attempt < policy[step].maxAttempts) return [{ kind: 'send', step, attempt: current.attempt + 1, timeoutMs: policy[step].timeoutMs }];
   return fail(step, 'STEP_TIMED_OUT', policy);
-}
-
-function assertUnreachable(event: never): never {
-  throw new Error(`unhandled saga event ${JSON.stringify(event)}`);
 }

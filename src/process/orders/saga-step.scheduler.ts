@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { DataSource } from 'typeorm';
+import { Poller } from '../../common/poller.js';
 import { sagaConfig } from '../../config/saga.config.js';
 import { OrderRepository } from '../../order-store/order.repository.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
@@ -30,9 +31,7 @@ const SWEEP_BATCH = 100;
 @Injectable()
 export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SagaStepScheduler.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = false;
+  private readonly poller: Poller<void>;
   private lastSweep = 0;
 
   constructor(
@@ -43,21 +42,16 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
     private readonly gate: StepDeadlineGate,
     private readonly outbox: OutboxService,
     @Inject(sagaConfig.KEY) private readonly cfg: ConfigType<typeof sagaConfig>,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.schedule();
+  ) {
+    this.poller = new Poller({ task: () => this.pass(), intervalMs: cfg.schedulerIntervalMs, log: this.logger, failureMessage: 'step scheduler pass failed' });
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.pass().finally(() => {
-        this.running = null;
-        this.schedule();
-      });
-    }, this.cfg.schedulerIntervalMs);
-    this.timer.unref();
+  private get stopped(): boolean {
+    return this.poller.stopped;
+  }
+
+  onApplicationBootstrap(): void {
+    this.poller.start();
   }
 
   private async pass(): Promise<void> {
@@ -137,8 +131,6 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.poller.stop();
   }
 }

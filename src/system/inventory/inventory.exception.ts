@@ -1,5 +1,4 @@
-import type { Payloads } from '../../contracts/messages.js';
-import { assertUnreachable } from '../common/assert-unreachable.js';
+import { rejectionException } from '../common/rejection.exception.js';
 
 export enum InventoryErrorCode {
   UNKNOWN_PRODUCT = 'UNKNOWN_PRODUCT',
@@ -10,30 +9,10 @@ export enum InventoryErrorCode {
   ORDER_CLOSED = 'ORDER_CLOSED',
 }
 
-/** Why a reservation is refused; `toRejection` maps each code to the reply the saga reads. */
-export class InventoryException extends Error {
-  override name = 'InventoryException';
-
-  constructor(
-    readonly code: InventoryErrorCode,
-    readonly detail: string,
-  ) {
-    super(`${code}: ${detail}`);
-  }
-
-  toRejection(): Payloads['StockReservationRejected'] {
-    const code = this.code;
-    switch (code) {
-      case InventoryErrorCode.UNKNOWN_PRODUCT:
-        return { reason: 'UNKNOWN_PRODUCT', transient: false, detail: this.detail };
-      case InventoryErrorCode.OUT_OF_STOCK:
-        return { reason: 'OUT_OF_STOCK', transient: false, detail: this.detail };
-      case InventoryErrorCode.UNAVAILABLE:
-        return { reason: 'INVENTORY_UNAVAILABLE', transient: true, detail: this.detail };
-      case InventoryErrorCode.ORDER_CLOSED:
-        return { reason: 'ORDER_COMPENSATED', transient: false, detail: this.detail };
-      default:
-        return assertUnreachable(code, 'inventory error code');
-    }
-  }
-}
+/** Why a reservation is refused, each code with the StockReservationRejected reply the saga reads. */
+export class InventoryException extends rejectionException<InventoryErrorCode>('InventoryException', {
+  [InventoryErrorCode.UNKNOWN_PRODUCT]: { reason: 'UNKNOWN_PRODUCT', transient: false },
+  [InventoryErrorCode.OUT_OF_STOCK]: { reason: 'OUT_OF_STOCK', transient: false },
+  [InventoryErrorCode.UNAVAILABLE]: { reason: 'INVENTORY_UNAVAILABLE', transient: true },
+  [InventoryErrorCode.ORDER_CLOSED]: { reason: 'ORDER_COMPENSATED', transient: false },
+}) {}

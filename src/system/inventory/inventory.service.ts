@@ -4,7 +4,7 @@ import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { OrderLine, PricedLine } from '../../contracts/messages.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
-import { assertUnreachable } from '../common/assert-unreachable.js';
+import { assertUnreachable } from '../../common/assert-unreachable.js';
 import { lineTotal } from '../common/decimal.transformer.js';
 import { SystemBatchHandler } from '../common/system-batch-handler.js';
 import { InventoryErrorCode, InventoryException } from './inventory.exception.js';

@@ -1,5 +1,4 @@
-import type { Payloads } from '../../contracts/messages.js';
-import { assertUnreachable } from '../common/assert-unreachable.js';
+import { rejectionException } from '../common/rejection.exception.js';
 
 export enum PaymentErrorCode {
   DECLINED = 'DECLINED',
@@ -9,28 +8,9 @@ export enum PaymentErrorCode {
   ALREADY_REFUNDED = 'ALREADY_REFUNDED',
 }
 
-/** Why a charge is refused; `toRejection` maps each code to the reply the saga reads. */
-export class PaymentException extends Error {
-  override name = 'PaymentException';
-
-  constructor(
-    readonly code: PaymentErrorCode,
-    readonly detail: string,
-  ) {
-    super(`${code}: ${detail}`);
-  }
-
-  toRejection(): Payloads['PaymentRejected'] {
-    const code = this.code;
-    switch (code) {
-      case PaymentErrorCode.DECLINED:
-        return { reason: 'PAYMENT_DECLINED', transient: false, detail: this.detail };
-      case PaymentErrorCode.UNAVAILABLE:
-        return { reason: 'PAYMENT_UNAVAILABLE', transient: true, detail: this.detail };
-      case PaymentErrorCode.ALREADY_REFUNDED:
-        return { reason: 'ORDER_COMPENSATED', transient: false, detail: this.detail };
-      default:
-        return assertUnreachable(code, 'payment error code');
-    }
-  }
-}
+/** Why a charge is refused, each code with the PaymentRejected reply the saga reads. */
+export class PaymentException extends rejectionException<PaymentErrorCode>('PaymentException', {
+  [PaymentErrorCode.DECLINED]: { reason: 'PAYMENT_DECLINED', transient: false },
+  [PaymentErrorCode.UNAVAILABLE]: { reason: 'PAYMENT_UNAVAILABLE', transient: true },
+  [PaymentErrorCode.ALREADY_REFUNDED]: { reason: 'ORDER_COMPENSATED', transient: false },
+}) {}

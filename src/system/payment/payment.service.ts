@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy } from '../../platform/messaging/outbox.service.js';
-import { assertUnreachable } from '../common/assert-unreachable.js';
+import { assertUnreachable } from '../../common/assert-unreachable.js';
 import { orderIdsOf, type ByOrder } from '../common/read-by-order.js';
 import { SystemBatchHandler } from '../common/system-batch-handler.js';
 import { PaymentErrorCode, PaymentException } from './payment.exception.js';

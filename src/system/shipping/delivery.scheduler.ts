@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { DataSource } from 'typeorm';
+import { Poller } from '../../common/poller.js';
 import { simulationConfig } from '../../config/simulation.config.js';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import { correlation } from '../../platform/observability/correlation.js';
@@ -21,19 +22,28 @@ function deliveredEvent(d: DueShipment, at: Date): Envelope {
 @Injectable()
 export class DeliveryScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DeliveryScheduler.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private stopped = false;
+  private readonly poller: Poller<number>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxService,
     private readonly shipments: ShipmentRepository,
     @Inject(simulationConfig.KEY) private readonly cfg: ConfigType<typeof simulationConfig>,
-  ) {}
+  ) {
+    const { deliveryIntervalMs, deliveryBatchSize } = cfg.shipping;
+    this.poller = new Poller({
+      task: () => this.deliverDue(),
+      intervalMs: deliveryIntervalMs,
+      firstDelayMs: 0,
+      // A full batch means more is due: go again at once.
+      runAgainAtOnce: (delivered) => delivered >= deliveryBatchSize,
+      log: this.logger,
+      failureMessage: `delivery pass failed, retrying in ${deliveryIntervalMs} ms`,
+    });
+  }
 
   onApplicationBootstrap(): void {
-    this.schedule(0);
+    this.poller.start();
   }
 
   /** One pass: delivers what is due (at most one batch) and returns how many shipments it delivered. */
@@ -62,32 +72,7 @@ export class DeliveryScheduler implements OnApplicationBootstrap, OnApplicationS
     return delivered.length;
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.pass().finally(() => {
-        this.running = null;
-      });
-    }, delayMs);
-    this.timer.unref();
-  }
-
-  private async pass(): Promise<void> {
-    let next = this.cfg.shipping.deliveryIntervalMs;
-    try {
-      // A full batch means more is due: go again at once.
-      if ((await this.deliverDue()) >= this.cfg.shipping.deliveryBatchSize) next = 0;
-    } catch (err) {
-      this.logger.warn(`delivery pass failed, retrying in ${next} ms: ${(err as Error).message}`);
-    }
-    this.schedule(next);
-  }
-
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.poller.stop();
   }
 }

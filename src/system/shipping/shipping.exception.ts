@@ -1,5 +1,4 @@
-import type { Payloads } from '../../contracts/messages.js';
-import { assertUnreachable } from '../common/assert-unreachable.js';
+import { rejectionException } from '../common/rejection.exception.js';
 
 export enum ShippingErrorCode {
   CARRIER_REJECTED = 'CARRIER_REJECTED',
@@ -7,26 +6,8 @@ export enum ShippingErrorCode {
   ORDER_CLOSED = 'ORDER_CLOSED',
 }
 
-/** Why a shipment is refused; `toRejection` maps each code to the reply the saga reads. */
-export class ShippingException extends Error {
-  override name = 'ShippingException';
-
-  constructor(
-    readonly code: ShippingErrorCode,
-    readonly detail: string,
-  ) {
-    super(`${code}: ${detail}`);
-  }
-
-  toRejection(): Payloads['ShipmentRejected'] {
-    const code = this.code;
-    switch (code) {
-      case ShippingErrorCode.CARRIER_REJECTED:
-        return { reason: 'CARRIER_REJECTED', transient: false, detail: this.detail };
-      case ShippingErrorCode.ORDER_CLOSED:
-        return { reason: 'ORDER_COMPENSATED', transient: false, detail: this.detail };
-      default:
-        return assertUnreachable(code, 'shipping error code');
-    }
-  }
-}
+/** Why a shipment is refused, each code with the ShipmentRejected reply the saga reads. */
+export class ShippingException extends rejectionException<ShippingErrorCode>('ShippingException', {
+  [ShippingErrorCode.CARRIER_REJECTED]: { reason: 'CARRIER_REJECTED', transient: false },
+  [ShippingErrorCode.ORDER_CLOSED]: { reason: 'ORDER_COMPENSATED', transient: false },
+}) {}

@@ -8,7 +8,7 @@ describe('.env.example', () => {
   const values = Object.fromEntries([...text.matchAll(/^([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
 
   it('documents every variable of the schema', () => {
-    const keys = Object.keys(envSchema.describe().keys ?? {});
+    const keys = Object.keys(envSchema.shape);
     expect(keys.length).toBeGreaterThan(50);
     expect(keys.filter((k) => !documented.has(k))).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import { appConfig } from '../../../src/config/app.config.js';
 import { databaseConfig, parseDatabaseUrl } from '../../../src/config/database.config.js';
 import { validateEnv } from '../../../src/config/env.schema.js';
+import { env } from '../../../src/config/env.js';
 import { kafkaConfig } from '../../../src/config/kafka.config.js';
 import { outboxConfig } from '../../../src/config/outbox.config.js';
 import { sagaConfig } from '../../../src/config/saga.config.js';
@@ -92,6 +93,18 @@ describe('validateEnv', () => {
 
   it('rejects an unknown SASL mechanism', () => {
     expect(() => validateEnv({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 'pw' })).toThrow(/KAFKA_SASL_MECHANISM/);
+  });
+});
+
+describe('env', () => {
+  it('validates once, and again only when the environment changed', () => {
+    useEnv({ PORT: '4000' });
+    const first = env();
+    expect(env()).toBe(first);
+    process.env.PORT = '4001';
+    expect(env().PORT).toBe(4001);
+    useEnv({ PORT: '4002' });
+    expect(env().PORT).toBe(4002);
   });
 });
 

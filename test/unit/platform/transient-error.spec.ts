@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import Joi from 'joi';
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSRequestTimeoutError } from 'kafkajs';
 import { QueryFailedError } from 'typeorm';
+import { z } from 'zod';
 import { PoisonMessageError } from '../../../src/platform/messaging/message-processor.service.js';
 import { isLockConflict, isTransient, TRANSIENT_FAULT_CODES, TransientError } from '../../../src/platform/messaging/transient-error.js';
 
@@ -129,7 +129,7 @@ describe('isTransient', () => {
       ['a plain Error', new Error('cannot read property total of undefined')],
       ['a TypeError', new TypeError('x is not a function')],
       ['a poison message', new PoisonMessageError('invalid envelope')],
-      ['a Joi validation error', Joi.object({ a: Joi.number().required() }).validate({}).error!],
+      ['a schema validation error', z.object({ a: z.number() }).safeParse({}).error!],
       ['a duplicate key', mysqlError('ER_DUP_ENTRY', "Duplicate entry 'x' for key 'PRIMARY'")],
       ['a duplicate key through TypeORM', new QueryFailedError('INSERT INTO orders', [], mysqlError('ER_DUP_ENTRY', "Duplicate entry 'x'"))],
       ['a syntax error', mysqlError('ER_PARSE_ERROR', 'You have an error in your SQL syntax')],

@@ -334,7 +334,7 @@ describe('backoffMs', () => {
     { attempt: 6, min: 5000, max: 10000 }, // 16000 capped at retryMaxMs
     { attempt: 40, min: 5000, max: 10000 },
     { attempt: 0, min: 250, max: 500 }, // never below the first attempt's window
-  ])('attempt $attempt waits between $min and $max ms (full jitter over the upper half)', ({ attempt, min, max }) => {
+  ])('attempt $attempt waits between $min and $max ms (equal jitter: the upper half of the ceiling)', ({ attempt, min, max }) => {
     expect(backoffMs(attempt, limits, () => 0)).toBe(min);
     expect(backoffMs(attempt, limits, () => 0.999999)).toBe(max);
     const mid = backoffMs(attempt, limits, () => 0.5);

@@ -1,11 +1,9 @@
 import { resolveSimulation, SIMULATION_PROFILES } from '../../../src/config/simulation.config.js';
-import { simulationEnvSchema } from '../../../src/config/simulation.env.js';
+import { validateEnv } from '../../../src/config/env.schema.js';
 
-/** Validates like the root schema does (strings converted), then resolves the namespace. */
+/** Validates with the root schema (strings converted), then resolves the namespace. */
 function settings(raw: Record<string, string>) {
-  const { error, value } = simulationEnvSchema.validate(raw, { allowUnknown: true, convert: true, abortEarly: false });
-  if (error) throw error;
-  return resolveSimulation(value);
+  return resolveSimulation(validateEnv(raw));
 }
 
 describe('simulation settings', () => {
