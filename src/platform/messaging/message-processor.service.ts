@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { kafkaConfig } from '../../config/kafka.config.js';
-import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope } from '../../contracts/envelope.js';
+import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE } from '../../contracts/envelope.js';
 import { isEventType, payloadSchemas, type EventType } from '../../contracts/messages.js';
 import { describeIssues } from '../../contracts/schema-kit.js';
 import { leanTransaction, type LeanTransaction } from '../database/lean-transaction.js';
