@@ -5,7 +5,7 @@ import type { OrderLine, PricedLine } from '../../contracts/messages.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy, type OutgoingMessages } from '../../platform/messaging/outbox.service.js';
 import { assertUnreachable } from '../../common/assert-unreachable.js';
-import { lineTotal } from '../common/decimal.transformer.js';
+import { lineTotal } from '../common/money.js';
 import { SystemBatchHandler } from '../common/system-batch-handler.js';
 import { InventoryErrorCode, InventoryException } from './inventory.exception.js';
 import { InventoryRepository, type InventoryWrites, type ReservationLine, type Stock, type StockChange } from './inventory.repository.js';
