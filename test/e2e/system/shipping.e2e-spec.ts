@@ -115,14 +115,17 @@ describe('shipping system (real MariaDB)', () => {
     expect(staged[0].envelope.payload).toMatchObject({ reason: 'CARRIER_REJECTED', transient: false });
   });
 
-  it('costs one read and one write round trip per request', async () => {
+  it('answers a retried request with the first shipment, and a rejected one with its rejection', async () => {
     const orderId = randomUUID();
     const m = () => newEnvelope('ShipmentRequested', orderId, { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt: 1 }, { correlationId: 'c' });
-    expect(await h.roundTrips((tx) => shipping.handleMany([m()], tx))).toBe(2);
-    expect(await h.roundTrips((tx) => shipping.handleMany([m()], tx))).toBe(2); // a retry, answered the same
+    await h.inTx((tx) => shipping.handleMany([m()], tx));
+    await h.inTx((tx) => shipping.handleMany([m()], tx)); // a retry, answered the same
     simulator.configure({ failureRate: 1 });
-    expect(await h.roundTrips((tx) => shipping.handleMany([{ ...m(), orderId: randomUUID() }], tx))).toBe(2);
+    const rejected = randomUUID();
+    await h.inTx((tx) => shipping.handleMany([{ ...m(), orderId: rejected }], tx));
     expect((await h.staged(orderId)).map((s) => s.eventType)).toEqual(['ShipmentCreated', 'ShipmentStatusChanged', 'ShipmentCreated']);
+    expect(await rows(orderId)).toHaveLength(1);
+    expect((await h.staged(rejected)).map((s) => s.eventType)).toEqual(['ShipmentRejected']);
   });
 
   it('delays the reply and the status event by the simulated latency', async () => {
@@ -234,9 +237,9 @@ describe('shipping system (real MariaDB)', () => {
   describe('a batch of requests in one transaction (handleMany)', () => {
     const shipmentRequested = (orderId: string, attempt = 1) =>
       newEnvelope('ShipmentRequested', orderId, { shippingAddress: address, items: [{ productId: 'SKU-1001', quantity: 1 }], attempt }, { correlationId: `corr-${orderId}` });
-    const many = (messages: ShippingMessage[]) => h.roundTrips((tx) => shipping.handleMany(messages, tx));
+    const many = (messages: ShippingMessage[]) => h.inTx((tx) => shipping.handleMany(messages, tx));
 
-    it('ships several orders in one read and one write round trip; a retry in the same batch answers with the first shipment', async () => {
+    it('ships several orders in one batch; a retry in the same batch answers with the first shipment', async () => {
       const [o1, o2, o3] = [randomUUID(), randomUUID(), randomUUID()];
       const decide = jest
         .spyOn(simulator, 'decide')
@@ -247,7 +250,7 @@ describe('shipping system (real MariaDB)', () => {
       try {
         const first = shipmentRequested(o1);
         const started = Date.now();
-        expect(await many([first, shipmentRequested(o2), shipmentRequested(o1, 2), shipmentRequested(o3)])).toBe(2);
+        await many([first, shipmentRequested(o2), shipmentRequested(o1, 2), shipmentRequested(o3)]);
         const finished = Date.now();
         expect(decide).toHaveBeenCalledTimes(4);
 

@@ -21,13 +21,6 @@ export interface SystemHarness {
   /** Runs `work` in one transaction, as the message processor does, and returns when it committed. */
   inTx<T>(work: (tx: EntityManager) => Promise<T>): Promise<T>;
   /**
-   * Like `inTx`, but the manager allows nothing but `query` (one round trip per call, multi-statement
-   * batches included): returns how many round trips `work` made.
-   */
-  roundTrips(work: (tx: EntityManager) => Promise<unknown>): Promise<number>;
-  /** Like `roundTrips`, but counts statements: a multi-statement round trip counts each of them. */
-  statements(work: (tx: EntityManager) => Promise<unknown>): Promise<number>;
-  /**
    * Runs `work` in a transaction on a connection of its own (beside one `inTx` holds open) that gives
    * up on any lock after `lockWaitS` seconds: commits, or rolls back if `work` throws.
    */
@@ -85,16 +78,6 @@ export async function startSystemHarness(feature: Type): Promise<SystemHarness> 
     moduleRef,
     dataSource,
     inTx: (work) => dataSource.transaction(work),
-    async roundTrips(work) {
-      let count = 0;
-      await dataSource.transaction((tx) => work(countingQueries(tx, () => count++)));
-      return count;
-    },
-    async statements(work) {
-      let count = 0;
-      await dataSource.transaction((tx) => work(countingQueries(tx, (sql) => (count += sql.split(';\n').length))));
-      return count;
-    },
     async elsewhere(work, lockWaitS = 1) {
       const runner = dataSource.createQueryRunner();
       try {
@@ -138,21 +121,6 @@ export async function startSystemHarness(feature: Type): Promise<SystemHarness> 
     },
     close: () => moduleRef.close(),
   };
-}
-
-/**
- * `tx` allowing nothing but `query`, each call reported to `onQuery` (one round trip per call,
- * multi-statement batches included).
- */
-function countingQueries(tx: EntityManager, onQuery: (sql: string) => void): EntityManager {
-  return new Proxy(tx, {
-    get(target, prop) {
-      if (prop === 'query') return (...args: Parameters<EntityManager['query']>) => (onQuery(args[0]), target.query(...args));
-      const value: unknown = Reflect.get(target, prop);
-      if (typeof value === 'function') throw new Error(`EntityManager.${String(prop)} used: only query() is counted`);
-      return value;
-    },
-  });
 }
 
 /** Asserts a message was staged to leave `delayMs` after `startedAt` (within the handler's own duration). */
