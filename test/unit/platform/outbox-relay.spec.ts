@@ -8,7 +8,7 @@ import type { outboxConfig } from '../../../src/config/outbox.config.js';
 import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope, type Envelope } from '../../../src/contracts/envelope.js';
 import { PublishTimeoutError, type KafkaProducerService, type SendOptions } from '../../../src/platform/messaging/kafka-producer.service.js';
 import { leaseMsOf, OutboxRelayService, refusedMessage, toTopicMessages } from '../../../src/platform/messaging/outbox-relay.service.js';
-import { CLAIM_SHARDS, DELETE_SENT, HELD_SHARDS, PARK, PENDING_SHARDS, READ_LEASED, RELEASE, RENEW } from '../../../src/platform/messaging/outbox.repository.js';
+import { CLAIM_SHARDS, DELETE_SENT, HELD_SHARDS, PARK, PENDING_SHARDS, READ_LEASED, RELEASE, RENEW, type OutboxRow } from '../../../src/platform/messaging/outbox.repository.js';
 import { causedBy, OutboxService, shardOf } from '../../../src/platform/messaging/outbox.service.js';
 import { placeholders, SqlBatch } from '../../../src/platform/database/sql-batch.js';
 
@@ -30,13 +30,7 @@ function strict<T extends object>(name: string, impl: T): T {
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0); // a whole second: a multiple of wakeAt's 50 ms buckets
 
-interface Row {
-  id: string;
-  shard: number;
-  topic: string;
-  message_key: string;
-  headers: string;
-  payload: string;
+interface Row extends OutboxRow {
   available_at: Date;
   parked_at?: Date | null;
   last_error?: string | null;

@@ -1,30 +1,9 @@
-import type { EntityManager } from 'typeorm';
+import { queryOnlyManager } from '../../support/query-only-manager.js';
 import { expectRows, RowCountError, SqlBatch } from '../../../src/platform/database/sql-batch.js';
-
-/** A manager that allows nothing but query(), answered from `answer`, and records every round trip. */
-function manager(answer: (sql: string, params: unknown[]) => unknown) {
-  const calls: Array<{ sql: string; params: unknown[] }> = [];
-  const tx = new Proxy(
-    {
-      query: async (sql: string, params: unknown[] = []) => {
-        calls.push({ sql, params });
-        return answer(sql, params);
-      },
-    },
-    {
-      get(target, prop) {
-        if (prop in target) return Reflect.get(target, prop);
-        if (typeof prop === 'symbol' || prop === 'then') return undefined;
-        throw new Error(`unexpected use of EntityManager.${String(prop)}`);
-      },
-    },
-  ) as unknown as EntityManager;
-  return { tx, calls };
-}
 
 describe('SqlBatch row-count checks', () => {
   it('runs nothing when nothing was added', async () => {
-    const { tx, calls } = manager(() => {
+    const { tx, calls } = queryOnlyManager(() => {
       throw new Error('no round trip expected');
     });
     await expect(new SqlBatch().run(tx)).resolves.toEqual([]);
@@ -32,7 +11,7 @@ describe('SqlBatch row-count checks', () => {
   });
 
   it('sends every statement in one round trip and accepts the declared row counts', async () => {
-    const { tx, calls } = manager(() => [{ affectedRows: 2 }, { affectedRows: 1 }, { affectedRows: 5 }]);
+    const { tx, calls } = queryOnlyManager(() => [{ affectedRows: 2 }, { affectedRows: 1 }, { affectedRows: 5 }]);
     const write = new SqlBatch();
     write.add(
       'UPDATE a SET x = ? WHERE id IN (?, ?)',
@@ -51,7 +30,7 @@ describe('SqlBatch row-count checks', () => {
   });
 
   it('throws the first mismatch, in the order the statements were added, with the count it found', async () => {
-    const { tx } = manager(() => [{ affectedRows: 1 }, { affectedRows: 0 }, { affectedRows: 0 }]);
+    const { tx } = queryOnlyManager(() => [{ affectedRows: 1 }, { affectedRows: 0 }, { affectedRows: 0 }]);
     const write = new SqlBatch();
     write.add(
       'UPDATE a SET x = 1',
@@ -72,7 +51,7 @@ describe('SqlBatch row-count checks', () => {
   });
 
   it('refuses to commit a batch with checks: a failed check after the COMMIT could undo nothing', async () => {
-    const { tx, calls } = manager(() => []);
+    const { tx, calls } = queryOnlyManager(() => []);
     const write = new SqlBatch();
     write.add('UPDATE a SET x = 1', [], expectRows(1));
     await expect(write.run(tx, { commit: true })).rejects.toThrow(/cannot commit/);

@@ -2,33 +2,13 @@ import type { EntityManager } from 'typeorm';
 import { correlation } from '../../../src/platform/observability/correlation.js';
 import { orderIdsOf, readByOrder } from '../../../src/system/common/read-by-order.js';
 import { SystemBatchHandler } from '../../../src/system/common/system-batch-handler.js';
-
-/** A manager that allows nothing but query(), answered from `answer`, and records every round trip. */
-function manager(answer: (sql: string, params: unknown[]) => unknown) {
-  const calls: Array<{ sql: string; params: unknown[] }> = [];
-  const tx = new Proxy(
-    {
-      query: async (sql: string, params: unknown[] = []) => {
-        calls.push({ sql, params });
-        return answer(sql, params);
-      },
-    },
-    {
-      get(target, prop) {
-        if (prop in target) return Reflect.get(target, prop);
-        if (typeof prop === 'symbol' || prop === 'then') return undefined;
-        throw new Error(`unexpected use of EntityManager.${String(prop)}`);
-      },
-    },
-  ) as unknown as EntityManager;
-  return { tx, calls };
-}
+import { queryOnlyManager } from '../../support/query-only-manager.js';
 
 describe('readByOrder', () => {
   const SELECT = 'SELECT id, order_id, status FROM things';
 
   it('reads the compensated orders, the forward rows plainly and the compensating rows locked, in one round trip', async () => {
-    const { tx, calls } = manager(() => [[{ order_id: 'o3' }], [{ id: 't1', order_id: 'o1', status: 'A' }], [{ id: 't3', order_id: 'o3', status: 'B' }]]);
+    const { tx, calls } = queryOnlyManager(() => [[{ order_id: 'o3' }], [{ id: 't1', order_id: 'o1', status: 'A' }], [{ id: 't3', order_id: 'o3', status: 'B' }]]);
     const read = await readByOrder(tx, 'payment', SELECT, { forward: ['o1', 'o2'], compensating: ['o3'] }, (row: { id: string; order_id: string; status: string }) => ({
       id: row.id,
       status: row.status,
@@ -51,7 +31,7 @@ describe('readByOrder', () => {
   });
 
   it('keeps the locked row of an order that is in both lists', async () => {
-    const { tx } = manager(() => [[], [{ order_id: 'o1', v: 'plain' }], [{ order_id: 'o1', v: 'locked' }]]);
+    const { tx } = queryOnlyManager(() => [[], [{ order_id: 'o1', v: 'plain' }], [{ order_id: 'o1', v: 'locked' }]]);
     const read = await readByOrder(tx, 'shipping', SELECT, { forward: ['o1'], compensating: ['o1'] }, (row: { order_id: string; v: string }) => row.v);
     expect(read.rows.get('o1')).toBe('locked');
   });
