@@ -5,6 +5,7 @@ import { OutboxRelayService } from '../messaging/outbox-relay.service.js';
 import { ConsumerLagService } from './metrics.consumer-lag.js';
 import { PROCESS_COUNTERS } from './metrics.counters.js';
 import { registerEventLoopActive } from './metrics.event-loop.js';
+import { registerHeapAfterGc } from './metrics.heap.js';
 import { OrderStatusCounts } from './metrics.order-counts.js';
 import { withTimeout } from './metrics.timeout.js';
 
@@ -46,6 +47,7 @@ export class MetricsService {
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: METRICS_PREFIX });
     registerEventLoopActive(this.registry, METRICS_PREFIX);
+    registerHeapAfterGc(this.registry, METRICS_PREFIX);
     for (const counter of PROCESS_COUNTERS) this.registry.registerMetric(counter);
     this.registerScrapeGauges();
   }
