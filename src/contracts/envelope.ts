@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 import { z } from 'zod';
 import type { EventType, Payloads } from './messages.js';
 import { guid, integer, isoDate, text } from './schema-kit.js';
@@ -11,7 +11,7 @@ export const HEADER_EVENT_TYPE = 'x-event-type';
  * here only as an object: the event type's own schema (`payloadSchemas`) checks it next.
  */
 export const envelopeSchema = z.strictObject({
-  eventId: guid(4),
+  eventId: guid('47'), // time-ordered (version 7) ids; earlier releases wrote version 4
   eventType: text.max(100),
   occurredAt: isoDate,
   orderId: guid(),
@@ -36,7 +36,7 @@ export function newEnvelope<TType extends EventType>(
   at: Date = new Date(),
 ): Envelope<TType, Payloads[TType]> {
   return {
-    eventId: randomUUID(),
+    eventId: newId(),
     eventType,
     occurredAt: at.toISOString(),
     orderId,

@@ -49,10 +49,10 @@ export const isoDate = text.transform((value, ctx) => {
   return iso ?? value;
 });
 
-/** A GUID (any version, or only `version`), optionally in matching brackets, with a consistent separator. */
-export function guid(version?: number) {
+/** A GUID (any version, or only the version digits in `versions`, e.g. '47'), optionally in matching brackets, with a consistent separator. */
+export function guid(versions?: string) {
   const pattern = new RegExp(
-    `^([\\[{(]?)[0-9A-F]{8}([:-]?)[0-9A-F]{4}\\2?[${version ?? '0-9A-F'}][0-9A-F]{3}\\2?[${version ? '89AB' : '0-9A-F'}][0-9A-F]{3}\\2?[0-9A-F]{12}([\\]})]?)$`,
+    `^([\\[{(]?)[0-9A-F]{8}([:-]?)[0-9A-F]{4}\\2?[${versions ?? '0-9A-F'}][0-9A-F]{3}\\2?[${versions ? '89AB' : '0-9A-F'}][0-9A-F]{3}\\2?[0-9A-F]{12}([\\]})]?)$`,
     'i',
   );
   const closing: Record<string, string> = { '': '', '{': '}', '[': ']', '(': ')' };

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { newId } from '../contracts/ids.js';
 import { DataSource } from 'typeorm';
 import type { SqlBatch } from '../platform/database/sql-batch.js';
 import { toCustomer, type Customer, type CustomerRow } from './order.rows.js';
@@ -26,7 +26,7 @@ export class CustomerRepository {
     batch.add(
       `INSERT INTO customers (id, customer_key, external_id, name, email, phone, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE name = VALUES(name), email = VALUES(email), phone = VALUES(phone), updated_at = VALUES(updated_at)`,
-      [randomUUID(), customerKey, c.externalId ?? null, c.name, c.email, c.phone ?? null, at, at],
+      [newId(), customerKey, c.externalId ?? null, c.name, c.email, c.phone ?? null, at, at],
     );
     const read = batch.add('SELECT id FROM customers WHERE customer_key = ?', [customerKey]);
     return (results) => (results[read] as Array<{ id: string }>)[0].id;

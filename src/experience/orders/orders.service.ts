@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newId } from '../../contracts/ids.js';
 import { DataSource } from 'typeorm';
 import { appConfig } from '../../config/app.config.js';
 import { newEnvelope } from '../../contracts/envelope.js';
@@ -75,7 +76,7 @@ export class OrdersService {
       const earlier = await this.replay(keyed);
       if (earlier) return earlier;
     }
-    const orderId = randomUUID();
+    const orderId = newId();
     try {
       await leanTransaction(this.dataSource, (tx) => this.write(tx, orderId, dto, correlationId, keyed));
     } catch (err) {

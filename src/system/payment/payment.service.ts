@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../contracts/ids.js';
 import type { EntityManager } from 'typeorm';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
@@ -155,7 +155,7 @@ export class PaymentService extends SystemBatchHandler<PaymentCommand, PaymentBa
 /** The order's one payment: staged for insertion and known to the rest of the batch. */
 function record(state: PaymentState, writes: PaymentWrites, message: TypedEnvelope<'ChargePayment'>, status: NewPayment['status']): NewPayment {
   const { customerId, amount, currency } = message.payload;
-  const payment: NewPayment = { id: randomUUID(), orderId: message.orderId, customerId, amount, currency, status, refundedAmount: 0 };
+  const payment: NewPayment = { id: newId(), orderId: message.orderId, customerId, amount, currency, status, refundedAmount: 0 };
   // A copy: a refund later in the batch changes the row it knows, not the one inserted.
   writes.inserts.push({ ...payment });
   state.rows.set(payment.orderId, payment);

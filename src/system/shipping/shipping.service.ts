@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../contracts/ids.js';
 import type { EntityManager } from 'typeorm';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import type { Payloads } from '../../contracts/messages.js';
@@ -139,7 +139,7 @@ export class ShippingService extends SystemBatchHandler<ShippingMessage, Shippin
 
   private newShipment(message: TypedEnvelope<'ShipmentRequested'>, decision: ShippingDecision, now: Date): NewShipment {
     return {
-      id: randomUUID(),
+      id: newId(),
       orderId: message.orderId,
       correlationId: message.correlationId,
       carrier: decision.carrier,

@@ -5,6 +5,10 @@ import { startTestApp, validOrderBody, type TestApp } from '../../support/test-a
 import { TopicReader } from '../../support/topic-reader.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** Order and event ids are time-ordered (RFC 9562 version 7): the tables keyed by them grow at one end. */
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** The creation time in a version 7 UUID: its first 48 bits, in milliseconds. */
+const msOf = (id: string) => parseInt(id.replace(/-/g, '').slice(0, 12), 16);
 
 describe('order intake (experience layer, real MariaDB and Kafka)', () => {
   let t: TestApp;
@@ -28,7 +32,8 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
     const body = validOrderBody();
     const res = await post(body, { 'X-Correlation-Id': correlationId }).expect(202);
 
-    expect(res.body.orderId).toMatch(UUID);
+    expect(res.body.orderId).toMatch(UUID_V7);
+    expect(Math.abs(msOf(res.body.orderId) - Date.now())).toBeLessThan(60000);
     expect(res.body).toEqual({ orderId: res.body.orderId, status: 'RECEIVED', statusUrl: `/api/orders/${res.body.orderId}/status` });
     expect(res.headers.location).toBe(`/api/orders/${res.body.orderId}`);
     expect(res.headers['x-correlation-id']).toBe(correlationId);
@@ -51,7 +56,7 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
     expect(msg.headers['x-event-type']).toBe('OrderCreated');
     const env = msg.value;
     expect(Object.keys(env).sort()).toEqual(['correlationId', 'eventId', 'eventType', 'occurredAt', 'orderId', 'payload', 'schemaVersion']);
-    expect(env.eventId).toMatch(UUID);
+    expect(env.eventId).toMatch(UUID_V7);
     expect(env.eventType).toBe('OrderCreated');
     expect(new Date(env.occurredAt).toISOString()).toBe(env.occurredAt);
     expect(Math.abs(Date.parse(env.occurredAt) - Date.now())).toBeLessThan(60000);
