@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadAll } from 'js-yaml';
+import { load, loadAll } from 'js-yaml';
+import { validateEnv } from '../../../src/config/env.schema.js';
 import { validateResource, type Resource } from '../../support/kubernetes-schemas.js';
 import { describeWithBinary } from '../../support/system-binaries.js';
 
@@ -101,6 +102,13 @@ describeWithBinary('kubectl', 'Kubernetes manifests as kustomize builds them (ku
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('holds settings the service accepts (with the example Secret), as does compose', () => {
+    const secret = documents(readFileSync(`${K8S}/secret.example.yaml`, 'utf8'))[0] as any;
+    const compose = load(readFileSync('docker/compose.yaml', 'utf8')) as { 'x-app-env': Record<string, string> };
+    expect(() => validateEnv({ ...one(app, 'ConfigMap').data, ...secret.stringData })).not.toThrow();
+    expect(() => validateEnv({ ...compose['x-app-env'], DATABASE_URL: 'mysql://order_flow:order_flow@mysql:3306/order_flow' })).not.toThrow();
   });
 
   it('sets the simulator profile explicitly', () => {
