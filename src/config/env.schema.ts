@@ -49,6 +49,7 @@ export const envSchema = z
     KAFKA_TOPIC_PARTITIONS: number({ min: 1 }).default(2),
     KAFKA_REPLICATION_FACTOR: number({ min: 1 }).default(1),
     KAFKA_CREATE_TOPICS: boolean.default(true),
+    KAFKA_DLQ_RETENTION_HOURS: number({ min: 1 }).default(720),
     KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: number({ min: 1 }).default(3),
     KAFKA_CONSUMER_BATCH_SIZE: number({ min: 1, max: 1000 }).default(100),
     KAFKA_FETCH_MIN_BYTES: number({ min: 1 }).default(1),

@@ -42,6 +42,7 @@ export const kafkaConfig = registerAs('kafka', () => {
     partitions: e.KAFKA_TOPIC_PARTITIONS,
     replicationFactor: e.KAFKA_REPLICATION_FACTOR,
     createTopics: e.KAFKA_CREATE_TOPICS,
+    dlqRetentionHours: e.KAFKA_DLQ_RETENTION_HOURS,
     partitionsConsumedConcurrently: e.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY,
     consumerBatchSize: e.KAFKA_CONSUMER_BATCH_SIZE,
     fetchMinBytes: e.KAFKA_FETCH_MIN_BYTES,

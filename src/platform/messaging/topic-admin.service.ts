@@ -3,9 +3,11 @@ import type { ConfigType } from '@nestjs/config';
 import type { Admin, Kafka } from 'kafkajs';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { KAFKA } from './messaging.tokens.js';
+import { topicConfigEntries } from './topic-settings.js';
 
 /**
- * Creates the topics with their configured partition counts at start. A broker that is down at
+ * Creates the topics with their configured partition counts and settings (topic-settings.ts) at start.
+ * Topics that exist already are left as they are. A broker that is down at
  * boot does not stop the service (orders are still accepted into the outbox): creation is retried
  * in the background until it succeeds.
  */
@@ -51,12 +53,14 @@ export class TopicAdminService implements OnApplicationBootstrap, OnModuleDestro
       const existing = new Set(await admin.listTopics());
       const missing = wanted.filter((t) => !existing.has(t));
       if (missing.length) {
+        const settings = { replicationFactor: this.cfg.replicationFactor, dlqTopic: this.cfg.topics.dlq, dlqRetentionHours: this.cfg.dlqRetentionHours };
         await admin.createTopics({
           waitForLeaders: true,
           topics: missing.map((topic) => ({
             topic,
             numPartitions: this.cfg.partitions,
             replicationFactor: this.cfg.replicationFactor,
+            configEntries: topicConfigEntries(topic, settings),
           })),
         });
         this.logger.log(`created topics ${missing.join(', ')} with ${this.cfg.partitions} partitions`);
