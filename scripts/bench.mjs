@@ -197,7 +197,7 @@ async function costSnapshot() {
   const at = performance.now();
   const service = await fetch(new URL('/metrics', url), { signal: AbortSignal.timeout(3000) })
     .then((res) => (res.ok ? res.text() : null))
-    .then((text) => text && { cpu: counter(text, 'order_flow_process_cpu_seconds_total'), loop: counter(text, 'order_flow_nodejs_eventloop_active_seconds_total') })
+    .then((text) => text && { cpu: counter(text, 'process_cpu_seconds_total'), loop: counter(text, 'order_flow_nodejs_eventloop_active_seconds_total') })
     .catch(() => null);
   return { at, service, host: hostTicks(), database: processTicks(/(^|\/)(mariadbd|mysqld)$/), kafka: processTicks(/^kafka\.Kafka$/), bench: process.cpuUsage() };
 }

@@ -39,7 +39,7 @@ export class AppModule implements NestModule {
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv, load: [appConfig, databaseConfig, kafkaConfig, outboxConfig] }),
         LoggingModule,
-        MetricsModule,
+        MetricsModule.register(),
         AuthModule,
         DatabaseModule,
         MessagingModule,

@@ -557,11 +557,11 @@ export const SCENARIOS = {
       async () => {
         const text = await p1.metrics(5000);
         return {
-          rss: metricValue(text, 'order_flow_process_resident_memory_bytes'),
+          rss: metricValue(text, 'process_resident_memory_bytes'),
           // The live heap (after the last full GC): heap_size_used also holds the old generation's
           // garbage until V8 collects it, and swings between about 80 and 250 MB with the GC's schedule.
           heap: metricValue(text, 'order_flow_nodejs_heap_after_gc_bytes') || null, // NaN (0 here) until the first full GC
-          heapUsed: metricValue(text, 'order_flow_nodejs_heap_size_used_bytes'),
+          heapUsed: metricValue(text, 'nodejs_heap_size_used_bytes'),
           lag: metricValue(text, 'order_flow_kafka_consumer_lag'),
           // Orders not yet terminal: the saga's own backlog (steps waiting, retries, the outbox), which
           // consumer lag does not see.

@@ -21,6 +21,8 @@ export const appConfig = registerAs('app', () => {
     nodeEnv: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
+    /** The port of /metrics when it has its own; undefined: on the API port. */
+    metricsPort: e.METRICS_PORT,
     publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     layers: new Set<AppLayer>(list(e.APP_MODULES).filter(isAppLayer)),
     defaultCurrency: e.DEFAULT_CURRENCY,

@@ -17,6 +17,8 @@ export const envSchema = z
     HOST: text.default('0.0.0.0'),
     PORT: number({ min: 0, max: 65535 }).default(3000),
     PUBLIC_URL: url().optional(),
+    // Serves /metrics on a port of its own (on HOST), and no longer on PORT; 0 picks a free port. Unset: on PORT.
+    METRICS_PORT: number({ min: 0, max: 65535 }).optional(),
     APP_MODULES: z
       .string()
       .regex(/^\s*(experience|process|system)(\s*,\s*(experience|process|system))*\s*$/, 'APP_MODULES must be a comma-separated subset of experience,process,system')

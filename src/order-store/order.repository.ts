@@ -79,7 +79,7 @@ export class OrderRepository {
   stageLockForSaga(batch: SqlBatch, ids: string[], skipLocked: boolean): (results: unknown[]) => LockedOrders {
     const marks = placeholders(ids);
     const orders = batch.add(
-      `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, updated_at
+      `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, created_at, updated_at
        FROM orders WHERE id IN (${marks}) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
       ids,
     );

@@ -20,6 +20,7 @@ export interface LockedOrderRow {
   ship_city: string;
   ship_postal_code: string;
   ship_country: string;
+  created_at: Date;
   updated_at: Date;
 }
 
@@ -32,7 +33,6 @@ export interface OrderRow extends LockedOrderRow {
   tracking_number: string | null;
   estimated_delivery: Date | null;
   shipment_status: ShipmentStatus | null;
-  created_at: Date;
 }
 
 /** An order as a saga step sees it. */
@@ -45,6 +45,7 @@ export interface LockedOrder {
   paymentId: string | null;
   correlationId: string;
   shippingAddress: Address;
+  createdAt: Date;
   updatedAt: Date;
 }
 
@@ -57,7 +58,6 @@ export interface Order extends LockedOrder {
   trackingNumber: string | null;
   estimatedDelivery: Date | null;
   shipmentStatus: ShipmentStatus | null;
-  createdAt: Date;
 }
 
 export function toLockedOrder(r: LockedOrderRow): LockedOrder {
@@ -76,6 +76,7 @@ export function toLockedOrder(r: LockedOrderRow): LockedOrder {
       postalCode: r.ship_postal_code,
       country: r.ship_country,
     },
+    createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
   };
 }
@@ -90,7 +91,6 @@ export function toOrder(r: OrderRow): Order {
     trackingNumber: r.tracking_number,
     estimatedDelivery: r.estimated_delivery === null ? null : new Date(r.estimated_delivery),
     shipmentStatus: r.shipment_status,
-    createdAt: new Date(r.created_at),
   };
 }
 

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import kafkajs, { Kafka, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type EachBatchPayload, type KafkaConfig, type KafkaJSErrorMetadata } from 'kafkajs';
+import { consumerRebalances } from '../observability/metrics.counters.js';
 import type { ConsumerListener, SupervisedConsumer } from './consumer-registry.service.js';
 import type { TopicHandler } from './message-handlers.js';
 import type { MessageProcessorService } from './message-processor.service.js';
@@ -108,7 +109,11 @@ export class GroupConsumer implements SupervisedConsumer {
   /** Reports the consumer's life to this start's listener. */
   private watch(consumer: Consumer, listener: ConsumerListener): void {
     const { GROUP_JOIN, HEARTBEAT, START_BATCH_PROCESS, END_BATCH_PROCESS, CRASH, STOP, DISCONNECT } = consumer.events;
-    consumer.on(GROUP_JOIN, () => listener.joined());
+    consumer.on(GROUP_JOIN, () => {
+      // Every join is a rebalance of the group's partitions (the first one included).
+      consumerRebalances.inc({ group: this.options.consumer.groupId });
+      listener.joined();
+    });
     for (const event of [HEARTBEAT, START_BATCH_PROCESS, END_BATCH_PROCESS]) consumer.on(event, () => listener.active());
     consumer.on(CRASH, ({ payload }) => listener.crashed(payload.error));
     // A consumer that stops without crashing (and without us asking) is gone as well. After a crash

@@ -9,7 +9,8 @@ import { describeIssues } from '../../contracts/schema-kit.js';
 import { leanTransaction, type LeanTransaction } from '../database/lean-transaction.js';
 import { affectedRows, SqlBatch } from '../database/sql-batch.js';
 import { correlation, messageTrace } from '../observability/correlation.js';
-import { deadLetteredMessages, inboxDuplicates } from '../observability/metrics.counters.js';
+import { deadLetteredMessages, inboxDuplicates, messageHandlingDuration, type MessageOutcome } from '../observability/metrics.counters.js';
+import { observedOnCommit } from '../observability/metrics.on-commit.js';
 import type { DeadLetter } from './dead-letters.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
 import type { ConsumerGroupName } from './consumer-groups.js';
@@ -36,6 +37,11 @@ export interface MessageBatch {
   resolveOffset(offset: string): void;
 }
 
+/** A batch as the processor runs it: with when its handling started (for the handling duration). */
+interface TimedBatch extends MessageBatch {
+  started: number;
+}
+
 /** A message of a batch that has been validated and has work to do. */
 interface Work {
   message: KafkaMessage;
@@ -44,10 +50,11 @@ interface Work {
   envelope: TypedEnvelope;
 }
 
-/** A message of a batch, with its work or null if it needed none (ignored, or dead-lettered as invalid). */
+/** A message of a batch, with its work or null if it needed none (`ignored`, or dead-lettered as invalid). */
 interface Entry {
   message: KafkaMessage;
   work: Work | null;
+  ignored: boolean;
 }
 
 /**
@@ -83,20 +90,22 @@ export class MessageProcessorService implements OnApplicationShutdown {
   }
 
   /** Validates the batch's messages, does all their work in one transaction, and marks the batch done. */
-  async processBatch(batch: MessageBatch): Promise<void> {
+  async processBatch(untimed: MessageBatch): Promise<void> {
+    const batch: TimedBatch = { ...untimed, started: performance.now() };
     const entries = await this.validate(batch);
     const work = entries.flatMap((e) => (e.work ? [e.work] : []));
     if (work.length && !(await this.runTogether(batch, work))) {
       await this.runOneByOne(batch, entries);
       return;
     }
+    this.observe(batch, 'ignored', entries.filter((e) => e.ignored).length);
     const lastOffset = batch.messages[batch.messages.length - 1].offset;
     this.markDone(batch.consumer, batch.topic, batch.partition, lastOffset);
     batch.resolveOffset(lastOffset);
   }
 
   /** Parses each message in order; dead-letters those that are invalid and passes over those the handler ignores. */
-  private async validate(batch: MessageBatch): Promise<Entry[]> {
+  private async validate(batch: TimedBatch): Promise<Entry[]> {
     const { handler } = batch;
     const consumerGroup = this.groupId(handler.group);
     const entries: Entry[] = [];
@@ -108,12 +117,12 @@ export class MessageProcessorService implements OnApplicationShutdown {
         // Dead-lettered at once. If the rest of its batch is then rolled back and fetched again, it is
         // dead-lettered again: the DLQ is at-least-once, like every topic.
         await this.deadLetter(batch, message, consumerGroup, err as Error, 1);
-        entries.push({ message, work: null });
+        entries.push({ message, work: null, ignored: false });
         continue;
       }
       const ignored = handler.ignores.includes(envelope.eventType);
       const attemptKey = `${consumerGroup}/${batch.topic}/${batch.partition}/${message.offset}`;
-      entries.push({ message, work: ignored ? null : { message, consumerGroup, attemptKey, envelope } });
+      entries.push({ message, work: ignored ? null : { message, consumerGroup, attemptKey, envelope }, ignored });
     }
     return entries;
   }
@@ -123,18 +132,21 @@ export class MessageProcessorService implements OnApplicationShutdown {
    * by one; throws (nothing resolved, kafkajs fetches the batch again after its backoff) when the
    * database or the broker is unreachable.
    */
-  private async runTogether(batch: MessageBatch, work: Work[]): Promise<boolean> {
+  private async runTogether(batch: TimedBatch, work: Work[]): Promise<boolean> {
     let duplicates = 0;
     try {
-      await leanTransaction(this.dataSource, async (lean) => {
-        const fresh = await this.recordInInbox(lean, work);
-        duplicates = work.length - fresh.length;
-        const envelopes = fresh.map((w) => w.envelope);
-        if (envelopes.length) await batch.handler.handleBatch(envelopes, lean.manager);
-      });
+      await observedOnCommit(() =>
+        leanTransaction(this.dataSource, async (lean) => {
+          const fresh = await this.recordInInbox(lean, work);
+          duplicates = work.length - fresh.length;
+          const envelopes = fresh.map((w) => w.envelope);
+          if (envelopes.length) await batch.handler.handleBatch(envelopes, lean.manager);
+        }),
+      );
     } catch (err) {
       if (isTransient(err) && !isLockConflict(err)) {
         this.logger.warn(`transient failure on a batch of ${work.length} from ${batch.topic}/${batch.partition}, will retry: ${(err as Error).message}`);
+        this.observe(batch, 'retried', work.length);
         throw err;
       }
       this.logger.warn(`a batch of ${work.length} from ${batch.topic}/${batch.partition} failed (${(err as Error).message}); running its messages one by one`);
@@ -143,16 +155,19 @@ export class MessageProcessorService implements OnApplicationShutdown {
     this.chaosKillAfterDbCommit();
     for (const w of work) this.attempts.delete(w.attemptKey);
     this.countDuplicates(work[0].consumerGroup, duplicates);
+    this.observe(batch, 'processed', work.length - duplicates);
+    this.observe(batch, 'duplicate', duplicates);
     this.outbox.flush();
     return true;
   }
 
   /** The fallback of a failed batch: each message in its own transaction, in order. */
-  private async runOneByOne(batch: MessageBatch, entries: Entry[]): Promise<void> {
-    for (const { message, work } of entries) {
+  private async runOneByOne(batch: TimedBatch, entries: Entry[]): Promise<void> {
+    for (const { message, work, ignored } of entries) {
       // processOne throws (after its own bookkeeping) to have this message and the rest fetched again.
       if (work) await this.processOne(batch, work);
       else this.markDone(batch.consumer, batch.topic, batch.partition, message.offset);
+      if (ignored) this.observe(batch, 'ignored');
       batch.resolveOffset(message.offset);
     }
   }
@@ -190,17 +205,20 @@ export class MessageProcessorService implements OnApplicationShutdown {
   }
 
   /** One message in its own transaction, with the attempt counting and dead-lettering of §7.3. */
-  private async processOne(batch: MessageBatch, work: Work): Promise<void> {
+  private async processOne(batch: TimedBatch, work: Work): Promise<void> {
     const { message, consumerGroup, attemptKey, envelope } = work;
     await correlation.run(messageTrace(envelope), async () => {
       try {
-        const handled = await leanTransaction(this.dataSource, async (lean) => {
-          if (!(await this.recordInInbox(lean, [work])).length) return false;
-          await batch.handler.handleBatch([envelope], lean.manager);
-          return true;
-        });
+        const handled = await observedOnCommit(() =>
+          leanTransaction(this.dataSource, async (lean) => {
+            if (!(await this.recordInInbox(lean, [work])).length) return false;
+            await batch.handler.handleBatch([envelope], lean.manager);
+            return true;
+          }),
+        );
         this.chaosKillAfterDbCommit();
         this.attempts.delete(attemptKey);
+        this.observe(batch, handled ? 'processed' : 'duplicate');
         if (handled) this.outbox.flush();
         else this.countDuplicates(consumerGroup, 1);
       } catch (err) {
@@ -211,20 +229,30 @@ export class MessageProcessorService implements OnApplicationShutdown {
   }
 
   /** Rethrows a failure to have the message fetched again, unless it has run out of attempts: then it is dead-lettered. */
-  private async failedAlone(batch: MessageBatch, { message, consumerGroup, attemptKey, envelope }: Work, err: unknown): Promise<void> {
+  private async failedAlone(batch: TimedBatch, { message, consumerGroup, attemptKey, envelope }: Work, err: unknown): Promise<void> {
     if (isTransient(err)) {
       // Kafka redelivers from the uncommitted offset after its backoff; nothing is skipped.
       this.logger.warn(`transient failure on ${envelope.eventType} ${envelope.eventId}, will retry: ${(err as Error).message}`);
+      this.observe(batch, 'retried');
       throw err;
     }
     const attempt = (this.attempts.get(attemptKey) ?? 0) + 1;
     if (!(err instanceof PoisonMessageError) && attempt < this.cfg.consumerMaxAttempts) {
       this.attempts.set(attemptKey, attempt);
       this.logger.warn(`${envelope.eventType} ${envelope.eventId} failed (attempt ${attempt}/${this.cfg.consumerMaxAttempts}): ${(err as Error).message}`);
+      this.observe(batch, 'retried');
       throw err;
     }
     this.attempts.delete(attemptKey);
     await this.deadLetter(batch, message, consumerGroup, err as Error, attempt);
+  }
+
+  /** `count` messages of the batch reached `outcome` now: one observation each of the time since the batch started. */
+  private observe(batch: TimedBatch, outcome: MessageOutcome, count = 1): void {
+    if (count <= 0) return;
+    const seconds = (performance.now() - batch.started) / 1000;
+    const series = messageHandlingDuration.labels({ group: this.groupId(batch.handler.group), topic: batch.topic, outcome });
+    for (let i = 0; i < count; i++) series.observe(seconds);
   }
 
   /** The chaos suite's crash between a database commit and its offset commit (CHAOS_KILL_AFTER_DB_COMMIT; off by default). */
@@ -253,7 +281,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
     return { ...envelope, payload: payload.data } as TypedEnvelope<T>;
   }
 
-  private async deadLetter(batch: MessageBatch, raw: KafkaMessage, consumerGroup: string, err: Error, attempts: number): Promise<void> {
+  private async deadLetter(batch: TimedBatch, raw: KafkaMessage, consumerGroup: string, err: Error, attempts: number): Promise<void> {
     const letter = deadLetterOf(batch, raw, consumerGroup, err, attempts);
     const { headers } = letter;
     // Straight to Kafka (acks=all) before the offset moves on; if that fails the message is retried.
@@ -268,6 +296,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
       },
     ]);
     deadLetteredMessages.inc({ consumer_group: consumerGroup, topic: letter.originTopic });
+    this.observe(batch, 'dead_lettered');
     await this.rememberDeadLetter(consumerGroup, letter.value);
     this.logger.error(`dead-lettered ${letter.originTopic}/${letter.partition}@${letter.offset} for ${consumerGroup} after ${attempts} attempt(s): ${err.message}`);
   }

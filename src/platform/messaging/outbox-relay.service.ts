@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { outboxConfig } from '../../config/outbox.config.js';
 import { HEADER_CORRELATION_ID } from '../../contracts/envelope.js';
 import { correlation } from '../observability/correlation.js';
+import { outboxPublishDuration, outboxPublishFailures } from '../observability/metrics.counters.js';
 import { groupByTopic, KafkaProducerService } from './kafka-producer.service.js';
 import { OutboxRepository, type OutboxRow } from './outbox.repository.js';
 
@@ -129,6 +130,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     return this.outbox.backlog();
   }
 
+  /** Seconds the oldest message that is due has waited to be published (0 when none): how far behind the relay is. */
+  oldestDueAgeSeconds(): Promise<number> {
+    return this.outbox.oldestDueAgeSeconds();
+  }
+
   /** Messages set aside because the broker refused them, waiting for an operator. */
   parkedCount(): Promise<number> {
     return this.outbox.parkedCount();
@@ -238,7 +244,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
    * duplicates).
    */
   private async publish(rows: OutboxRow[], deadline: number): Promise<Outcome> {
-    const send = (batch: OutboxRow[]) => this.producer.sendBatch(toTopicMessages(batch), { timeoutMs: Math.max(1, Math.ceil(deadline - performance.now())) });
+    const send = (batch: OutboxRow[]) => timedSend(() => this.producer.sendBatch(toTopicMessages(batch), { timeoutMs: Math.max(1, Math.ceil(deadline - performance.now())) }));
     try {
       await send(rows);
       return { sent: rows, parked: [] };
@@ -326,6 +332,19 @@ const WAKE_BUCKET_MS = 50;
 /** How long a pass leases its shards: the publish timeout plus half a poll interval. */
 export function leaseMsOf(cfg: Pick<ConfigType<typeof outboxConfig>, 'publishTimeoutMs' | 'pollIntervalMs'>): number {
   return cfg.publishTimeoutMs + Math.ceil(cfg.pollIntervalMs / 2);
+}
+
+/** One Kafka send of the relay, timed, and counted by reason when it fails. */
+async function timedSend(send: () => Promise<unknown>): Promise<void> {
+  const done = outboxPublishDuration.startTimer();
+  try {
+    await send();
+  } catch (err) {
+    outboxPublishFailures.inc({ reason: refusedMessage(err) ? 'refused' : 'transient' });
+    throw err;
+  } finally {
+    done();
+  }
 }
 
 /** What a pass returns when every shard with work is held by another pass of this process. */

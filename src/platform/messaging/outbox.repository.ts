@@ -51,6 +51,12 @@ export class OutboxRepository {
     return Number(row.n);
   }
 
+  /** Seconds the oldest due, unpublished (and not parked) row has been waiting; 0 when none. */
+  async oldestDueAgeSeconds(): Promise<number> {
+    const [row] = (await this.dataSource.query(OLDEST_DUE)) as Array<{ age_us: number | string }>;
+    return row ? Math.max(0, Number(row.age_us) / 1e6) : 0;
+  }
+
   /** The shards with due rows, read with no lease taken (an idle relay writes nothing). */
   async pendingShards(): Promise<number[]> {
     const rows: Array<{ shard: number }> = await this.dataSource.query(PENDING_SHARDS);
@@ -109,6 +115,13 @@ export const HELD_SHARDS = (shards: number) => `SELECT shard FROM outbox_shards 
  * replicas' clocks differ, and a row one of them stamped must be due for every other at the same time.
  */
 export const PENDING_SHARDS = 'SELECT DISTINCT shard FROM outbox WHERE available_at <= UTC_TIMESTAMP(3) AND parked_at IS NULL ORDER BY shard';
+
+/**
+ * The age of the oldest due row, through the `available_at` index in order: it stops at the first
+ * row that is not parked, so it reads a row or two however long the table is.
+ */
+export const OLDEST_DUE =
+  'SELECT TIMESTAMPDIFF(MICROSECOND, available_at, UTC_TIMESTAMP(3)) AS age_us FROM outbox WHERE available_at <= UTC_TIMESTAMP(3) AND parked_at IS NULL ORDER BY available_at LIMIT 1';
 
 /**
  * The due rows of the listed shards that the pass holds (parameters: the lease token, the shards,

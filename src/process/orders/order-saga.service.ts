@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import type { EntityManager } from 'typeorm';
 import { sagaConfig } from '../../config/saga.config.js';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
-import type { FailureReason, OrderStatus } from '../../contracts/order-status.js';
+import { TERMINAL_STATUSES, type FailureReason, type OrderStatus } from '../../contracts/order-status.js';
 import { mergePatches, type OrderChange, type OrderPatch } from '../../order-store/order-patch.js';
 import { OrderRepository } from '../../order-store/order.repository.js';
 import type { HistoryValues, LockedOrder, OrderItem } from '../../order-store/order.rows.js';
@@ -11,8 +11,9 @@ import { SqlBatch } from '../../platform/database/sql-batch.js';
 import { PoisonMessageError, type TypedEnvelope } from '../../platform/messaging/message-processor.service.js';
 import { causedBy, OutboxService, type Trace } from '../../platform/messaging/outbox.service.js';
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
-import { sagaCompensationsStuck, sagaStalledOrders, sagaStepRetries } from '../../platform/observability/metrics.counters.js';
-import { decide, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep } from './order-saga.js';
+import { orderDuration, ordersFinished, sagaCompensationsStuck, sagaStalledOrders, sagaStepDuration, sagaStepRetries } from '../../platform/observability/metrics.counters.js';
+import { onCommit } from '../../platform/observability/metrics.on-commit.js';
+import { decide, endedAttempt, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep } from './order-saga.js';
 import { SagaStepRepository, type StepRecord, type StepWrite } from './saga-step.repository.js';
 import { assertUnreachable } from '../../common/assert-unreachable.js';
 
@@ -139,6 +140,7 @@ export class OrderSagaService {
       this.logger.debug(`${event!.type} ignored for order ${state.order.id} in ${state.order.status}`);
       return;
     }
+    this.observeAttempt(state, event!, actions, now);
     if (prices) {
       const priced = withPrices(state.items, prices);
       // The lines the reply priced (withPrices copies only those), by their own ids: see stageUnitPrices.
@@ -146,6 +148,15 @@ export class OrderSagaService {
       state.items = priced;
     }
     for (const action of actions) this.stage(writes, state, action, trace, now, patch);
+  }
+
+  /** Times the step attempt the event ended (read before the actions change the order's step rows), once committed. */
+  private observeAttempt(state: OrderState, event: SagaEvent, actions: SagaAction[], now: Date): void {
+    const ended = endedAttempt(event, actions, (step) => state.steps.get(step));
+    const sentAt = ended && state.steps.get(ended.step)?.sentAt;
+    if (!ended || !sentAt) return;
+    const seconds = secondsBetween(sentAt, now);
+    onCommit(() => sagaStepDuration.observe({ step: ended.step, outcome: ended.outcome }, seconds));
   }
 
   /**
@@ -199,6 +210,7 @@ export class OrderSagaService {
     );
     const reason = action.reason ? { reason: action.reason } : {};
     writes.messages.push(newEnvelope('OrderStatusChanged', order.id, { from: action.from, to: action.to, ...reason, at: now.toISOString() }, trace, now));
+    if (TERMINAL_STATUSES.has(action.to)) countFinished(order, action.to, now);
     this.logger.log(`order ${order.id}: ${action.from} → ${action.to}${action.reason ? ` (${action.reason})` : ''}`);
   }
 
@@ -321,6 +333,20 @@ class StagedWrites {
     }
     return { upserts, ended };
   }
+}
+
+/** Seconds from `from` to `to`, never negative (the order's creation is stamped by the API process's clock, the saga's by the database's). */
+function secondsBetween(from: Date, to: Date): number {
+  return Math.max(0, (to.getTime() - from.getTime()) / 1000);
+}
+
+/** An order reached a terminal status: counted by status, with its time from creation, once the transaction commits. */
+function countFinished(order: LockedOrder, status: OrderStatus, now: Date): void {
+  const seconds = secondsBetween(order.createdAt, now);
+  onCommit(() => {
+    ordersFinished.inc({ status });
+    orderDuration.observe({ status }, seconds);
+  });
 }
 
 /** The order's lines with the unit prices a reservation reply just brought (staged in this same step). */

@@ -230,3 +230,36 @@ function due(status: OrderStatus, step: SagaStep, current: StepState | undefined
   if (current.attempt < policy[step].maxAttempts) return [{ kind: 'send', step, attempt: current.attempt + 1, timeoutMs: policy[step].timeoutMs }];
   return fail(step, 'STEP_TIMED_OUT', policy);
 }
+
+/** How an attempt of a step ended: its reply applied (a success or a rejection), or its deadline passed. */
+export type AttemptOutcome = 'succeeded' | 'failed' | 'timed_out';
+
+/**
+ * The attempt of a step that `event` ended, given the `actions` decided for it and the order's step
+ * rows before it (`stepOf`). None when the event changed nothing (late, duplicate), when a late success
+ * is only undone, or when a backoff ended or a step was cleaned up (no command was waiting).
+ */
+export function endedAttempt(event: SagaEvent, actions: SagaAction[], stepOf: (step: SagaStep) => StepState | undefined): { step: SagaStep; outcome: AttemptOutcome } | null {
+  if (!actions.length) return null;
+  switch (event.type) {
+    case 'StockReserved':
+    case 'PaymentCharged':
+    case 'ShipmentCreated':
+      return actions.some((a) => a.kind === 'transition') ? { step: SUCCEEDED[event.type].step, outcome: 'succeeded' } : null;
+    case 'CompensationDone':
+      return { step: event.step, outcome: 'succeeded' };
+    case 'StockRejected':
+    case 'PaymentRejected':
+    case 'ShipmentRejected':
+      return { step: REJECTED_STEP[event.type], outcome: 'failed' };
+    case 'StepDue': {
+      const waited = stepOf(event.step)?.state === 'WAITING';
+      return waited && actions.some((a) => a.kind !== 'finish') ? { step: event.step, outcome: 'timed_out' } : null;
+    }
+    case 'OrderCreated':
+    case 'OrderValidated':
+      return null;
+    default:
+      return assertUnreachable(event, 'saga event');
+  }
+}

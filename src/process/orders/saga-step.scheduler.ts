@@ -7,6 +7,7 @@ import { OrderRepository } from '../../order-store/order.repository.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
 import { correlation } from '../../platform/observability/correlation.js';
 import { sagaSchedulerFailures } from '../../platform/observability/metrics.counters.js';
+import { observedOnCommit } from '../../platform/observability/metrics.on-commit.js';
 import { OrderSagaService } from './order-saga.service.js';
 import { SagaStepRepository, type DueStep } from './saga-step.repository.js';
 import { StepDeadlineGate } from './step-deadline.gate.js';
@@ -86,7 +87,7 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
   private async advanceChunk(rows: DueStep[]): Promise<number> {
     if (rows.length > 1) {
       try {
-        return await this.dataSource.transaction((tx) => this.saga.stepsDue(tx, rows));
+        return await observedOnCommit(() => this.dataSource.transaction((tx) => this.saga.stepsDue(tx, rows)));
       } catch (err) {
         this.logger.warn(`${rows.length} due steps failed together (${(err as Error).message}); advancing them one by one`);
       }
@@ -100,7 +101,7 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
   private async advance(row: DueStep): Promise<boolean> {
     return correlation.run({ correlationId: row.correlationId, orderId: row.orderId }, async () => {
       try {
-        return await this.dataSource.transaction((tx) => this.saga.stepDue(tx, row.orderId, row.step, row.commandEventId));
+        return await observedOnCommit(() => this.dataSource.transaction((tx) => this.saga.stepDue(tx, row.orderId, row.step, row.commandEventId)));
       } catch (err) {
         sagaSchedulerFailures.inc();
         this.logger.error(`order ${row.orderId}: due ${row.step} step failed (${(err as Error).message}); looking again in ${FAILED_STEP_BACKOFF_MS / 1000} s`);
@@ -118,7 +119,7 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
       if (this.stopped) break;
       try {
         const done = await correlation.run({ correlationId: order.correlationId, orderId: order.id }, () =>
-          this.dataSource.transaction((tx) => this.saga.redrive(tx, order.id, this.cfg.stalledAfterMs)),
+          observedOnCommit(() => this.dataSource.transaction((tx) => this.saga.redrive(tx, order.id, this.cfg.stalledAfterMs))),
         );
         if (done) driven += 1;
       } catch (err) {

@@ -1,17 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { ORDER_STATUSES } from '../../../src/contracts/order-status.js';
+import { TERMINAL_STATUSES } from '../../../src/contracts/order-status.js';
+import { IN_FLIGHT_STATUSES } from '../../../src/platform/observability/metrics.order-counts.js';
+import { sample } from '../../support/metrics-text.js';
 import { startTestApp, validOrderBody, type TestApp } from '../../support/test-app.js';
-
-/** The value of one sample line (`name{labels} value`) in a Prometheus text exposition. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const body = line.slice(name.length).replace(/ [^ ]+$/, '');
-    if (wanted.every((w) => body.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}
 
 describe('GET /metrics (docs/architecture.md §10)', () => {
   let t: TestApp;
@@ -27,12 +19,26 @@ describe('GET /metrics (docs/architecture.md §10)', () => {
   it('serves the Prometheus text format without a token, outside /api', async () => {
     const res = await scrape().expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
-    expect(res.text).toContain('# TYPE order_flow_process_cpu_user_seconds_total counter');
     expect(res.text).toContain('# TYPE order_flow_nodejs_eventloop_active_seconds_total counter');
     expect(res.text).toContain('# TYPE order_flow_dlq_messages_total counter');
     expect(res.text).toContain('# TYPE order_flow_saga_retries_total counter');
     expect(res.text).not.toMatch(/^order_flow_metrics_collect_errors_total/m);
     await request(t.url).get('/api/metrics').expect(404);
+  });
+
+  it("serves prom-client's process and Node metrics under their standard names, without the service's prefix", async () => {
+    const { text } = await scrape().expect(200);
+    for (const [name, type] of [
+      ['process_cpu_seconds_total', 'counter'],
+      ['process_cpu_user_seconds_total', 'counter'],
+      ['process_resident_memory_bytes', 'gauge'],
+      ['nodejs_heap_size_used_bytes', 'gauge'],
+      ['nodejs_eventloop_lag_seconds', 'gauge'],
+    ]) {
+      expect(text).toContain(`# TYPE ${name} ${type}`);
+    }
+    expect(sample(text, 'process_resident_memory_bytes', {})).toBeGreaterThan(0);
+    expect(text).not.toMatch(/^order_flow_(process|nodejs_heap|nodejs_eventloop_lag)/m);
   });
 
   it('times HTTP requests by method, route pattern and status', async () => {
@@ -62,17 +68,76 @@ describe('GET /metrics (docs/architecture.md §10)', () => {
     expect(sample(text, 'order_flow_http_request_duration_seconds_count', { method: 'POST', route: '/api/orders', status_code: '202' })).toBeGreaterThanOrEqual(1);
   });
 
-  it('moves an order that reaches a terminal status to that status, and gives every status a series', async () => {
+  /** Places an order (it stays RECEIVED: this app runs no consumer) and moves it to `status` as the saga would. */
+  async function orderIn(status: string): Promise<string> {
     const { body } = await t.post('/api/orders', validOrderBody()).expect(202);
+    if (status !== 'RECEIVED') {
+      await t.dataSource.transaction(async (tx) => {
+        await tx.query(`UPDATE orders SET status = ?, version = version + 1, updated_at = NOW(3) WHERE id = ? AND status = 'RECEIVED'`, [status, body.orderId]);
+        await tx.query(`INSERT INTO order_status_history (order_id, from_status, to_status, occurred_at) VALUES (?, 'RECEIVED', ?, NOW(3))`, [body.orderId, status]);
+      });
+    }
+    return body.orderId as string;
+  }
+
+  it('counts the orders of each in-flight status, and leaves terminal statuses to the saga counters', async () => {
     const before = (await scrape().expect(200)).text;
-    // The saga's guarded transition, as it writes it: the status and its history row in one transaction.
-    await t.dataSource.transaction(async (tx) => {
-      await tx.query(`UPDATE orders SET status = 'SHIPPED', version = version + 1, updated_at = NOW(3) WHERE id = ? AND status = 'RECEIVED'`, [body.orderId]);
-      await tx.query(`INSERT INTO order_status_history (order_id, from_status, to_status, occurred_at) VALUES (?, 'RECEIVED', 'SHIPPED', NOW(3))`, [body.orderId]);
-    });
+    for (const status of ['RECEIVED', 'INVENTORY_CHECK_STARTED', 'SHIPPING_REQUESTED', 'SHIPPING_REQUESTED', 'SHIPPED']) await orderIn(status);
     const after = (await scrape().expect(200)).text;
-    expect(sample(after, 'order_flow_orders', { status: 'SHIPPED' })).toBe(sample(before, 'order_flow_orders', { status: 'SHIPPED' })! + 1);
-    expect(sample(after, 'order_flow_orders', { status: 'RECEIVED' })).toBe(sample(before, 'order_flow_orders', { status: 'RECEIVED' })! - 1);
-    for (const status of ORDER_STATUSES) expect(sample(after, 'order_flow_orders', { status })).toBeGreaterThanOrEqual(0);
+    const delta = (status: string) => sample(after, 'order_flow_orders', { status })! - sample(before, 'order_flow_orders', { status })!;
+    expect(delta('RECEIVED')).toBe(1);
+    expect(delta('INVENTORY_CHECK_STARTED')).toBe(1);
+    expect(delta('SHIPPING_REQUESTED')).toBe(2);
+    expect(delta('INVENTORY_CONFIRMED')).toBe(0);
+    expect(delta('PAYMENT_COMPLETED')).toBe(0);
+    for (const status of IN_FLIGHT_STATUSES) expect(sample(after, 'order_flow_orders', { status })).toBeGreaterThanOrEqual(0);
+    for (const status of TERMINAL_STATUSES) expect(sample(after, 'order_flow_orders', { status })).toBeUndefined();
+    expect(after).toContain('# TYPE order_flow_orders_finished_total counter');
+  });
+
+  it('counts in-flight orders whose saga step is past its deadline, not the compensations of failed orders', async () => {
+    const late = await orderIn('INVENTORY_CHECK_STARTED');
+    const onTime = await orderIn('INVENTORY_CHECK_STARTED');
+    const failed = await orderIn('INVENTORY_FAILED');
+    const step = (orderId: string, step: string, dueInS: number) =>
+      t.dataSource.query(
+        `INSERT INTO saga_steps (order_id, step, state, attempt, due_at, sent_at, correlation_id, command_event_id)
+         VALUES (?, ?, 'WAITING', 1, UTC_TIMESTAMP(3) + INTERVAL ? SECOND, UTC_TIMESTAMP(3), 'metrics-e2e', ?)`,
+        [orderId, step, dueInS, randomUUID()],
+      );
+    const overdue = async () => sample((await scrape().expect(200)).text, 'order_flow_orders_overdue', {})!;
+    const before = await overdue();
+    try {
+      await step(late, 'inventory', -60);
+      await step(onTime, 'inventory', 600);
+      await step(failed, 'release', -60);
+      expect((await overdue()) - before).toBe(1);
+    } finally {
+      // No later suite's scheduler may act on these hand-made steps.
+      await t.dataSource.query('DELETE FROM saga_steps WHERE order_id IN (?, ?, ?)', [late, onTime, failed]);
+    }
+    expect(await overdue()).toBe(before);
+  });
+
+  it('reports how long the oldest due message has waited in the outbox', async () => {
+    // A shard beyond OUTBOX_SHARDS that no order uses, leased to no relay of this process: its row stays put.
+    const shard = 255;
+    const age = async () => sample((await scrape().expect(200)).text, 'order_flow_outbox_oldest_unpublished_age_seconds', {})!;
+    expect(await age()).toBeLessThan(60);
+    await t.dataSource.query(`UPDATE outbox_shards SET lease_owner = 'metrics-e2e', lease_until = UTC_TIMESTAMP(3) + INTERVAL 1 HOUR WHERE shard = ?`, [shard]);
+    const eventId = randomUUID();
+    try {
+      await t.dataSource.query(
+        `INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at)
+         VALUES (?, 'order-status', ?, ?, 'OrderStatusChanged', '{}', '{}', UTC_TIMESTAMP(3) - INTERVAL 90 SECOND)`,
+        [shard, randomUUID(), eventId],
+      );
+      expect(await age()).toBeGreaterThanOrEqual(90);
+      expect(await age()).toBeLessThan(600);
+    } finally {
+      await t.dataSource.query('DELETE FROM outbox WHERE event_id = ?', [eventId]);
+      await t.dataSource.query('UPDATE outbox_shards SET lease_owner = NULL, lease_until = NULL WHERE shard = ?', [shard]);
+    }
+    expect(await age()).toBeLessThan(60);
   });
 });

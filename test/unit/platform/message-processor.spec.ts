@@ -10,7 +10,7 @@ import type { KafkaProducerService } from '../../../src/platform/messaging/kafka
 import { messageHandler, type TypedEnvelope } from '../../../src/platform/messaging/message-handlers.js';
 import { MessageProcessorService, PoisonMessageError, type MessageBatch } from '../../../src/platform/messaging/message-processor.service.js';
 import type { OutboxService } from '../../../src/platform/messaging/outbox.service.js';
-import { deadLetteredMessages, inboxDuplicates } from '../../../src/platform/observability/metrics.counters.js';
+import { deadLetteredMessages, inboxDuplicates, messageHandlingDuration } from '../../../src/platform/observability/metrics.counters.js';
 
 /** A double that meets a member it does not define fails the test (STYLE #8). */
 function strict<T extends object>(name: string, impl: T): T {
@@ -273,5 +273,60 @@ describe('MessageProcessorService', () => {
     await t.run([kafkaMessage(80, bad)]);
     expect(t.sent).toEqual([{ topic: 'dead-letters', value: expect.objectContaining({ offset: '80', attempts: 1, error: 'no order' }) }]);
     expect(t.committed).toEqual([{ topic: TOPIC, partition: 0, offset: '81' }]);
+  });
+});
+
+describe('MessageProcessorService: one handling duration observed per message, by outcome', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
+
+  /** The observations of this group and topic so far, by outcome. */
+  async function outcomes(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const v of (await messageHandlingDuration.get()).values) {
+      if (v.metricName?.endsWith('_count') && v.labels.group === GROUP && v.labels.topic === TOPIC) counts[String(v.labels.outcome)] = v.value;
+    }
+    return counts;
+  }
+
+  /** The observations `run` added, by outcome (its failure, a message left to be fetched again, is expected). */
+  async function observed(run: () => Promise<unknown>): Promise<Record<string, number>> {
+    const before = await outcomes();
+    await run().catch(() => undefined);
+    const after = await outcomes();
+    return Object.fromEntries(Object.entries(after).flatMap(([outcome, n]) => (n - (before[outcome] ?? 0) ? [[outcome, n - (before[outcome] ?? 0)]] : [])));
+  }
+
+  const refund = (): Envelope => newEnvelope('RefundPayment', randomUUID(), { reason: 'PAYMENT_FAILED' }, { correlationId: 'corr-1' });
+
+  it('processed and duplicate, from one batch', async () => {
+    const t = setup();
+    const [seen, fresh] = [charge(1), charge(2)];
+    t.db.inbox.add(`${GROUP}/${seen.eventId}`);
+    expect(await observed(() => t.run([kafkaMessage(100, seen), kafkaMessage(101, fresh), kafkaMessage(102, seen)]))).toEqual({ processed: 1, duplicate: 2 });
+  });
+
+  it('ignored and dead_lettered, beside the processed ones', async () => {
+    const t = setup();
+    const refunds = messageHandler({
+      group: 'payment',
+      topic: 'paymentRequests',
+      accepts: ['ChargePayment', 'RefundPayment'],
+      ignores: ['ChargePayment'],
+      handleBatch: () => Promise.resolve(),
+    });
+    const batch = [kafkaMessage(110, charge()), kafkaMessage(111, '{not json'), kafkaMessage(112, refund())];
+    expect(await observed(() => t.run(batch, refunds))).toEqual({ ignored: 1, dead_lettered: 1, processed: 1 });
+  });
+
+  it('retried for each message of a batch the database failed, and for a failing message until it is dead-lettered', async () => {
+    const transient = setup(() => Promise.reject(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })));
+    expect(await observed(() => transient.run([kafkaMessage(120, charge()), kafkaMessage(121, charge())]))).toEqual({ retried: 2 });
+
+    const [ok, bad] = [charge(1), charge(2)];
+    const t = setup((messages) => (messages.some((m) => m.eventId === bad.eventId) ? Promise.reject(new Error('no such customer')) : Promise.resolve()));
+    expect(await observed(() => t.run([kafkaMessage(130, ok), kafkaMessage(131, bad)]))).toEqual({ processed: 1, retried: 1 });
+    for (let attempt = 2; attempt < MAX_ATTEMPTS; attempt++) expect(await observed(() => t.run([kafkaMessage(131, bad)]))).toEqual({ retried: 1 });
+    expect(await observed(() => t.run([kafkaMessage(131, bad)]))).toEqual({ dead_lettered: 1 });
   });
 });

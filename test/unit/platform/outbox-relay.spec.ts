@@ -8,6 +8,7 @@ import type { outboxConfig } from '../../../src/config/outbox.config.js';
 import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, newEnvelope, type Envelope } from '../../../src/contracts/envelope.js';
 import { PublishTimeoutError, type KafkaProducerService, type SendOptions } from '../../../src/platform/messaging/kafka-producer.service.js';
 import { leaseMsOf, OutboxRelayService, refusedMessage, toTopicMessages } from '../../../src/platform/messaging/outbox-relay.service.js';
+import { outboxPublishDuration, outboxPublishFailures } from '../../../src/platform/observability/metrics.counters.js';
 import { CLAIM_SHARDS, DELETE_SENT, HELD_SHARDS, PARK, PENDING_SHARDS, READ_LEASED, RELEASE, RENEW, type OutboxRow } from '../../../src/platform/messaging/outbox.repository.js';
 import { causedBy, OutboxService, shardOf } from '../../../src/platform/messaging/outbox.service.js';
 import { placeholders, SqlBatch } from '../../../src/platform/database/sql-batch.js';
@@ -1043,6 +1044,27 @@ describe('OutboxRelayService', () => {
       ['2', null],
       ['3', null],
     ]);
+  });
+
+  it('times every Kafka send, and counts the failed ones by reason (refused, transient)', async () => {
+    const sends = async () => (await outboxPublishDuration.get()).values.find((v) => v.metricName === 'order_flow_outbox_publish_duration_seconds_count')?.value ?? 0;
+    const failures = async (reason: string) => (await outboxPublishFailures.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+    const before = { sends: await sends(), refused: await failures('refused'), transient: await failures('transient') };
+    db.rows = [row(1, 'a', 0), row(2, 'a', 0), row(3, 'b', 0)];
+    producer.refuse = (v) => v === '{"n":2}';
+    makeRelay().kick();
+    await settle();
+    // The batch (refused), then one at a time: 1, 2 (refused), 3.
+    expect((await sends()) - before.sends).toBe(4);
+    expect((await failures('refused')) - before.refused).toBe(2);
+    expect((await failures('transient')) - before.transient).toBe(0);
+
+    db.rows.push(row(4, 'a', 0));
+    producer.refuse = () => false;
+    producer.dropOn = (v) => v === '{"n":4}';
+    relay.kick();
+    await settle();
+    expect((await failures('transient')) - before.transient).toBe(1);
   });
 });
 

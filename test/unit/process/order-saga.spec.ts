@@ -1,5 +1,5 @@
 import { CLOSED_STATUSES, ORDER_STATUSES, type FailureReason, type OrderStatus } from '../../../src/contracts/order-status.js';
-import { backoffMs, decide, type SagaAction, type SagaEvent, type SagaPolicy, type StepState } from '../../../src/process/orders/order-saga.js';
+import { backoffMs, decide, endedAttempt, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep, type StepState } from '../../../src/process/orders/order-saga.js';
 
 /** Distinct figures per step, so a test sees which step's policy was used. */
 const policy: SagaPolicy = {
@@ -354,5 +354,60 @@ describe('backoffMs', () => {
 
   it('never exceeds retryMaxMs, even when the base alone is larger', () => {
     expect(backoffMs(1, { retryBaseMs: 20000, retryMaxMs: 3000 }, () => 0.999999)).toBe(3000);
+  });
+});
+
+describe('endedAttempt (what order_flow_saga_step_duration_seconds observes)', () => {
+  /** The order's step rows before the event, as the saga service reads them. */
+  const rows =
+    (...steps: StepState[]) =>
+    (step: SagaStep) =>
+      steps.find((s) => s.step === step);
+  /** decide, then endedAttempt on the same event and rows. */
+  const ended = (status: OrderStatus, event: SagaEvent, steps: StepState[], current?: StepState) =>
+    endedAttempt(event, decide(status, event, current, policy, half), rows(...steps));
+
+  it('a success applied ends its forward step as succeeded', () => {
+    expect(ended('INVENTORY_CHECK_STARTED', { type: 'StockReserved' }, [waiting('inventory', 1)])).toEqual({ step: 'inventory', outcome: 'succeeded' });
+    expect(ended('INVENTORY_CONFIRMED', { type: 'PaymentCharged' }, [waiting('payment', 2)])).toEqual({ step: 'payment', outcome: 'succeeded' });
+    expect(ended('SHIPPING_REQUESTED', { type: 'ShipmentCreated' }, [waiting('shipping', 1)])).toEqual({ step: 'shipping', outcome: 'succeeded' });
+  });
+
+  it('a late success that is only undone, or a duplicate, ends nothing', () => {
+    expect(ended('INVENTORY_FAILED', { type: 'StockReserved' }, [])).toBeNull();
+    expect(ended('INVENTORY_CONFIRMED', { type: 'StockReserved' }, [])).toBeNull();
+  });
+
+  it('a rejection ends the attempt as failed, whether it fails the order or is retried', () => {
+    const business = { type: 'PaymentRejected', reason: 'PAYMENT_DECLINED', transient: false } as const;
+    expect(ended('INVENTORY_CONFIRMED', business, [waiting('payment', 1)], waiting('payment', 1))).toEqual({ step: 'payment', outcome: 'failed' });
+    const transient = { type: 'StockRejected', reason: 'INVENTORY_UNAVAILABLE', transient: true, causationId: 'cmd-inventory-1' } as const;
+    expect(ended('INVENTORY_CHECK_STARTED', transient, [waiting('inventory', 1)], waiting('inventory', 1))).toEqual({ step: 'inventory', outcome: 'failed' });
+    // An answer to an attempt already given up on changes nothing.
+    const late = { ...transient, causationId: 'cmd-inventory-0' };
+    expect(ended('INVENTORY_CHECK_STARTED', late, [waiting('inventory', 1)], waiting('inventory', 1))).toBeNull();
+  });
+
+  it('a compensation answered ends as succeeded; one no longer open ends nothing', () => {
+    expect(ended('PAYMENT_FAILED', { type: 'CompensationDone', step: 'refund' }, [waiting('refund', 1)], waiting('refund', 1))).toEqual({ step: 'refund', outcome: 'succeeded' });
+    expect(ended('PAYMENT_FAILED', { type: 'CompensationDone', step: 'refund' }, [])).toBeNull();
+  });
+
+  it('a deadline passing on a waiting command ends it as timed_out: resent, failed, or a compensation given up', () => {
+    const due = (step: SagaStep) => ({ type: 'StepDue', step }) as const;
+    expect(ended('INVENTORY_CHECK_STARTED', due('inventory'), [waiting('inventory', 1)], waiting('inventory', 1))).toEqual({ step: 'inventory', outcome: 'timed_out' });
+    expect(ended('SHIPPING_REQUESTED', due('shipping'), [waiting('shipping', 1)], waiting('shipping', 1))).toEqual({ step: 'shipping', outcome: 'timed_out' });
+    expect(ended('PAYMENT_FAILED', due('refund'), [waiting('refund', 4)], waiting('refund', 4))).toEqual({ step: 'refund', outcome: 'timed_out' });
+  });
+
+  it('a backoff ending, or a step left behind by its order, ends no attempt', () => {
+    const due = { type: 'StepDue', step: 'inventory' } as const;
+    expect(ended('INVENTORY_CHECK_STARTED', due, [retrying('inventory', 1)], retrying('inventory', 1))).toBeNull();
+    expect(ended('INVENTORY_CONFIRMED', due, [waiting('inventory', 1)], waiting('inventory', 1))).toBeNull();
+  });
+
+  it('OrderCreated and OrderValidated answer no command', () => {
+    expect(ended('RECEIVED', { type: 'OrderCreated' }, [])).toBeNull();
+    expect(ended('PAYMENT_COMPLETED', { type: 'OrderValidated' }, [])).toBeNull();
   });
 });
