@@ -3,7 +3,6 @@ import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation
 import type { Request } from 'express';
 import { callerOf } from '../../platform/auth/access-token.js';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
-import { ProblemDto } from '../orders/dto/order.response.dto.js';
 import { DEFAULT_LIST_LIMIT, DeadLetterListResponseDto, DeadLetterQueryDto, ReplayDeadLettersRequestDto, ReplayDeadLettersResponseDto } from './dto/dead-letter.dto.js';
 import { DeadLettersErrorCode, DeadLettersException } from './dead-letters.exception.js';
 import { DeadLettersService, type ReplaySelection } from './dead-letters.service.js';
@@ -23,8 +22,8 @@ function selectionOf(body: ReplayDeadLettersRequestDto): ReplaySelection {
 @ApiTags('operations')
 @Controller('admin/dead-letters')
 @RequireScopes(Scope.ADMIN)
-@ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid input: every violated field is listed in `errors`' })
-@ApiServiceUnavailableResponse({ type: ProblemDto, description: 'Kafka is unreachable or refused to read or write the topics (the reason is in `detail`)' })
+@ApiBadRequestResponse({ description: 'Invalid input: every violated field is listed in `errors`' })
+@ApiServiceUnavailableResponse({ description: 'Kafka is unreachable or refused to read or write the topics (the reason is in `detail`)' })
 export class DeadLettersController {
   constructor(private readonly deadLetters: DeadLettersService) {}
 
@@ -48,7 +47,7 @@ export class DeadLettersController {
       'Publishes each chosen letter’s original message again to its origin topic (header `x-dlq-replay-of`). Every group reading that topic receives it; those that processed it already find it in their inbox and skip it, so a replay is safe to repeat. Replay after fixing the cause, or the message fails again and returns to the DLQ.',
   })
   @ApiOkResponse({ type: ReplayDeadLettersResponseDto })
-  @ApiNotFoundResponse({ type: ProblemDto, description: 'A named letter is not in the DLQ; nothing was replayed' })
+  @ApiNotFoundResponse({ description: 'A named letter is not in the DLQ; nothing was replayed' })
   replay(@Body() body: ReplayDeadLettersRequestDto, @Req() req: Request): Promise<ReplayDeadLettersResponseDto> {
     return this.deadLetters.replay(selectionOf(body), callerOf(req));
   }

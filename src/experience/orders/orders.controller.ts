@@ -8,17 +8,15 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiPayloadTooLargeResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
-  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { callerOf } from '../../platform/auth/access-token.js';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
 import { correlationIdOf } from '../../platform/http/correlation.middleware.js';
 import { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
-import { OrderAcceptedResponseDto, OrderResponseDto, OrderStatusResponseDto, ProblemDto } from './dto/order.response.dto.js';
+import { OrderAcceptedResponseDto, OrderResponseDto, OrderStatusResponseDto } from './dto/order.response.dto.js';
 import { toOrderResponse } from './order.mapper.js';
 import { OrdersErrorCode, OrdersException } from './orders.exception.js';
 import { OrdersService } from './orders.service.js';
@@ -33,8 +31,8 @@ function checkOrderId(orderId: string): string {
 
 @ApiTags('orders')
 @Controller('orders')
-@ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid input: every violated field is listed in `errors`' })
-@ApiServiceUnavailableResponse({ type: ProblemDto, description: 'The database is unavailable' })
+@ApiBadRequestResponse({ description: 'Invalid input: every violated field is listed in `errors`' })
+@ApiServiceUnavailableResponse({ description: 'The database is unavailable' })
 export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
@@ -52,10 +50,15 @@ export class OrdersController {
     example: 'checkout-8c1f2a',
   })
   @ApiHeader({ name: 'X-Correlation-Id', required: false, description: 'Carried through every log line and Kafka message of this order', example: 'req-7f3a' })
-  @ApiAcceptedResponse({ type: OrderAcceptedResponseDto, description: 'Accepted; `Location` points at the order' })
-  @ApiConflictResponse({ type: ProblemDto, description: 'Idempotency-Key reused with a different body' })
-  @ApiPayloadTooLargeResponse({ type: ProblemDto })
-  @ApiUnsupportedMediaTypeResponse({ type: ProblemDto, description: 'The body is not application/json' })
+  @ApiAcceptedResponse({
+    type: OrderAcceptedResponseDto,
+    description: 'Accepted; `Location` points at the order',
+    headers: {
+      Location: { description: 'The order: GET it for the whole order', required: true, schema: { type: 'string', example: '/api/orders/5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' } },
+      'Idempotent-Replayed': { description: '`true` when this is the first answer to the same Idempotency-Key again', schema: { type: 'string', enum: ['true'] } },
+    },
+  })
+  @ApiConflictResponse({ description: 'Idempotency-Key reused with a different body' })
   async create(
     @Body() body: CreateOrderRequestDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
@@ -77,7 +80,7 @@ export class OrdersController {
   @ApiOperation({ summary: 'The whole order', description: 'Customer, address, items with prices once known, total, status, history and fulfillment.' })
   @ApiParam({ name: 'orderId', format: 'uuid', example: '5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' })
   @ApiOkResponse({ type: OrderResponseDto })
-  @ApiNotFoundResponse({ type: ProblemDto, description: 'No such order' })
+  @ApiNotFoundResponse({ description: 'No such order' })
   async get(@Param('orderId') orderId: string): Promise<OrderResponseDto> {
     return toOrderResponse(await this.orders.get(checkOrderId(orderId)));
   }
@@ -87,7 +90,7 @@ export class OrdersController {
   @ApiOperation({ summary: 'The order status only', description: 'The light, fast query: one indexed read.' })
   @ApiParam({ name: 'orderId', format: 'uuid', example: '5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' })
   @ApiOkResponse({ type: OrderStatusResponseDto })
-  @ApiNotFoundResponse({ type: ProblemDto, description: 'No such order' })
+  @ApiNotFoundResponse({ description: 'No such order' })
   async status(@Param('orderId') orderId: string): Promise<OrderStatusResponseDto> {
     const s = await this.orders.status(checkOrderId(orderId));
     return { orderId: s.orderId, status: s.status, ...(s.reason ? { reason: s.reason } : {}), updatedAt: s.updatedAt.toISOString() };

@@ -3,7 +3,6 @@ import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation
 import type { Request } from 'express';
 import { callerOf } from '../../platform/auth/access-token.js';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
-import { ProblemDto } from '../orders/dto/order.response.dto.js';
 import { DEFAULT_PARKED_LIMIT, ParkedMessageDto, ParkedMessageListResponseDto, ParkedMessageQueryDto } from './dto/parked-message.dto.js';
 import { ParkedMessagesService } from './parked-messages.service.js';
 
@@ -11,8 +10,8 @@ import { ParkedMessagesService } from './parked-messages.service.js';
 @ApiTags('operations')
 @Controller('admin/outbox/parked')
 @RequireScopes(Scope.ADMIN)
-@ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid input: every violated field is listed in `errors`' })
-@ApiServiceUnavailableResponse({ type: ProblemDto, description: 'The database is unavailable' })
+@ApiBadRequestResponse({ description: 'Invalid input: every violated field is listed in `errors`' })
+@ApiServiceUnavailableResponse({ description: 'The database is unavailable' })
 export class ParkedMessagesController {
   constructor(private readonly parked: ParkedMessagesService) {}
 
@@ -36,7 +35,7 @@ export class ParkedMessagesController {
   })
   @ApiParam({ name: 'id', description: 'The outbox id, as listed', example: '4711' })
   @ApiOkResponse({ type: ParkedMessageDto })
-  @ApiNotFoundResponse({ type: ProblemDto, description: 'No parked message with this id (unknown, or not parked: published or already released)' })
+  @ApiNotFoundResponse({ description: 'No parked message with this id (unknown, or not parked: published or already released)' })
   release(@Param('id') id: string, @Req() req: Request): Promise<ParkedMessageDto> {
     return this.parked.release(id, callerOf(req));
   }

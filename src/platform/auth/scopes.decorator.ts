@@ -1,5 +1,5 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiForbiddenResponse, ApiSecurity, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiForbiddenResponse, ApiSecurity } from '@nestjs/swagger';
 import { OAUTH_AUTHORIZATION_CODE, OAUTH_CLIENT_CREDENTIALS } from './oauth-schemes.js';
 
 export const SCOPES_KEY = 'order-flow:scopes';
@@ -20,16 +20,15 @@ export const SCOPE_DESCRIPTIONS: Record<ScopeName, string> = {
 
 /**
  * The OAuth scopes a route needs (all of them); enforced by AccessTokenGuard (docs/security.md) and
- * documented in the OpenAPI document, so Swagger UI sends the token and lists the scopes.
+ * documented in the OpenAPI document, so Swagger UI sends the token and lists the scopes (401, 429 and
+ * their headers are added to every secured operation by describeResponses).
  */
 export const RequireScopes = (...scopes: ScopeName[]) =>
   applyDecorators(
     SetMetadata(SCOPES_KEY, scopes),
     ApiSecurity(OAUTH_CLIENT_CREDENTIALS, scopes),
     ApiSecurity(OAUTH_AUTHORIZATION_CODE, scopes),
-    ApiUnauthorizedResponse({ description: 'No valid access token (problem+json, code UNAUTHORIZED; `WWW-Authenticate: Bearer …`)' }),
-    ApiForbiddenResponse({ description: `The token lacks the scope ${scopes.join(' ')} (problem+json, code FORBIDDEN)` }),
-    ApiTooManyRequestsResponse({ description: 'Rate limited per client (problem+json, code RATE_LIMITED; `Retry-After` seconds)' }),
+    ApiForbiddenResponse({ description: `The token lacks the scope ${scopes.join(' ')} (code FORBIDDEN)` }),
   );
 
 /** A route that needs no token (health, metrics, docs). */

@@ -1,7 +1,9 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { HEADER_CORRELATION_ID } from '../../contracts/envelope.js';
 import { correlation } from '../observability/correlation.js';
 import { isTransient } from '../messaging/transient-error.js';
+import { correlationIdFrom } from './correlation.middleware.js';
 import { problem, PROBLEM_CONTENT_TYPE, ProblemCode, ProblemException, type ProblemDetails } from './problem.js';
 
 /** Maps an HTTP status raised by the framework or a middleware to our problem code. */
@@ -57,6 +59,11 @@ export class ProblemFilter implements ExceptionFilter {
     const body = this.toProblem(exception);
     body.instance = req.originalUrl?.split('?')[0];
     body.correlationId = correlation.current()?.correlationId;
+    // Errors raised before CorrelationMiddleware ran (the body parser's 400 and 413) get an id here.
+    if (!res.getHeader(HEADER_CORRELATION_ID)) {
+      body.correlationId ??= correlationIdFrom(req);
+      res.setHeader(HEADER_CORRELATION_ID, body.correlationId);
+    }
     if (body.status >= 500) {
       this.logger.error(`${req.method} ${body.instance} → ${body.status} ${body.code}: ${(exception as Error)?.message}`, (exception as Error)?.stack);
     }

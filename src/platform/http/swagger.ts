@@ -3,6 +3,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { authConfig } from '../../config/auth.config.js';
 import { OAUTH_AUTHORIZATION_CODE, OAUTH_CLIENT_CREDENTIALS } from '../auth/oauth-schemes.js';
 import { SCOPE_DESCRIPTIONS } from '../auth/scopes.decorator.js';
+import { describeResponses } from './openapi-responses.js';
 
 export const DOCS_PATH = 'docs';
 
@@ -18,6 +19,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Click **Authorize**: a machine client uses the client-credentials flow; a person uses the authorization-code flow with PKCE (Okta).',
     )
     .setVersion('1.0')
+    .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+    // Relative: the document describes whichever deployment serves it (and Swagger UI calls that one).
+    .addServer('/', 'The deployment serving this document')
     .addTag('orders', 'Submit and track orders')
     .addTag('inventory', "The inventory system's catalogue")
     .addTag('operations', 'Operator routes: dead letters and their replay, parked outbox messages and their release (scope orders.admin)')
@@ -39,7 +43,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       OAUTH_AUTHORIZATION_CODE,
     )
     .build();
-  return SwaggerModule.createDocument(app, config, { operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}` });
+  return describeResponses(
+    SwaggerModule.createDocument(app, config, { operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}` }),
+  );
 }
 
 export function setupSwagger(app: INestApplication, document: OpenAPIObject = buildOpenApiDocument(app)): void {

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, HttpStatus, NotFoundException, Param, Post } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
-import { StuckStepListDto, StuckStepParamsDto } from './dto/stuck-step.dto.js';
+import { StuckStepListDto, StuckStepParamsDto, StuckStepRetriedDto } from './dto/stuck-step.dto.js';
 import { SagaStepRepository } from './saga-step.repository.js';
 
 const LIST_LIMIT = 500;
@@ -13,6 +13,7 @@ const LIST_LIMIT = 500;
 @ApiTags('operations')
 @Controller('admin/saga/stuck-steps')
 @RequireScopes(Scope.ADMIN)
+@ApiServiceUnavailableResponse({ description: 'The database is unavailable' })
 export class SagaAdminController {
   constructor(private readonly steps: SagaStepRepository) {}
 
@@ -38,8 +39,10 @@ export class SagaAdminController {
   @Post(':orderId/:step/retry')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Retry a compensation set aside', description: 'Sends it again at once, with a fresh set of attempts.' })
+  @ApiAcceptedResponse({ type: StuckStepRetriedDto })
+  @ApiBadRequestResponse({ description: 'orderId is not a UUID or step not a compensation step (each is listed in `errors`)' })
   @ApiNotFoundResponse({ description: 'No such compensation is set aside' })
-  async retry(@Param() { orderId, step }: StuckStepParamsDto): Promise<{ orderId: string; step: string; state: 'WAITING' }> {
+  async retry(@Param() { orderId, step }: StuckStepParamsDto): Promise<StuckStepRetriedDto> {
     if (!(await this.steps.retryStuck(orderId, step))) throw new NotFoundException(`no ${step} step of order ${orderId} is set aside`);
     return { orderId, step, state: 'WAITING' };
   }

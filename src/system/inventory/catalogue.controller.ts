@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
 import { InventoryRepository } from './inventory.repository.js';
 
@@ -21,6 +21,7 @@ export class CatalogueController {
   @RequireScopes(Scope.ORDERS_READ)
   @ApiOperation({ summary: 'The product catalogue with prices and available stock' })
   @ApiOkResponse({ type: [ProductResponseDto] })
+  @ApiServiceUnavailableResponse({ description: 'The database is unavailable' })
   async list(): Promise<ProductResponseDto[]> {
     const products = await this.inventory.catalogue();
     return products.map((p) => ({ productId: p.productId, name: p.name, unitPrice: p.unitPrice, currency: p.currency, availableStock: p.onHand - p.reserved }));

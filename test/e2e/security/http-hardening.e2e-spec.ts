@@ -37,6 +37,11 @@ describe('hardened HTTP', () => {
     expect(res.status).toBe(413);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
+    // Refused by the body parser, before CorrelationMiddleware: the filter still gives it an id.
+    expect(res.headers['x-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.body.correlationId).toBe(res.headers['x-correlation-id']);
+    const named = await post().set('Content-Type', 'application/json').set('X-Correlation-Id', 'corr-too-large').send({ ...validOrder(), padding: 'x'.repeat(8 * 1024) });
+    expect([named.status, named.headers['x-correlation-id'], named.body.correlationId]).toEqual([413, 'corr-too-large', 'corr-too-large']);
   });
 
   it('answers 400 FORBIDDEN_KEY, naming the path, for __proto__, constructor or prototype keys at any depth, and creates no order', async () => {

@@ -94,7 +94,7 @@ export class OrderItemDto {
   @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'productId must be 1-64 letters, digits, dot, dash or underscore' })
   productId: string;
 
-  @ApiProperty({ example: 2, minimum: 1, maximum: 1000 })
+  @ApiProperty({ type: 'integer', example: 2, minimum: 1, maximum: 1000 })
   @IsDefined()
   @IsInt()
   @Min(1)

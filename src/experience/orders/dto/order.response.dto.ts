@@ -32,7 +32,7 @@ export class OrderAddressDto {
 
 export class OrderItemResponseDto {
   @ApiProperty({ example: 'SKU-1001' }) productId: string;
-  @ApiProperty({ example: 2 }) quantity: number;
+  @ApiProperty({ type: 'integer', example: 2 }) quantity: number;
   @ApiPropertyOptional({ example: 19.99, description: 'Set by the inventory system once the stock is reserved' }) unitPrice?: number;
 }
 
@@ -64,20 +64,4 @@ export class OrderResponseDto {
   @ApiProperty({ example: 'req-7f3a' }) correlationId: string;
   @ApiProperty({ format: 'date-time', example: '2026-11-22T10:15:30.000Z' }) createdAt: string;
   @ApiProperty({ format: 'date-time', example: '2026-11-22T10:15:33.456Z' }) updatedAt: string;
-}
-
-export class FieldViolationDto {
-  @ApiProperty({ example: 'items[0].quantity' }) field: string;
-  @ApiProperty({ example: 'quantity must not be greater than 1000' }) message: string;
-}
-
-export class ProblemDto {
-  @ApiProperty({ example: 'https://order-flow.dev/problems/validation-failed' }) type: string;
-  @ApiProperty({ example: 'The request is invalid' }) title: string;
-  @ApiProperty({ example: 400 }) status: number;
-  @ApiProperty({ example: 'VALIDATION_FAILED' }) code: string;
-  @ApiPropertyOptional({ example: '1 invalid field(s)' }) detail?: string;
-  @ApiPropertyOptional({ example: '/api/orders' }) instance?: string;
-  @ApiPropertyOptional({ example: 'req-7f3a' }) correlationId?: string;
-  @ApiPropertyOptional({ type: [FieldViolationDto] }) errors?: FieldViolationDto[];
 }
