@@ -122,21 +122,37 @@ describeWithBinary('kubectl', 'Kubernetes manifests as kustomize builds them (ku
     }
   });
 
-  it('lets HTTP in and only DNS, Kafka, MySQL and the issuer out', () => {
+  it('lets HTTP in from anywhere, /metrics only from Prometheus, and only DNS, Kafka, MySQL and the issuer out', () => {
     const policy = one(app, 'NetworkPolicy').spec;
     expect(matches(policy.podSelector.matchLabels, podLabels(one(app, 'Deployment')))).toBe(true);
     expect(matches(policy.podSelector.matchLabels, podLabels(one(migrate, 'Job')))).toBe(true);
     expect(policy.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
-    expect(policy.ingress.flatMap((rule: any) => rule.ports)).toEqual([{ port: 'http', protocol: 'TCP' }]);
+    expect(policy.ingress.flatMap((rule: any) => rule.ports)).toEqual([
+      { port: 'http', protocol: 'TCP' },
+      { port: 'metrics', protocol: 'TCP' },
+    ]);
+    const [http, metrics] = policy.ingress;
+    expect(http.from).toBeUndefined();
+    // One peer with both selectors: Prometheus pods in the monitoring namespace, not either alone.
+    expect(metrics.from).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
+    ]);
     const egress = policy.egress.flatMap((rule: any) => rule.ports.map((p: any) => `${p.port}/${p.protocol}`));
     expect(egress.sort()).toEqual(['3306/TCP', '443/TCP', '53/TCP', '53/UDP', '9092/TCP']);
   });
 
-  it('has the ServiceMonitor scrape /metrics on the Service port named http', () => {
+  it('serves /metrics on METRICS_PORT, named metrics on the pod and the Service, and has the ServiceMonitor scrape that port', () => {
     const service = one(app, 'Service');
     const monitor = one(monitoring, 'ServiceMonitor');
+    const deployment = one(app, 'Deployment');
+    const metricsPort = Number(one(app, 'ConfigMap').data.METRICS_PORT);
+    expect(metricsPort).toBeGreaterThan(0);
+    expect(metricsPort).not.toBe(Number(one(app, 'ConfigMap').data.PORT));
+    expect(podSpec(deployment).containers[0].ports).toContainEqual({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
+    expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(metricsPort));
+    expect(service.spec.ports).toContainEqual({ name: 'metrics', port: metricsPort, targetPort: 'metrics', protocol: 'TCP' });
     expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels ?? {})).toBe(true);
-    expect(service.spec.ports.map((p: any) => p.name)).toContain(monitor.spec.endpoints[0].port);
+    expect(monitor.spec.endpoints[0].port).toBe('metrics');
     expect(monitor.spec.endpoints[0].path).toBe('/metrics');
     expect(one(monitoring, 'PrometheusRule').spec.groups.length).toBeGreaterThan(0);
   });
