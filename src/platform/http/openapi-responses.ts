@@ -94,7 +94,9 @@ function describeOperation(operation: OperationObject, method: string): void {
   // Public routes say so: a document-wide `security` must never apply to the probes.
   if (!secured) operation.security = [];
   const statuses = ['429', '500', ...(secured ? ['401', '403', '503'] : []), ...(method === 'post' ? ['400', '413', '415'] : [])];
-  const responses = operation.responses as Record<string, ResponseObject>;
+  // A copy: the responses a controller declares once are the same objects in each of its operations.
+  // (JSON, not structuredClone: its objects would come from another realm under Jest, which js-yaml refuses.)
+  const responses = JSON.parse(JSON.stringify(operation.responses)) as Record<string, ResponseObject>;
   for (const status of statuses) {
     if (!responses[status]) responses[status] = { description: COMMON[status] };
     else if (ALSO[status]) responses[status].description += ALSO[status];

@@ -83,6 +83,11 @@ describe('openapi/openapi.yaml', () => {
         if (op.startsWith('POST')) expect({ op, statuses }).toEqual({ op, statuses: expect.arrayContaining(['400', '413', '415']) });
       }
       expect(secured.length).toBe(10);
+      for (const [op, operation] of operationsOf(doc)) {
+        const described = Object.values(operation.responses).map((r: any) => r.description as string);
+        expect({ op, issuerTwice: described.filter((d) => d.split('token issuer').length > 2) }).toEqual({ op, issuerTwice: [] });
+        if (op.startsWith('GET')) expect({ op, body: described.filter((d) => /the body is not/.test(d)) }).toEqual({ op, body: [] });
+      }
       for (const [op, operation] of secured) {
         const statuses = Object.keys(operation.responses);
         expect({ op, statuses }).toEqual({ op, statuses: expect.arrayContaining(['401', '403', '503']) });

@@ -145,9 +145,9 @@ describeWithBinary('kubectl', 'Kubernetes manifests as kustomize builds them (ku
     const service = one(app, 'Service');
     const monitor = one(monitoring, 'ServiceMonitor');
     const deployment = one(app, 'Deployment');
-    const metricsPort = Number(one(app, 'ConfigMap').data.METRICS_PORT);
+    const metricsPort = Number(one(app, 'ConfigMap').data?.METRICS_PORT);
     expect(metricsPort).toBeGreaterThan(0);
-    expect(metricsPort).not.toBe(Number(one(app, 'ConfigMap').data.PORT));
+    expect(metricsPort).not.toBe(Number(one(app, 'ConfigMap').data?.PORT));
     expect(podSpec(deployment).containers[0].ports).toContainEqual({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
     expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(metricsPort));
     expect(service.spec.ports).toContainEqual({ name: 'metrics', port: metricsPort, targetPort: 'metrics', protocol: 'TCP' });
