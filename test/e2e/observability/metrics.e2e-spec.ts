@@ -38,7 +38,9 @@ describe('GET /metrics (docs/architecture.md §10)', () => {
       expect(text).toContain(`# TYPE ${name} ${type}`);
     }
     expect(sample(text, 'process_resident_memory_bytes', {})).toBeGreaterThan(0);
-    expect(text).not.toMatch(/^order_flow_(process|nodejs_heap|nodejs_eventloop_lag)/m);
+    // prom-client's defaults would carry the prefix (order_flow_nodejs_heap_size_used_bytes …); the
+    // service's own order_flow_nodejs_heap_after_gc_bytes is not one of them.
+    expect(text).not.toMatch(/^order_flow_(process_|nodejs_heap_size_|nodejs_heap_space_|nodejs_eventloop_lag)/m);
   });
 
   it('times HTTP requests by method, route pattern and status', async () => {
