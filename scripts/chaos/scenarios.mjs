@@ -590,6 +590,9 @@ export const SCENARIOS = {
       load,
       faultEnd: load.endedAt,
       baseline,
+      // The course of the run, five minutes a line: a max over a window is one sample, and a lag made of
+      // the batches in hand on every partition swings by hundreds from one scrape to the next.
+      notes: trend(samples, t0, 300, ['lag', 'open', 'heap']),
       conditions: async () => [
         condition(
           'RSS within 10 % of its level after warm-up',
@@ -612,6 +615,22 @@ export const SCENARIOS = {
     });
   },
 };
+
+/** One line per `step` seconds from t0: median and max of each key over that stretch of samples. */
+function trend(samples, t0, step, keys) {
+  const lines = [];
+  for (let from = 0; ; from += step) {
+    const part = samples.filter((s) => s.at >= t0 + from * 1000 && s.at < t0 + (from + step) * 1000);
+    if (!part.length) break;
+    const stats = keys.map((k) => {
+      const scale = k === 'heap' ? 1048576 : 1; // bytes → MB
+      const values = part.map((s) => s.value[k]).filter((v) => v !== null && v !== undefined).map((v) => Math.round(v / scale));
+      return `${k} ${median(values)}/${Math.max(0, ...values)}`;
+    });
+    lines.push(`minute ${from / 60}-${(from + step) / 60} (median/max): ${stats.join(', ')}`);
+  }
+  return lines;
+}
 
 /** Orders not in a terminal status, from the `order_flow_orders` gauge; null when the scrape had none. */
 function openOrders(text) {
