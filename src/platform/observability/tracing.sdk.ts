@@ -1,0 +1,43 @@
+import type { IncomingMessage } from 'node:http';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { MySQL2Instrumentation } from '@opentelemetry/instrumentation-mysql2';
+import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+
+/** Requests that say nothing about an order (probes, scrapes, docs): no span, nor spans of what they query. */
+const UNTRACED_PATHS = /^\/(health|metrics|docs)(\/|\?|$)/;
+
+/**
+ * The packages the instrumentations patch. They patch `require`; import-in-the-middle (the ESM hook
+ * registered by src/tracing.ts) is limited to these, for a module the service would import as ESM.
+ */
+export const INSTRUMENTED_MODULES = ['http', 'https', 'express', 'mysql2', 'mysql2/promise', '@nestjs/core'];
+
+/**
+ * The OpenTelemetry SDK for traces only, every setting from the standard OTEL_* variables
+ * (exporter, endpoint, protocol, headers, sampler, service name and resource, batch processor):
+ * HTTP server and client, Express and Nest handlers, and mysql2 queries are instrumented; the Kafka
+ * spans are the service's own (tracing.ts: they follow each message through the outbox). Metrics
+ * stay with Prometheus and logs with stdout: no OTLP metric reader or log processor is started.
+ */
+export function startTracingSdk(): NodeSDK {
+  const sdk = new NodeSDK({
+    // The service's name unless the variables give one.
+    serviceName: process.env.OTEL_SERVICE_NAME || /(^|,)\s*service\.name\s*=/.test(process.env.OTEL_RESOURCE_ATTRIBUTES ?? '') ? undefined : 'order-flow',
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req: IncomingMessage) => UNTRACED_PATHS.test(req.url ?? ''),
+        // Outgoing calls (the identity provider's keys) only as part of a traced request.
+        requireParentforOutgoingSpans: true,
+      }),
+      new ExpressInstrumentation(),
+      new NestInstrumentation(),
+      new MySQL2Instrumentation(),
+    ],
+  });
+  sdk.start();
+  return sdk;
+}
