@@ -4,7 +4,9 @@ import { boolean, number, text, url } from './env-kit.js';
 /** Empty counts as unset, as the OpenTelemetry specification says of its variables. */
 const unsetIfEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
 
-const exporters = z.string().regex(/^\s*(otlp|console|zipkin|none)(\s*,\s*(otlp|console|zipkin|none))*\s*$/, 'OTEL_TRACES_EXPORTER must be a comma-separated list of otlp, console, zipkin or none');
+const exporters = z
+  .string()
+  .regex(/^\s*(otlp|console|zipkin|none)(\s*,\s*(otlp|console|zipkin|none))*\s*$/, 'OTEL_TRACES_EXPORTER must be a comma-separated list of otlp, console, zipkin or none');
 const protocol = z.enum(['http/protobuf', 'http/json', 'grpc']);
 const endpoint = url(['http', 'https']);
 

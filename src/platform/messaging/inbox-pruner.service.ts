@@ -24,7 +24,12 @@ export class InboxPrunerService implements OnApplicationBootstrap, OnApplication
     private readonly dataSource: DataSource,
     @Inject(kafkaConfig.KEY) private readonly cfg: ConfigType<typeof kafkaConfig>,
   ) {
-    this.poller = new Poller({ task: () => untraced(() => this.prune()), intervalMs: cfg.inboxPruneIntervalMs, log: this.logger, failureMessage: 'inbox pruning failed, retrying later' });
+    this.poller = new Poller({
+      task: () => untraced(() => this.prune()),
+      intervalMs: cfg.inboxPruneIntervalMs,
+      log: this.logger,
+      failureMessage: 'inbox pruning failed, retrying later',
+    });
   }
 
   onApplicationBootstrap(): void {

@@ -383,7 +383,9 @@ export function refusedMessage(err: unknown, depth = 0): string | null {
 }
 
 /** The rows as one batch per topic, in commit order (see groupByTopic), each with its stored trace context as W3C headers. */
-export function toTopicMessages(rows: Array<Pick<OutboxRow, 'topic' | 'message_key' | 'headers' | 'payload'> & Partial<Pick<OutboxRow, 'traceparent' | 'tracestate'>>>): TopicMessages[] {
+export function toTopicMessages(
+  rows: Array<Pick<OutboxRow, 'topic' | 'message_key' | 'headers' | 'payload'> & Partial<Pick<OutboxRow, 'traceparent' | 'tracestate'>>>,
+): TopicMessages[] {
   return groupByTopic(
     rows.map((row) => {
       const headers = JSON.parse(row.headers) as IHeaders;

@@ -71,13 +71,27 @@ export class OutboxService {
         const headers = { [HEADER_CORRELATION_ID]: e.correlationId, [HEADER_EVENT_TYPE]: e.eventType };
         // The trace the message continues (null, and no work, when tracing is off): see tracing.ts.
         const traced = outgoingTraceHeaders(e.causationId);
-        rows.push([shardOf(e.orderId, this.cfg.shards), topic, e.orderId, e.eventId, e.eventType, JSON.stringify(headers), JSON.stringify(e), traced?.traceparent ?? null, traced?.tracestate ?? null, delay * 1000]);
+        rows.push([
+          shardOf(e.orderId, this.cfg.shards),
+          topic,
+          e.orderId,
+          e.eventId,
+          e.eventType,
+          JSON.stringify(headers),
+          JSON.stringify(e),
+          traced?.traceparent ?? null,
+          traced?.tracestate ?? null,
+          delay * 1000,
+        ]);
       }
       if (delay > 0) this.relay.wakeAt(new Date(Date.now() + delay));
     }
     if (!rows.length) return;
     // available_at by the database's clock, as the relays of every replica compare it (see PENDING_SHARDS).
-    batch.add(`INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, traceparent, tracestate, available_at) VALUES ${rows.map(() => STAGED_ROW).join(',')}`, rows.flat());
+    batch.add(
+      `INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, traceparent, tracestate, available_at) VALUES ${rows.map(() => STAGED_ROW).join(',')}`,
+      rows.flat(),
+    );
   }
 
   /** Call after the transaction committed: publishes now instead of at the next poll. */

@@ -2,7 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { MySQL2Instrumentation } from '@opentelemetry/instrumentation-mysql2';
-import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 
 /** Requests that say nothing about an order (probes, scrapes, docs): no span, nor spans of what they query. */
@@ -12,12 +11,13 @@ const UNTRACED_PATHS = /^\/(health|metrics|docs)(\/|\?|$)/;
  * The packages the instrumentations patch. They patch `require`; import-in-the-middle (the ESM hook
  * registered by src/tracing.ts) is limited to these, for a module the service would import as ESM.
  */
-export const INSTRUMENTED_MODULES = ['http', 'https', 'express', 'mysql2', 'mysql2/promise', '@nestjs/core'];
+export const INSTRUMENTED_MODULES = ['http', 'https', 'express', 'mysql2', 'mysql2/promise'];
 
 /**
  * The OpenTelemetry SDK for traces only, every setting from the standard OTEL_* variables
  * (exporter, endpoint, protocol, headers, sampler, service name and resource, batch processor):
- * HTTP server and client, Express and Nest handlers, and mysql2 queries are instrumented; the Kafka
+ * HTTP server and client, Express middleware and route handlers (Nest's run inside them: the contrib
+ * Nest instrumentation supports Nest up to 11) and mysql2 queries are instrumented; the Kafka
  * spans are the service's own (tracing.ts: they follow each message through the outbox). Metrics
  * stay with Prometheus and logs with stdout: no OTLP metric reader or log processor is started.
  */
@@ -34,7 +34,6 @@ export function startTracingSdk(): NodeSDK {
         requireParentforOutgoingSpans: true,
       }),
       new ExpressInstrumentation(),
-      new NestInstrumentation(),
       new MySQL2Instrumentation(),
     ],
   });
