@@ -70,7 +70,12 @@ try {
   // 450 MB). NODE_OPTIONS with its own --max-semi-space-size wins.
   const nodeFlags = ['--enable-source-maps', ...(/--max-semi-space-size/.test(process.env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=64'])];
   // dist/tracing.js first: it starts OpenTelemetry before the app loads when OTEL_* asks for traces (else nothing).
-  const service = startChild('service', process.execPath, [...nodeFlags, '--import', pathToFileURL(path.join(ROOT, 'dist', 'tracing.js')).href, path.join(ROOT, 'dist', 'main.js')], env);
+  const service = startChild(
+    'service',
+    process.execPath,
+    [...nodeFlags, '--import', pathToFileURL(path.join(ROOT, 'dist', 'tracing.js')).href, path.join(ROOT, 'dist', 'main.js')],
+    env,
+  );
   children.push(service);
   service.once('exit', (code) => {
     if (!stopping) void stop(code ?? 1);

@@ -1,5 +1,13 @@
 import { context, trace } from '@opentelemetry/api';
-import { logTraceFields, outgoingTraceHeaders, startConsumerSpans, startPublishSpans, tracingEnabled, tracingRequested, untraced } from '../../../src/platform/observability/tracing.js';
+import {
+  logTraceFields,
+  outgoingTraceHeaders,
+  startConsumerSpans,
+  startPublishSpans,
+  tracingEnabled,
+  tracingRequested,
+  untraced,
+} from '../../../src/platform/observability/tracing.js';
 
 /** Tracing is off unless the standard variables ask for it, and then costs the pipeline next to nothing. */
 describe('tracing, off by default', () => {

@@ -31,7 +31,15 @@ describe('tracing helpers, tracing on', () => {
 
   it('sends each message under a producer span that continues the context its row stored', () => {
     const stored = traceparentOf('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331');
-    const batch = [{ topic: 'orders-in', messages: [{ key: 'order-1', headers: { 'x-event-type': 'OrderCreated', traceparent: stored } as Record<string, unknown> }, { key: 'order-2', headers: {} as Record<string, unknown> }] }];
+    const batch = [
+      {
+        topic: 'orders-in',
+        messages: [
+          { key: 'order-1', headers: { 'x-event-type': 'OrderCreated', traceparent: stored } as Record<string, unknown> },
+          { key: 'order-2', headers: {} as Record<string, unknown> },
+        ],
+      },
+    ];
     const end = startPublishSpans(batch)!;
     end();
     const [span] = exporter.getFinishedSpans();
