@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { MySQL2Instrumentation } from '@opentelemetry/instrumentation-mysql2';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 
 /** Requests that say nothing about an order (probes, scrapes, docs): no span, nor spans of what they query. */
-const UNTRACED_PATHS = /^\/(health|metrics|docs)(\/|\?|$)/;
+const UNTRACED_PATHS = /^\/(health|metrics|docs|docs-json)(\/|\?|$)/;
 
 /**
  * The packages the instrumentations patch. They patch `require`; import-in-the-middle (the ESM hook
@@ -16,7 +16,7 @@ export const INSTRUMENTED_MODULES = ['http', 'https', 'express', 'mysql2', 'mysq
 /**
  * The OpenTelemetry SDK for traces only, every setting from the standard OTEL_* variables
  * (exporter, endpoint, protocol, headers, sampler, service name and resource, batch processor):
- * HTTP server and client, Express middleware and route handlers (Nest's run inside them: the contrib
+ * HTTP server and client, Express routers and route handlers (Nest's run inside them: the contrib
  * Nest instrumentation supports Nest up to 11) and mysql2 queries are instrumented; the Kafka
  * spans are the service's own (tracing.ts: they follow each message through the outbox). Metrics
  * stay with Prometheus and logs with stdout: no OTLP metric reader or log processor is started.
@@ -33,7 +33,9 @@ export function startTracingSdk(): NodeSDK {
         // Outgoing calls (the identity provider's keys) only as part of a traced request.
         requireParentforOutgoingSpans: true,
       }),
-      new ExpressInstrumentation(),
+      // Route handlers (Nest's guards, pipes and controller run inside them), not each of the dozen
+      // middleware every request passes (helmet, body parser, correlation, ...): the server span times those.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
       new MySQL2Instrumentation(),
     ],
   });

@@ -37,7 +37,7 @@ async function startReceiver(): Promise<{ url: string; spans: ExportedSpan[]; co
 /**
  * The built service, started as production starts it (`node --import ./dist/tracing.js dist/main.js`)
  * with nothing but the standard OTEL_* variables, exports through OTLP/HTTP (protobuf, the default)
- * the spans of the real instrumentations: the ESM service's HTTP server, Express middleware and handlers and
+ * the spans of the real instrumentations: the ESM service's HTTP server, Express route handlers and
  * mysql2 queries are patched, and they share the order's trace with the relay's and consumers' spans.
  */
 describe('tracing on the built service: OTLP export of the auto-instrumented path', () => {
@@ -148,6 +148,10 @@ describe('tracing on the built service: OTLP export of the auto-instrumented pat
     const queries = spans.filter((s) => s.scope === '@opentelemetry/instrumentation-mysql2');
     expect(queries.some((q) => underOf(q).every((s) => s.kind !== 5))).toBe(true);
     expect(queries.some((q) => underOf(q).some((s) => s.kind === 5 && s.attributes['messaging.consumer.group.name'] === 'order-flow-inventory'))).toBe(true);
+
+    // Probes are not traced (the readiness probe was polled until the service was up).
+    expect(receiver.spans.filter((s) => /^\/(health|metrics)/.test(String(s.attributes['url.path'] ?? s.attributes['http.target'] ?? '')))).toEqual([]);
+    console.log(`one order's trace: ${spans.length} spans (${[...scopes].map((scope) => `${scope} ${spans.filter((s) => s.scope === scope).length}`).join(', ')})`);
 
     // The access log line of the POST carries the trace's ids next to its correlation id.
     const lines = output

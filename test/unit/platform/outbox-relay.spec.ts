@@ -370,6 +370,16 @@ describe('toTopicMessages', () => {
     expect(messages).toEqual([{ key: 'order-7', value: '{"n":7}', headers: { [HEADER_EVENT_TYPE]: 'E7' } }]);
   });
 
+  it("sends a row's stored trace context as W3C traceparent and tracestate headers, and none when it has none", () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const [{ messages }] = toTopicMessages([{ ...row(8, 'a'), traceparent, tracestate: 'vendor=x' }, { ...row(9, 'a'), traceparent, tracestate: null }, row(10, 'a')]);
+    expect(messages.map((m) => m.headers)).toEqual([
+      { [HEADER_EVENT_TYPE]: 'E8', traceparent, tracestate: 'vendor=x' },
+      { [HEADER_EVENT_TYPE]: 'E9', traceparent },
+      { [HEADER_EVENT_TYPE]: 'E10' },
+    ]);
+  });
+
   it('returns nothing for no rows', () => {
     expect(toTopicMessages([])).toEqual([]);
   });
