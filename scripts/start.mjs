@@ -7,6 +7,7 @@
 // local provider.
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ROOT, build, database, ensureDependencies, ensureMariaDb, log, startChild, waitForHttp } from './lib/infra.mjs';
 
 if (fs.existsSync(path.join(ROOT, '.env'))) process.loadEnvFile(path.join(ROOT, '.env'));
@@ -68,7 +69,13 @@ try {
   // orders/s that took minor GC from 0.7 to 0.3 ms of CPU per order; peak RSS did not grow (about
   // 450 MB). NODE_OPTIONS with its own --max-semi-space-size wins.
   const nodeFlags = ['--enable-source-maps', ...(/--max-semi-space-size/.test(process.env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=64'])];
-  const service = startChild('service', process.execPath, [...nodeFlags, path.join(ROOT, 'dist', 'main.js')], env);
+  // dist/tracing.js first: it starts OpenTelemetry before the app loads when OTEL_* asks for traces (else nothing).
+  const service = startChild(
+    'service',
+    process.execPath,
+    [...nodeFlags, '--import', pathToFileURL(path.join(ROOT, 'dist', 'tracing.js')).href, path.join(ROOT, 'dist', 'main.js')],
+    env,
+  );
   children.push(service);
   service.once('exit', (code) => {
     if (!stopping) void stop(code ?? 1);

@@ -3,6 +3,7 @@ import { authEnv } from './auth.env.js';
 import { boolean, describeEnvIssues, number, text, url } from './env-kit.js';
 import { sagaEnv } from './saga.env.js';
 import { simulationEnv } from './simulation.env.js';
+import { tracingEnv } from './tracing.env.js';
 
 /**
  * Every environment variable the service reads, validated once at boot (see env.ts), typed from this
@@ -93,6 +94,7 @@ export const envSchema = z
     ...authEnv,
     ...sagaEnv,
     ...simulationEnv,
+    ...tracingEnv,
   })
   .superRefine((e, ctx) => {
     if (e.KAFKA_SASL_MECHANISM === undefined) return;

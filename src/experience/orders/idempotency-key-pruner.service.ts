@@ -3,6 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { Poller } from '../../common/poller.js';
 import { appConfig } from '../../config/app.config.js';
 import { IdempotencyKeyRepository } from '../../order-store/idempotency-key.repository.js';
+import { untraced } from '../../platform/observability/tracing.js';
 
 /**
  * Rows per DELETE. Intake inserts into this table on every keyed POST: each chunk is one short
@@ -26,7 +27,7 @@ export class IdempotencyKeyPrunerService implements OnApplicationBootstrap, OnAp
     @Inject(appConfig.KEY) private readonly cfg: Pick<ConfigType<typeof appConfig>, 'idempotencyKeyTtlHours' | 'idempotencyPruneIntervalMs'>,
   ) {
     this.poller = new Poller({
-      task: () => this.prune(),
+      task: () => untraced(() => this.prune()),
       intervalMs: cfg.idempotencyPruneIntervalMs,
       log: this.logger,
       failureMessage: 'idempotency key pruning failed, retrying later',

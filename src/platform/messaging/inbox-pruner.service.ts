@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { Poller } from '../../common/poller.js';
 import { kafkaConfig } from '../../config/kafka.config.js';
 import { affectedRows } from '../database/sql-batch.js';
+import { untraced } from '../observability/tracing.js';
 
 /** Rows per DELETE: short transactions, few locks, however far behind the pruner is. */
 const CHUNK = 5000;
@@ -23,7 +24,12 @@ export class InboxPrunerService implements OnApplicationBootstrap, OnApplication
     private readonly dataSource: DataSource,
     @Inject(kafkaConfig.KEY) private readonly cfg: ConfigType<typeof kafkaConfig>,
   ) {
-    this.poller = new Poller({ task: () => this.prune(), intervalMs: cfg.inboxPruneIntervalMs, log: this.logger, failureMessage: 'inbox pruning failed, retrying later' });
+    this.poller = new Poller({
+      task: () => untraced(() => this.prune()),
+      intervalMs: cfg.inboxPruneIntervalMs,
+      log: this.logger,
+      failureMessage: 'inbox pruning failed, retrying later',
+    });
   }
 
   onApplicationBootstrap(): void {

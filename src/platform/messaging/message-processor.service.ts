@@ -11,6 +11,7 @@ import { affectedRows, SqlBatch } from '../database/sql-batch.js';
 import { correlation, messageTrace } from '../observability/correlation.js';
 import { deadLetteredMessages, inboxDuplicates, messageHandlingDuration, type MessageOutcome } from '../observability/metrics.counters.js';
 import { observedOnCommit } from '../observability/metrics.on-commit.js';
+import { startConsumerSpans, tracingEnabled, type ConsumedMessage, type ConsumerSpans } from '../observability/tracing.js';
 import type { DeadLetter } from './dead-letters.js';
 import { KafkaProducerService } from './kafka-producer.service.js';
 import type { ConsumerGroupName } from './consumer-groups.js';
@@ -134,16 +135,21 @@ export class MessageProcessorService implements OnApplicationShutdown {
    */
   private async runTogether(batch: TimedBatch, work: Work[]): Promise<boolean> {
     let duplicates = 0;
+    const spans = this.startSpans(batch, work);
     try {
       await observedOnCommit(() =>
-        leanTransaction(this.dataSource, async (lean) => {
-          const fresh = await this.recordInInbox(lean, work);
-          duplicates = work.length - fresh.length;
-          const envelopes = fresh.map((w) => w.envelope);
-          if (envelopes.length) await batch.handler.handleBatch(envelopes, lean.manager);
-        }),
+        traced(spans, () =>
+          leanTransaction(this.dataSource, async (lean) => {
+            const fresh = await this.recordInInbox(lean, work);
+            duplicates = work.length - fresh.length;
+            const envelopes = fresh.map((w) => w.envelope);
+            if (envelopes.length) await batch.handler.handleBatch(envelopes, lean.manager);
+          }),
+        ),
       );
+      spans?.end();
     } catch (err) {
+      spans?.end(err);
       if (isTransient(err) && !isLockConflict(err)) {
         this.logger.warn(`transient failure on a batch of ${work.length} from ${batch.topic}/${batch.partition}, will retry: ${(err as Error).message}`);
         this.observe(batch, 'retried', work.length);
@@ -199,6 +205,12 @@ export class MessageProcessorService implements OnApplicationShutdown {
     });
   }
 
+  /** The spans of the messages' handling, continuing their producers' traces; null (and no work) when tracing is off. */
+  private startSpans(batch: TimedBatch, work: Work[]): ConsumerSpans | null {
+    if (!tracingEnabled()) return null;
+    return startConsumerSpans({ topic: batch.topic, partition: batch.partition, group: work[0].consumerGroup }, work.map(consumedOf));
+  }
+
   /** Counts what the inbox absorbed (once committed): each one a redelivery, which a clean shutdown never causes. */
   private countDuplicates(consumerGroup: string, n: number): void {
     if (n > 0) inboxDuplicates.inc({ consumer_group: consumerGroup }, n);
@@ -208,20 +220,25 @@ export class MessageProcessorService implements OnApplicationShutdown {
   private async processOne(batch: TimedBatch, work: Work): Promise<void> {
     const { message, consumerGroup, attemptKey, envelope } = work;
     await correlation.run(messageTrace(envelope), async () => {
+      const spans = this.startSpans(batch, [work]);
       try {
         const handled = await observedOnCommit(() =>
-          leanTransaction(this.dataSource, async (lean) => {
-            if (!(await this.recordInInbox(lean, [work])).length) return false;
-            await batch.handler.handleBatch([envelope], lean.manager);
-            return true;
-          }),
+          traced(spans, () =>
+            leanTransaction(this.dataSource, async (lean) => {
+              if (!(await this.recordInInbox(lean, [work])).length) return false;
+              await batch.handler.handleBatch([envelope], lean.manager);
+              return true;
+            }),
+          ),
         );
+        spans?.end();
         this.chaosKillAfterDbCommit();
         this.attempts.delete(attemptKey);
         this.observe(batch, handled ? 'processed' : 'duplicate');
         if (handled) this.outbox.flush();
         else this.countDuplicates(consumerGroup, 1);
       } catch (err) {
+        spans?.end(err);
         await this.failedAlone(batch, work, err);
       }
       this.markDone(batch.consumer, batch.topic, batch.partition, message.offset);
@@ -368,6 +385,16 @@ export class MessageProcessorService implements OnApplicationShutdown {
 // A crash loses at most this much of committed progress to redelivery (which the inbox absorbs);
 // shorter means more OffsetCommit requests for the broker to write.
 const OFFSET_COMMIT_INTERVAL_MS = 100;
+
+/** `fn` inside the messages' spans, when there are any. */
+function traced<T>(spans: ConsumerSpans | null, fn: () => Promise<T>): Promise<T> {
+  return spans ? spans.run(fn) : fn();
+}
+
+/** What a message's span records of it. */
+function consumedOf({ message, envelope }: Work): ConsumedMessage {
+  return { headers: message.headers, offset: message.offset, eventId: envelope.eventId, eventType: envelope.eventType, orderId: envelope.orderId };
+}
 
 /** What the DLQ keeps of a message: where it was, why it failed, and the message as it came. */
 function deadLetterOf(batch: MessageBatch, raw: KafkaMessage, consumerGroup: string, err: Error, attempts: number): DeadLetter {

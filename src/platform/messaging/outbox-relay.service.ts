@@ -8,6 +8,7 @@ import { outboxConfig } from '../../config/outbox.config.js';
 import { HEADER_CORRELATION_ID } from '../../contracts/envelope.js';
 import { correlation } from '../observability/correlation.js';
 import { outboxPublishDuration, outboxPublishFailures } from '../observability/metrics.counters.js';
+import { startPublishSpans, storedTraceHeaders, untraced } from '../observability/tracing.js';
 import { groupByTopic, KafkaProducerService } from './kafka-producer.service.js';
 import { OutboxRepository, type OutboxRow } from './outbox.repository.js';
 
@@ -95,7 +96,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     }
     if (Date.now() < this.backoffUntil) return;
     this.active += 1;
-    const loop = this.loop();
+    // The relay's round trips serve many orders: no trace of the request or message that kicked it.
+    const loop = untraced(() => this.loop());
     this.loops.add(loop);
     void loop.finally(() => this.loops.delete(loop));
   }
@@ -244,7 +246,18 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
    * duplicates).
    */
   private async publish(rows: OutboxRow[], deadline: number): Promise<Outcome> {
-    const send = (batch: OutboxRow[]) => timedSend(() => this.producer.sendBatch(toTopicMessages(batch), { timeoutMs: Math.max(1, Math.ceil(deadline - performance.now())) }));
+    const send = async (batch: OutboxRow[]) => {
+      const topicMessages = toTopicMessages(batch);
+      // A span per traced message, continuing the trace its row stored (null when tracing is off).
+      const sent = startPublishSpans(topicMessages);
+      try {
+        await timedSend(() => this.producer.sendBatch(topicMessages, { timeoutMs: Math.max(1, Math.ceil(deadline - performance.now())) }));
+      } catch (err) {
+        sent?.(err);
+        throw err;
+      }
+      sent?.();
+    };
     try {
       await send(rows);
       return { sent: rows, parked: [] };
@@ -369,9 +382,17 @@ export function refusedMessage(err: unknown, depth = 0): string | null {
   return null;
 }
 
-/** The rows as one batch per topic, in commit order (see groupByTopic). */
-export function toTopicMessages(rows: Array<Pick<OutboxRow, 'topic' | 'message_key' | 'headers' | 'payload'>>): TopicMessages[] {
-  return groupByTopic(rows.map((row) => ({ topic: row.topic, message: { key: row.message_key, value: row.payload, headers: JSON.parse(row.headers) as IHeaders } })));
+/** The rows as one batch per topic, in commit order (see groupByTopic), each with its stored trace context as W3C headers. */
+export function toTopicMessages(
+  rows: Array<Pick<OutboxRow, 'topic' | 'message_key' | 'headers' | 'payload'> & Partial<Pick<OutboxRow, 'traceparent' | 'tracestate'>>>,
+): TopicMessages[] {
+  return groupByTopic(
+    rows.map((row) => {
+      const headers = JSON.parse(row.headers) as IHeaders;
+      if (row.traceparent) Object.assign(headers, storedTraceHeaders({ traceparent: row.traceparent, tracestate: row.tracestate ?? null }));
+      return { topic: row.topic, message: { key: row.message_key, value: row.payload, headers } };
+    }),
+  );
 }
 
 export interface RelayHealth {

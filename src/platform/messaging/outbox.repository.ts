@@ -10,6 +10,9 @@ export interface OutboxRow {
   message_key: string;
   headers: string;
   payload: string;
+  /** The W3C trace context the message was produced in (null when tracing was off). */
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 /** What a pass opens with: the shards it wants, those of them it has yet to claim, under which lease. */
@@ -131,7 +134,7 @@ export const OLDEST_DUE =
  * and all, into an on-disk temporary table to sort it, so a pass slowed down as rows piled up.
  */
 export const READ_LEASED = (shards: number) =>
-  `SELECT o.id, o.shard, o.topic, o.message_key, o.headers, o.payload FROM outbox o STRAIGHT_JOIN outbox_shards s ON s.shard = o.shard AND s.lease_owner = ? WHERE o.shard IN (${marks(shards)}) AND o.available_at <= UTC_TIMESTAMP(3) AND o.parked_at IS NULL ORDER BY o.id LIMIT ?`;
+  `SELECT o.id, o.shard, o.topic, o.message_key, o.headers, o.payload, o.traceparent, o.tracestate FROM outbox o STRAIGHT_JOIN outbox_shards s ON s.shard = o.shard AND s.lease_owner = ? WHERE o.shard IN (${marks(shards)}) AND o.available_at <= UTC_TIMESTAMP(3) AND o.parked_at IS NULL ORDER BY o.id LIMIT ?`;
 
 /**
  * Deletes the published rows (parameters: their ids as a JSON array, the lease token) of the shards

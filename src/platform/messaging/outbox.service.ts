@@ -7,6 +7,7 @@ import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE, type Envelope } from '../../c
 import type { EventType } from '../../contracts/messages.js';
 import { TOPIC_OF } from '../../contracts/topics.js';
 import { SqlBatch } from '../database/sql-batch.js';
+import { outgoingTraceHeaders } from '../observability/tracing.js';
 import { OutboxRelayService } from './outbox-relay.service.js';
 
 export interface Trace {
@@ -21,7 +22,7 @@ export function causedBy(message: { correlationId: string; eventId: string }): T
 }
 
 /** One outbox row's values: available `delay` microseconds from now by the database's clock. */
-const STAGED_ROW = '(?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND)';
+const STAGED_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND)';
 
 /** Messages caused by one command, to be published `delayMs` after now (simulated latency). */
 export interface OutgoingMessages {
@@ -68,13 +69,29 @@ export class OutboxService {
       for (const e of messages) {
         const topic = this.kafka.topics[TOPIC_OF[e.eventType as EventType]];
         const headers = { [HEADER_CORRELATION_ID]: e.correlationId, [HEADER_EVENT_TYPE]: e.eventType };
-        rows.push([shardOf(e.orderId, this.cfg.shards), topic, e.orderId, e.eventId, e.eventType, JSON.stringify(headers), JSON.stringify(e), delay * 1000]);
+        // The trace the message continues (null, and no work, when tracing is off): see tracing.ts.
+        const traced = outgoingTraceHeaders(e.causationId);
+        rows.push([
+          shardOf(e.orderId, this.cfg.shards),
+          topic,
+          e.orderId,
+          e.eventId,
+          e.eventType,
+          JSON.stringify(headers),
+          JSON.stringify(e),
+          traced?.traceparent ?? null,
+          traced?.tracestate ?? null,
+          delay * 1000,
+        ]);
       }
       if (delay > 0) this.relay.wakeAt(new Date(Date.now() + delay));
     }
     if (!rows.length) return;
     // available_at by the database's clock, as the relays of every replica compare it (see PENDING_SHARDS).
-    batch.add(`INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at) VALUES ${rows.map(() => STAGED_ROW).join(',')}`, rows.flat());
+    batch.add(
+      `INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, traceparent, tracestate, available_at) VALUES ${rows.map(() => STAGED_ROW).join(',')}`,
+      rows.flat(),
+    );
   }
 
   /** Call after the transaction committed: publishes now instead of at the next poll. */

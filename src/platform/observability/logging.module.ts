@@ -1,11 +1,21 @@
-import { Module } from '@nestjs/common';
+import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import { appConfig } from '../../config/app.config.js';
 import { correlation } from './correlation.js';
+import { flushTraces, logTraceFields } from './tracing.js';
+
+/** Writes out the spans in hand when the application stops (the batch processor would lose its last seconds). */
+@Injectable()
+class TraceFlush implements OnApplicationShutdown {
+  async onApplicationShutdown(): Promise<void> {
+    await flushTraces().catch(() => undefined);
+  }
+}
 
 /**
- * JSON logs; every line inside a request or a Kafka message carries its correlation id and order id.
+ * JSON logs; every line inside a request or a Kafka message carries its correlation id and order id,
+ * and, when tracing is on, every line inside a span its `trace_id` and `span_id`.
  *
  * nestjs-pino supplies the Nest logger, but its pino-http middleware is not mounted (`forRoutes: []`):
  * its per-request child loggers cost CPU on every request, even when no line is written. The
@@ -22,7 +32,10 @@ import { correlation } from './correlation.js';
           transport: app.logPretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
           mixin: () => {
             const ctx = correlation.current();
-            return ctx ? { correlationId: ctx.correlationId, ...(ctx.orderId ? { orderId: ctx.orderId } : {}) } : {};
+            const fields = ctx ? { correlationId: ctx.correlationId, ...(ctx.orderId ? { orderId: ctx.orderId } : {}) } : {};
+            // Inside a span (tracing on): its trace_id and span_id, to jump from a log line to its trace.
+            const span = logTraceFields();
+            return span ? { ...fields, ...span } : fields;
           },
           // Tokens and secrets never reach the logs.
           redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.token', '*.access_token'], censor: '[redacted]' },
@@ -32,5 +45,6 @@ import { correlation } from './correlation.js';
       }),
     }),
   ],
+  providers: [TraceFlush],
 })
 export class LoggingModule {}

@@ -8,6 +8,7 @@ import { OutboxService } from '../../platform/messaging/outbox.service.js';
 import { correlation } from '../../platform/observability/correlation.js';
 import { sagaSchedulerFailures } from '../../platform/observability/metrics.counters.js';
 import { observedOnCommit } from '../../platform/observability/metrics.on-commit.js';
+import { untraced } from '../../platform/observability/tracing.js';
 import { OrderSagaService } from './order-saga.service.js';
 import { SagaStepRepository, type DueStep } from './saga-step.repository.js';
 import { StepDeadlineGate } from './step-deadline.gate.js';
@@ -44,7 +45,7 @@ export class SagaStepScheduler implements OnApplicationBootstrap, OnApplicationS
     private readonly outbox: OutboxService,
     @Inject(sagaConfig.KEY) private readonly cfg: ConfigType<typeof sagaConfig>,
   ) {
-    this.poller = new Poller({ task: () => this.pass(), intervalMs: cfg.schedulerIntervalMs, log: this.logger, failureMessage: 'step scheduler pass failed' });
+    this.poller = new Poller({ task: () => untraced(() => this.pass()), intervalMs: cfg.schedulerIntervalMs, log: this.logger, failureMessage: 'step scheduler pass failed' });
   }
 
   private get stopped(): boolean {

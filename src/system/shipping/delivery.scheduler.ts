@@ -6,6 +6,7 @@ import { simulationConfig } from '../../config/simulation.config.js';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import { correlation } from '../../platform/observability/correlation.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
+import { untraced } from '../../platform/observability/tracing.js';
 import { ShipmentRepository, type DueShipment } from './shipment.repository.js';
 import { shipmentView } from './shipping.service.js';
 
@@ -32,7 +33,7 @@ export class DeliveryScheduler implements OnApplicationBootstrap, OnApplicationS
   ) {
     const { deliveryIntervalMs, deliveryBatchSize } = cfg.shipping;
     this.poller = new Poller({
-      task: () => this.deliverDue(),
+      task: () => untraced(() => this.deliverDue()),
       intervalMs: deliveryIntervalMs,
       firstDelayMs: 0,
       // A full batch means more is due: go again at once.

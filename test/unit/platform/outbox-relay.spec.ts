@@ -45,6 +45,8 @@ function row(id: number, topic: string, shard = id % 4, availableInMs = 0): Row 
     message_key: `order-${id}`,
     headers: JSON.stringify({ [HEADER_EVENT_TYPE]: `E${id}` }),
     payload: `{"n":${id}}`,
+    traceparent: null,
+    tracestate: null,
     available_at: new Date(T0 + availableInMs),
   };
 }
@@ -366,6 +368,16 @@ describe('toTopicMessages', () => {
   it('keys each message by its row key and parses its headers', () => {
     const [{ messages }] = toTopicMessages([row(7, 'a')]);
     expect(messages).toEqual([{ key: 'order-7', value: '{"n":7}', headers: { [HEADER_EVENT_TYPE]: 'E7' } }]);
+  });
+
+  it("sends a row's stored trace context as W3C traceparent and tracestate headers, and none when it has none", () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const [{ messages }] = toTopicMessages([{ ...row(8, 'a'), traceparent, tracestate: 'vendor=x' }, { ...row(9, 'a'), traceparent, tracestate: null }, row(10, 'a')]);
+    expect(messages.map((m) => m.headers)).toEqual([
+      { [HEADER_EVENT_TYPE]: 'E8', traceparent, tracestate: 'vendor=x' },
+      { [HEADER_EVENT_TYPE]: 'E9', traceparent },
+      { [HEADER_EVENT_TYPE]: 'E10' },
+    ]);
   });
 
   it('returns nothing for no rows', () => {
@@ -1132,7 +1144,7 @@ describe('OutboxService.stage', () => {
     await batch.run(tx);
   };
 
-  it('stages every envelope in one multi-row INSERT with shard, topic, key, headers and availability', async () => {
+  it('stages every envelope in one multi-row INSERT with shard, topic, key, headers, trace context (null: tracing off) and availability', async () => {
     const reserve = newEnvelope(
       'ReserveStock',
       ORDER_A,
@@ -1145,17 +1157,19 @@ describe('OutboxService.stage', () => {
     expect(queries).toHaveLength(1);
     const [{ sql, params }] = queries;
     // Available by the database's clock (replicas' clocks differ): now plus the delay in microseconds.
-    const row = '(?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND)';
-    expect(sql).toBe(`INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, available_at) VALUES ${row},${row}`);
-    expect(params).toHaveLength(16);
-    const [first, second] = [params.slice(0, 8), params.slice(8)];
+    const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND)';
+    expect(sql).toBe(`INSERT INTO outbox (shard, topic, message_key, event_id, event_type, headers, payload, traceparent, tracestate, available_at) VALUES ${row},${row}`);
+    expect(params).toHaveLength(20);
+    const [first, second] = [params.slice(0, 10), params.slice(10)];
     expect(first.slice(0, 5)).toEqual([shardOf(ORDER_A, 16), 't-inventory-requests', ORDER_A, reserve.eventId, 'ReserveStock']);
     expect(JSON.parse(first[5] as string)).toEqual({ [HEADER_CORRELATION_ID]: 'corr-a', [HEADER_EVENT_TYPE]: 'ReserveStock' });
     expect(JSON.parse(first[6] as string)).toEqual(reserve);
-    expect(first[7]).toBe(0);
+    expect(first.slice(7, 9)).toEqual([null, null]);
+    expect(first[9]).toBe(0);
     expect(second.slice(0, 5)).toEqual([shardOf(ORDER_B, 16), 't-order-status', ORDER_B, status.eventId, 'OrderStatusChanged']);
     expect(JSON.parse(second[5] as string)).toEqual({ [HEADER_CORRELATION_ID]: 'corr-b', [HEADER_EVENT_TYPE]: 'OrderStatusChanged' });
-    expect(second[7]).toBe(0);
+    expect(second.slice(7, 9)).toEqual([null, null]);
+    expect(second[9]).toBe(0);
     expect(wakes).toEqual([]); // due now: the caller's flush() publishes it
   });
 
@@ -1163,7 +1177,7 @@ describe('OutboxService.stage', () => {
     const e = newEnvelope('PaymentCharged', ORDER_A, { paymentId: 'pay-1', amount: 10, currency: 'EUR' }, { correlationId: 'corr-a' });
     await stageAndRun([e], { delayMs: 250 });
     expect(queries[0].params[1]).toBe('t-payment-replies');
-    expect(queries[0].params[7]).toBe(250_000);
+    expect(queries[0].params[9]).toBe(250_000);
     expect(wakes).toEqual([new Date(T0 + 250)]);
   });
 

@@ -5,6 +5,7 @@ import { SagaStepCommand1763794800000 } from './1763794800000-saga-step-command.
 import { OutboxParked1764590400000 } from './1764590400000-outbox-parked.js';
 import { SagaFaultPaths1765000000000 } from './1765000000000-saga-fault-paths.js';
 import { OutboxShardLeases1765000100000 } from './1765000100000-outbox-shard-leases.js';
+import { OutboxTraceContext1765100000000 } from './1765100000000-outbox-trace-context.js';
 
 /** Migrations in the order they run. Listed explicitly: ESM has no reliable glob loading. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   OutboxParked1764590400000,
   SagaFaultPaths1765000000000,
   OutboxShardLeases1765000100000,
+  OutboxTraceContext1765100000000,
 ];
