@@ -336,6 +336,7 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
         consumerGroup: 'order-flow-intake',
         attempts: 1,
         key: marker,
+        reason: 'INVALID_MESSAGE',
         error: expect.stringContaining('invalid envelope'),
       });
       expect(typeof letter.value.offset).toBe('string');
