@@ -46,7 +46,9 @@ if (command === 'list') {
   else {
     for (const l of letters) {
       const type = l.headers[HEADER_EVENT_TYPE] ?? '?';
-      console.log(`${l.id}  ${l.failedAt}  ${l.consumerGroup}  ${l.originTopic}/${l.partition}@${l.offset}  ${type}  key ${l.key ?? '-'}  attempts ${l.attempts}  ${l.error}`);
+      console.log(
+        `${l.id}  ${l.failedAt}  ${l.consumerGroup}  ${l.originTopic}/${l.partition}@${l.offset}  ${type}  key ${l.key ?? '-'}  attempts ${l.attempts}  ${l.reason ?? '-'}  ${l.error}`,
+      );
     }
     console.log(`${letters.length} dead letter(s) in ${cfg.topics.dlq}`);
   }

@@ -15,7 +15,8 @@ function sslOf(e: Env) {
   return { rejectUnauthorized: e.KAFKA_SSL_REJECT_UNAUTHORIZED, ...(e.KAFKA_SSL_CA_FILE ? { ca: [readFileSync(e.KAFKA_SSL_CA_FILE, 'utf8')] } : {}) };
 }
 
-function topicsOf(e: Env) {
+/** The topic names the settings give, by key. */
+export function topicsOf(e: Env) {
   return {
     ordersIn: e.KAFKA_TOPIC_ORDERS_IN,
     ordersValidated: e.KAFKA_TOPIC_ORDERS_VALIDATED,

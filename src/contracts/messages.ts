@@ -3,16 +3,18 @@ import { FAILURE_REASONS, ORDER_STATUSES, SHIPMENT_STATUSES } from './order-stat
 import { currency, integer, isoDate, money, text, boolean } from './schema-kit.js';
 
 /**
- * Every message type and its payload schema: the one source of both the TypeScript type (`Payloads`)
- * and the validator. Layers share only these contracts (and the envelope): a consumer validates the
- * payload here on the way in, a producer builds it from these types. Objects refuse unknown keys.
+ * Every message type and its payload schema: the one source of the TypeScript type (`Payloads`), the
+ * validator and the AsyncAPI document (asyncapi/asyncapi.yaml). Layers share only these contracts (and
+ * the envelope): a consumer validates the payload here on the way in, a producer builds it from these
+ * types. Objects ignore keys they do not know (docs/events.md): a field added within a major version is
+ * dropped by a consumer that does not know it yet.
  */
 const reason = z.enum(FAILURE_REASONS);
 const attempt = integer(1);
 
-const orderLine = z.strictObject({ productId: text.max(64), quantity: integer(1, 1000) });
+const orderLine = z.object({ productId: text.max(64), quantity: integer(1, 1000) });
 const pricedLine = orderLine.extend({ unitPrice: money });
-const address = z.strictObject({
+const address = z.object({
   line1: text,
   line2: text.optional(),
   city: text,
@@ -23,8 +25,8 @@ export type OrderLine = z.output<typeof orderLine>;
 export type PricedLine = z.output<typeof pricedLine>;
 export type Address = z.output<typeof address>;
 
-const rejection = z.strictObject({ reason, transient: boolean, detail: text.optional() });
-const shipment = z.strictObject({
+const rejection = z.object({ reason, transient: boolean, detail: text.optional() });
+const shipment = z.object({
   shipmentId: text,
   status: z.enum(SHIPMENT_STATUSES),
   carrier: text,
@@ -34,48 +36,80 @@ const shipment = z.strictObject({
 
 export const payloadSchemas = {
   // orders-in
-  OrderCreated: z.strictObject({
-    customer: z.strictObject({ id: text, name: text, email: text, phone: text.optional() }),
+  OrderCreated: z.object({
+    customer: z.object({ id: text, name: text, email: text, phone: text.optional() }),
     shippingAddress: address,
     items: z.array(orderLine).min(1).max(100),
     currency,
   }),
   // orders-validated
-  OrderValidated: z.strictObject({ items: z.array(pricedLine).min(1), total: money, currency, paymentId: text }),
+  OrderValidated: z.object({ items: z.array(pricedLine).min(1), total: money, currency, paymentId: text }),
   // order-status
-  OrderStatusChanged: z.strictObject({ from: z.enum(ORDER_STATUSES).nullable(), to: z.enum(ORDER_STATUSES), reason: reason.optional(), at: isoDate }),
+  OrderStatusChanged: z.object({ from: z.enum(ORDER_STATUSES).nullable(), to: z.enum(ORDER_STATUSES), reason: reason.optional(), at: isoDate }),
   // inventory-requests
-  ReserveStock: z.strictObject({ items: z.array(orderLine).min(1), currency, attempt }),
-  ReleaseStock: z.strictObject({ reason: text }),
-  CommitStock: z.strictObject({}),
+  ReserveStock: z.object({ items: z.array(orderLine).min(1), currency, attempt }),
+  ReleaseStock: z.object({ reason: text }),
+  CommitStock: z.object({}),
   // inventory-replies
-  StockReservationConfirmed: z.strictObject({ items: z.array(pricedLine).min(1), total: money, currency }),
+  StockReservationConfirmed: z.object({ items: z.array(pricedLine).min(1), total: money, currency }),
   StockReservationRejected: rejection,
-  StockReleaseConfirmed: z.strictObject({ released: boolean }),
+  StockReleaseConfirmed: z.object({ released: boolean }),
   // inventory-updates
-  StockReserved: z.strictObject({ items: z.array(orderLine) }),
-  StockReleased: z.strictObject({ items: z.array(orderLine) }),
-  StockCommitted: z.strictObject({ items: z.array(orderLine) }),
+  StockReserved: z.object({ items: z.array(orderLine) }),
+  StockReleased: z.object({ items: z.array(orderLine) }),
+  StockCommitted: z.object({ items: z.array(orderLine) }),
   // payment-requests
-  ChargePayment: z.strictObject({ amount: money, currency, customerId: text, attempt }),
-  RefundPayment: z.strictObject({ reason: text }),
+  ChargePayment: z.object({ amount: money, currency, customerId: text, attempt }),
+  RefundPayment: z.object({ reason: text }),
   // payment-replies
-  PaymentCharged: z.strictObject({ paymentId: text, amount: money, currency }),
+  PaymentCharged: z.object({ paymentId: text, amount: money, currency }),
   PaymentRejected: rejection,
-  PaymentRefunded: z.strictObject({ paymentId: text.nullable(), amount: money }),
+  PaymentRefunded: z.object({ paymentId: text.nullable(), amount: money }),
   // shipping-updates
-  ShipmentRequested: z.strictObject({ shippingAddress: address, items: z.array(orderLine).min(1), attempt }),
-  CancelShipment: z.strictObject({ reason: text }),
+  ShipmentRequested: z.object({ shippingAddress: address, items: z.array(orderLine).min(1), attempt }),
+  CancelShipment: z.object({ reason: text }),
   ShipmentStatusChanged: shipment,
   // shipping-replies
   ShipmentCreated: shipment,
   ShipmentRejected: rejection,
   /** `shipmentId` null: there was no shipment to cancel (a later request for the order is refused). */
-  ShipmentCancelled: z.strictObject({ shipmentId: text.nullable(), cancelled: boolean }),
+  ShipmentCancelled: z.object({ shipmentId: text.nullable(), cancelled: boolean }),
 };
 
 export type EventType = keyof typeof payloadSchemas;
 export type Payloads = { [K in EventType]: z.output<(typeof payloadSchemas)[K]> };
+
+/**
+ * The major `schemaVersion` of each message type: producers stamp it, consumers accept that major only
+ * and dead-letter any other (`UNSUPPORTED_SCHEMA_VERSION`). Bump a type's number only for a change an
+ * older consumer cannot read (a field removed, renamed or retyped, a new required meaning); adding a
+ * field is not one. docs/events.md says how to roll out a new major.
+ */
+export const SCHEMA_VERSIONS: { readonly [K in EventType]: number } = {
+  OrderCreated: 1,
+  OrderValidated: 1,
+  OrderStatusChanged: 1,
+  ReserveStock: 1,
+  ReleaseStock: 1,
+  CommitStock: 1,
+  StockReservationConfirmed: 1,
+  StockReservationRejected: 1,
+  StockReleaseConfirmed: 1,
+  StockReserved: 1,
+  StockReleased: 1,
+  StockCommitted: 1,
+  ChargePayment: 1,
+  RefundPayment: 1,
+  PaymentCharged: 1,
+  PaymentRejected: 1,
+  PaymentRefunded: 1,
+  ShipmentRequested: 1,
+  CancelShipment: 1,
+  ShipmentStatusChanged: 1,
+  ShipmentCreated: 1,
+  ShipmentRejected: 1,
+  ShipmentCancelled: 1,
+};
 
 export function isEventType(value: string): value is EventType {
   return Object.prototype.hasOwnProperty.call(payloadSchemas, value);

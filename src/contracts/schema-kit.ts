@@ -3,8 +3,12 @@ import { z } from 'zod';
 /**
  * The building blocks of the message schemas. They keep the rules the contracts had under Joi
  * (whose defaults the messages were written against): strings are never empty, numbers and booleans
- * sent as strings are converted, ISO dates are normalised to `toISOString()`, money is rounded to cents,
- * and objects refuse unknown keys.
+ * sent as strings are converted, ISO dates are normalised to `toISOString()`, money is rounded to cents.
+ * Objects ignore (and drop) keys they do not know: a newer producer of the same major version may add
+ * fields (docs/events.md).
+ *
+ * A block whose conversion zod cannot express in JSON Schema says what it accepts in its metadata
+ * (`.meta`), which `z.toJSONSchema` copies into the AsyncAPI document.
  */
 
 const NUMBER_TEXT = /^\s*[+-]?(?:(?:\d+(?:\.\d*)?)|(?:\.\d+))(?:e([+-]?\d+))?\s*$/i;
@@ -18,12 +22,14 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
 }
 
 /** An amount of money: not negative, rounded to two decimals. */
-export const money = number.pipe(
-  z
-    .number()
-    .min(0)
-    .transform((v) => Math.round(v * 100) / 100),
-);
+export const money = number
+  .pipe(
+    z
+      .number()
+      .min(0)
+      .transform((v) => Math.round(v * 100) / 100),
+  )
+  .meta({ type: 'number', minimum: 0, description: 'An amount of money, rounded to cents' });
 
 /** `true` or `false`, or the same spelled as a string in any case. */
 export const boolean = z.preprocess((v) => {
@@ -43,11 +49,13 @@ function toIsoDate(value: string): string | null {
   const date = new Date(/T.*[+-]\d\d$/.test(value) ? `${value}:00` : value);
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
-export const isoDate = text.transform((value, ctx) => {
-  const iso = toIsoDate(value);
-  if (iso === null) ctx.addIssue({ code: 'custom', message: 'must be in ISO 8601 date format' });
-  return iso ?? value;
-});
+export const isoDate = text
+  .transform((value, ctx) => {
+    const iso = toIsoDate(value);
+    if (iso === null) ctx.addIssue({ code: 'custom', message: 'must be in ISO 8601 date format' });
+    return iso ?? value;
+  })
+  .meta({ type: 'string', format: 'date-time', description: 'An ISO 8601 date, written as `toISOString()`' });
 
 /** A GUID (any version, or only the version digits in `versions`, e.g. '47'), optionally in matching brackets, with a consistent separator. */
 export function guid(versions?: string) {
@@ -56,13 +64,15 @@ export function guid(versions?: string) {
     'i',
   );
   const closing: Record<string, string> = { '': '', '{': '}', '[': ']', '(': ')' };
-  return text.refine(
-    (value) => {
-      const match = pattern.exec(value);
-      return match !== null && closing[match[1]] === match[3];
-    },
-    { message: 'must be a valid GUID' },
-  );
+  return text
+    .refine(
+      (value) => {
+        const match = pattern.exec(value);
+        return match !== null && closing[match[1]] === match[3];
+      },
+      { message: 'must be a valid GUID' },
+    )
+    .meta({ format: 'uuid' });
 }
 
 /** A three-letter currency code, upper-cased. */

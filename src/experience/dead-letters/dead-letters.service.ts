@@ -80,6 +80,7 @@ function toDto(l: StoredDeadLetter): DeadLetterDto {
     ...(eventType ? { eventType } : {}),
     key: l.key,
     attempts: l.attempts,
+    ...(l.reason ? { reason: l.reason } : {}),
     error: l.error,
     headers: l.headers ?? {},
     value: l.value,

@@ -1,20 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { DeadLetter } from '../../contracts/dead-letter.js';
 import { groupByTopic, ORDERED_PRODUCER } from './kafka-producer.service.js';
 
-/** What a consumer writes to the DLQ topic when it gives up on a message (docs/architecture.md §7.3). */
-export interface DeadLetter {
-  originTopic: string;
-  partition: number;
-  offset: string;
-  consumerGroup: string;
-  error: string;
-  attempts: number;
-  failedAt: string;
-  key: string | null;
-  headers: Record<string, string>;
-  value: string | null;
-}
+/** What a consumer writes to the DLQ topic when it gives up on a message: its schema is a contract (src/contracts/dead-letter.ts). */
+export type { DeadLetter } from '../../contracts/dead-letter.js';
 
 /** A dead letter with its own place in the DLQ topic, which names it for a replay. */
 export interface StoredDeadLetter extends DeadLetter {

@@ -3,12 +3,11 @@ import type { ConfigType } from '@nestjs/config';
 import { DiscoveryService } from '@nestjs/core';
 import type { EntityManager } from 'typeorm';
 import { kafkaConfig, type TopicKey } from '../../config/kafka.config.js';
-import type { Envelope } from '../../contracts/envelope.js';
-import type { EventType, Payloads } from '../../contracts/messages.js';
+import type { TypedEnvelope } from '../../contracts/envelope.js';
+import type { EventType } from '../../contracts/messages.js';
 import type { ConsumerGroupName } from './consumer-groups.js';
 
-/** An envelope whose payload is of its event type's shape. */
-export type TypedEnvelope<T extends EventType = EventType> = { [K in T]: Envelope<K, Payloads[K]> }[T];
+export type { TypedEnvelope } from '../../contracts/envelope.js';
 
 /**
  * What a consumer group does with one topic: the event types it expects there (anything else is

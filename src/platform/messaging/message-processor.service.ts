@@ -3,9 +3,9 @@ import type { ConfigType } from '@nestjs/config';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { kafkaConfig } from '../../config/kafka.config.js';
-import { envelopeSchema, HEADER_CORRELATION_ID, HEADER_EVENT_TYPE } from '../../contracts/envelope.js';
-import { isEventType, payloadSchemas, type EventType } from '../../contracts/messages.js';
-import { describeIssues } from '../../contracts/schema-kit.js';
+import { DEAD_LETTER_EVENT_TYPE, type DeadLetterReason } from '../../contracts/dead-letter.js';
+import { HEADER_CORRELATION_ID, HEADER_EVENT_TYPE } from '../../contracts/envelope.js';
+import { ContractViolation, parseMessage } from '../../contracts/parse-message.js';
 import { leanTransaction, type LeanTransaction } from '../database/lean-transaction.js';
 import { affectedRows, SqlBatch } from '../database/sql-batch.js';
 import { correlation, messageTrace } from '../observability/correlation.js';
@@ -113,11 +113,12 @@ export class MessageProcessorService implements OnApplicationShutdown {
     for (const message of batch.messages) {
       let envelope: TypedEnvelope;
       try {
-        envelope = this.parse(message.value, handler.accepts);
+        envelope = parseMessage(message.value, handler.accepts);
       } catch (err) {
         // Dead-lettered at once. If the rest of its batch is then rolled back and fetched again, it is
         // dead-lettered again: the DLQ is at-least-once, like every topic.
-        await this.deadLetter(batch, message, consumerGroup, err as Error, 1);
+        const reason = err instanceof ContractViolation ? err.reason : 'INVALID_MESSAGE';
+        await this.deadLetter(batch, message, consumerGroup, err as Error, 1, reason);
         entries.push({ message, work: null, ignored: false });
         continue;
       }
@@ -261,7 +262,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
       throw err;
     }
     this.attempts.delete(attemptKey);
-    await this.deadLetter(batch, message, consumerGroup, err as Error, attempt);
+    await this.deadLetter(batch, message, consumerGroup, err as Error, attempt, 'PROCESSING_FAILED');
   }
 
   /** `count` messages of the batch reached `outcome` now: one observation each of the time since the batch started. */
@@ -277,29 +278,8 @@ export class MessageProcessorService implements OnApplicationShutdown {
     if (this.cfg.chaosKillAfterDbCommit > 0 && Math.random() < this.cfg.chaosKillAfterDbCommit) process.kill(process.pid, 'SIGKILL');
   }
 
-  private parse<T extends EventType>(value: unknown, accepts: readonly T[]): TypedEnvelope<T> {
-    let data = value;
-    if (Buffer.isBuffer(data)) data = data.toString('utf8');
-    if (typeof data === 'string') {
-      try {
-        data = JSON.parse(data);
-      } catch {
-        throw new PoisonMessageError('value is not JSON');
-      }
-    }
-    const env = envelopeSchema.safeParse(data);
-    if (!env.success) throw new PoisonMessageError(`invalid envelope: ${describeIssues(env.error)}`);
-    const envelope = env.data;
-    if (!isEventType(envelope.eventType) || !(accepts as readonly string[]).includes(envelope.eventType)) {
-      throw new PoisonMessageError(`unexpected event type ${envelope.eventType} (expected ${accepts.join(', ')})`);
-    }
-    const payload = payloadSchemas[envelope.eventType].safeParse(envelope.payload);
-    if (!payload.success) throw new PoisonMessageError(`invalid ${envelope.eventType} payload: ${describeIssues(payload.error)}`);
-    return { ...envelope, payload: payload.data } as TypedEnvelope<T>;
-  }
-
-  private async deadLetter(batch: TimedBatch, raw: KafkaMessage, consumerGroup: string, err: Error, attempts: number): Promise<void> {
-    const letter = deadLetterOf(batch, raw, consumerGroup, err, attempts);
+  private async deadLetter(batch: TimedBatch, raw: KafkaMessage, consumerGroup: string, err: Error, attempts: number, reason: DeadLetterReason): Promise<void> {
+    const letter = deadLetterOf(batch, raw, consumerGroup, { err, attempts, reason });
     const { headers } = letter;
     // Straight to Kafka (acks=all) before the offset moves on; if that fails the message is retried.
     await this.producer.send(this.cfg.topics.dlq, [
@@ -307,7 +287,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
         key: letter.key,
         value: JSON.stringify(letter),
         headers: {
-          [HEADER_EVENT_TYPE]: 'DeadLetter',
+          [HEADER_EVENT_TYPE]: DEAD_LETTER_EVENT_TYPE,
           ...(headers[HEADER_CORRELATION_ID] ? { [HEADER_CORRELATION_ID]: headers[HEADER_CORRELATION_ID] } : {}),
         },
       },
@@ -315,7 +295,7 @@ export class MessageProcessorService implements OnApplicationShutdown {
     deadLetteredMessages.inc({ consumer_group: consumerGroup, topic: letter.originTopic });
     this.observe(batch, 'dead_lettered');
     await this.rememberDeadLetter(consumerGroup, letter.value);
-    this.logger.error(`dead-lettered ${letter.originTopic}/${letter.partition}@${letter.offset} for ${consumerGroup} after ${attempts} attempt(s): ${err.message}`);
+    this.logger.error(`dead-lettered ${letter.originTopic}/${letter.partition}@${letter.offset} for ${consumerGroup} after ${attempts} attempt(s) (${reason}): ${err.message}`);
   }
 
   /**
@@ -397,7 +377,7 @@ function consumedOf({ message, envelope }: Work): ConsumedMessage {
 }
 
 /** What the DLQ keeps of a message: where it was, why it failed, and the message as it came. */
-function deadLetterOf(batch: MessageBatch, raw: KafkaMessage, consumerGroup: string, err: Error, attempts: number): DeadLetter {
+function deadLetterOf(batch: MessageBatch, raw: KafkaMessage, consumerGroup: string, why: { err: Error; attempts: number; reason: DeadLetterReason }): DeadLetter {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw.headers ?? {})) if (v !== undefined) headers[k] = String(v);
   return {
@@ -405,8 +385,9 @@ function deadLetterOf(batch: MessageBatch, raw: KafkaMessage, consumerGroup: str
     partition: batch.partition,
     offset: raw.offset,
     consumerGroup,
-    error: err.message,
-    attempts,
+    reason: why.reason,
+    error: why.err.message,
+    attempts: why.attempts,
     failedAt: new Date().toISOString(),
     key: raw.key === null || raw.key === undefined ? null : String(raw.key),
     headers,

@@ -14,6 +14,7 @@ import {
   type TextMapGetter,
 } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
+import { HEADER_TRACEPARENT } from '../../contracts/envelope.js';
 
 /**
  * OpenTelemetry tracing as the service's own code uses it (docs/adr/0006-trace-propagation-through-the-outbox.md).
@@ -21,8 +22,8 @@ import { suppressTracing } from '@opentelemetry/core';
  * not, every helper here returns at its first check: no span, no context lookup, null trace headers.
  */
 
-/** The W3C Trace Context headers, as Kafka headers and outbox columns carry them. */
-export const HEADER_TRACEPARENT = 'traceparent';
+/** The W3C Trace Context headers, as Kafka headers and outbox columns carry them (the contract's names). */
+export { HEADER_TRACEPARENT } from '../../contracts/envelope.js';
 export const HEADER_TRACESTATE = 'tracestate';
 
 /** What an outbox row stores of the context its message was produced in (null when not traced). */

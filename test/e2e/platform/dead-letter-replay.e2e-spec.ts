@@ -107,7 +107,13 @@ describe('dead letters: list and replay (real Kafka and MariaDB)', () => {
 
   it('lists the letter, replays it once the order exists, and a second replay changes nothing', async () => {
     const { productId, orderId, correlationId, created, letter } = await sendEarlyOrderCreated();
-    expect(letter).toMatchObject({ originTopic: 'orders-in', consumerGroup: 'order-flow-intake', attempts: 1, error: expect.stringContaining(`no order ${orderId}`) });
+    expect(letter).toMatchObject({
+      originTopic: 'orders-in',
+      consumerGroup: 'order-flow-intake',
+      attempts: 1,
+      reason: 'PROCESSING_FAILED',
+      error: expect.stringContaining(`no order ${orderId}`),
+    });
     expect(JSON.parse(letter!.value!).eventId).toBe(created.eventId);
 
     // The operator's listing shows it, with its id, origin and reason.
@@ -115,7 +121,7 @@ describe('dead letters: list and replay (real Kafka and MariaDB)', () => {
     expect(listed.status).toBe(0);
     const line = listed.stdout.split('\n').find((l) => l.startsWith(`${letter!.id} `));
     expect(line).toContain(`order-flow-intake  orders-in/${letter!.partition}@${letter!.offset}  OrderCreated  key ${orderId}  attempts 1`);
-    expect(line).toContain(`no order ${orderId}`);
+    expect(line).toContain(`attempts 1  PROCESSING_FAILED  no order ${orderId}`);
     const asJson = JSON.parse(dlqCli('list', '--json', '--group', 'order-flow-intake').stdout) as StoredDeadLetter[];
     expect(asJson.find((l) => l.id === letter!.id)).toEqual(letter);
 
@@ -150,6 +156,7 @@ describe('dead letters: list and replay (real Kafka and MariaDB)', () => {
       eventType: 'OrderCreated',
       key: orderId,
       attempts: 1,
+      reason: 'PROCESSING_FAILED',
       error: expect.stringContaining(`no order ${orderId}`),
       headers: expect.objectContaining({ [HEADER_CORRELATION_ID]: correlationId }),
     });

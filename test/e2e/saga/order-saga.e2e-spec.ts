@@ -336,6 +336,7 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
         consumerGroup: 'order-flow-intake',
         attempts: 1,
         key: marker,
+        reason: 'INVALID_MESSAGE',
         error: expect.stringContaining('invalid envelope'),
       });
       expect(typeof letter.value.offset).toBe('string');
@@ -389,6 +390,55 @@ describe('order saga over Kafka (process + system layers, real broker and MariaD
       ghost.eventId,
     ]);
     expect(Number(inbox[0].n)).toBe(1); // the good one only: the ghost's work and inbox row rolled back
+  });
+
+  it('versioning: a message of the same major with extra fields is processed, one of an unknown major is dead-lettered as UNSUPPORTED_SCHEMA_VERSION', async () => {
+    const a = await createProduct(t, 10);
+    const orderId = await placeOrder(t, [{ productId: a, quantity: 1 }]);
+    await waitForStatus(t, orderId, ['SHIPPED']);
+    const status = await eventually(
+      () => reader.forOrder(orderId).find((m) => m.value.eventType === 'ShipmentStatusChanged' && m.value.payload.status === 'DELIVERED'),
+      (m) => m !== undefined,
+      { what: 'ShipmentStatusChanged DELIVERED' },
+    );
+    await waitForGroupsCaughtUp();
+
+    // As a newer producer of the same major version would write it: a field more in the envelope and in the payload.
+    const newer = `SHIP-NEWER${Date.now()}`;
+    const extended = { ...status!.value, eventId: randomUUID(), producedBy: 'order-flow 9', payload: { ...status!.value.payload, trackingNumber: newer, signedBy: 'A. Smith' } };
+    // A major version this code does not know, with a tracking number that must never apply.
+    const future = { ...status!.value, eventId: randomUUID(), schemaVersion: 99, payload: { ...status!.value.payload, trackingNumber: `SHIP-FUTURE${Date.now()}` } };
+    // Both groups that read shipping-updates (process, and shipping, which passes over status changes) dead-letter it.
+    dlqAllowed += 2;
+    await producer.send({
+      topic: 'shipping-updates',
+      messages: [extended, future].map((value) => ({ key: orderId, value: JSON.stringify(value), headers: status!.headers })),
+    });
+
+    await eventually(
+      () => t.get(`/api/orders/${orderId}`),
+      (r) => r.body.fulfillment?.trackingNumber === newer,
+      { what: 'the status change with extra fields applied' },
+    );
+    const letters = await eventually(
+      () => dlq.messages.filter((m) => m.value?.value?.includes(future.eventId)),
+      (l) => l.length === 2,
+      { what: 'the dead letters of the unknown major version' },
+    );
+    expect(letters.map((l) => l.value.consumerGroup).sort()).toEqual(['order-flow-process', 'order-flow-shipping']);
+    for (const letter of letters) {
+      expect(letter.value).toMatchObject({
+        originTopic: 'shipping-updates',
+        reason: 'UNSUPPORTED_SCHEMA_VERSION',
+        attempts: 1,
+        key: orderId,
+        error: 'unsupported schemaVersion 99 of ShipmentStatusChanged (this consumer reads major 1)',
+      });
+      expect(letter.headers['x-event-type']).toBe('DeadLetter');
+    }
+    expect((await t.get(`/api/orders/${orderId}`).expect(200)).body.fulfillment.trackingNumber).toBe(newer);
+    const inbox = await t.dataSource.query('SELECT consumer_group FROM processed_messages WHERE event_id = ? ORDER BY consumer_group', [extended.eventId]);
+    expect(inbox.map((r: { consumer_group: string }) => r.consumer_group)).toEqual(['order-flow-process']);
   });
 
   it('200 concurrent orders under the dev failure rates all end terminal, with stock conserved', async () => {

@@ -195,25 +195,39 @@ describe('MessageProcessorService', () => {
     expect(t.committed).toEqual([{ topic: TOPIC, partition: 0, offset: '31' }]);
   });
 
-  it('dead-letters a message that is not JSON, has an invalid payload or an unexpected type, and handles the rest', async () => {
+  it('dead-letters a message that is not JSON, has an invalid payload, an unexpected type or an unknown major version, with its reason, and handles the rest', async () => {
     const t = setup();
     const good = charge();
     const invalid = { ...charge(), payload: { amount: 'a lot' } };
     const unexpected = newEnvelope('PaymentCharged', randomUUID(), { paymentId: 'p', amount: 1, currency: 'EUR' }, { correlationId: 'c' });
+    const future = { ...charge(), schemaVersion: 99 };
+    // A newer producer of the same major version: its extra fields are ignored.
+    const extended = { ...charge(), addedLater: true, payload: { amount: 25, currency: 'EUR', customerId: 'c-1', attempt: 1, note: 'new field' } };
     const before = await counted(deadLetteredMessages);
-    await t.run([kafkaMessage(40, '{not json'), kafkaMessage(41, invalid), kafkaMessage(42, unexpected), kafkaMessage(43, good)]);
-    expect(t.handled).toEqual([[expect.objectContaining({ eventId: good.eventId })]]);
-    expect(t.sent.map((s) => [s.topic, s.value.offset, s.value.attempts, s.value.consumerGroup])).toEqual([
-      ['dead-letters', '40', 1, GROUP],
-      ['dead-letters', '41', 1, GROUP],
-      ['dead-letters', '42', 1, GROUP],
+    await t.run([
+      kafkaMessage(40, '{not json'),
+      kafkaMessage(41, invalid),
+      kafkaMessage(42, unexpected),
+      kafkaMessage(43, future),
+      kafkaMessage(44, extended),
+      kafkaMessage(45, good),
+    ]);
+    expect(t.handled).toEqual([[expect.objectContaining({ eventId: extended.eventId }), expect.objectContaining({ eventId: good.eventId })]]);
+    expect(t.handled[0][0]).not.toHaveProperty('addedLater');
+    expect(t.handled[0][0].payload).toEqual({ amount: 25, currency: 'EUR', customerId: 'c-1', attempt: 1 });
+    expect(t.sent.map((s) => [s.topic, s.value.offset, s.value.attempts, s.value.consumerGroup, s.value.reason])).toEqual([
+      ['dead-letters', '40', 1, GROUP, 'INVALID_MESSAGE'],
+      ['dead-letters', '41', 1, GROUP, 'INVALID_MESSAGE'],
+      ['dead-letters', '42', 1, GROUP, 'UNEXPECTED_EVENT_TYPE'],
+      ['dead-letters', '43', 1, GROUP, 'UNSUPPORTED_SCHEMA_VERSION'],
     ]);
     expect(t.sent[0].value).toMatchObject({ originTopic: TOPIC, partition: 0, key: 'k', value: '{not json', headers: { 'x-correlation-id': 'corr-1' } });
     expect(t.sent[2].value.error).toMatch(/unexpected event type PaymentCharged/);
+    expect(t.sent[3].value.error).toBe('unsupported schemaVersion 99 of ChargePayment (this consumer reads major 1)');
     // The saga stops waiting for a command the group gave up on: remembered by event id.
-    expect(t.db.deadLettered).toEqual([`${GROUP}/${invalid.eventId}`, `${GROUP}/${unexpected.eventId}`]);
-    expect((await counted(deadLetteredMessages)) - before).toBe(3);
-    expect(t.committed).toEqual([{ topic: TOPIC, partition: 0, offset: '44' }]);
+    expect(t.db.deadLettered).toEqual([`${GROUP}/${invalid.eventId}`, `${GROUP}/${unexpected.eventId}`, `${GROUP}/${future.eventId}`]);
+    expect((await counted(deadLetteredMessages)) - before).toBe(4);
+    expect(t.committed).toEqual([{ topic: TOPIC, partition: 0, offset: '46' }]);
   });
 
   it('passes over the event types a handler ignores without a transaction', async () => {
@@ -261,7 +275,9 @@ describe('MessageProcessorService', () => {
     expect(t.sent).toEqual([]);
 
     await t.run(messages.slice(1));
-    expect(t.sent).toEqual([{ topic: 'dead-letters', value: expect.objectContaining({ offset: '71', attempts: MAX_ATTEMPTS, error: 'no such customer' }) }]);
+    expect(t.sent).toEqual([
+      { topic: 'dead-letters', value: expect.objectContaining({ offset: '71', attempts: MAX_ATTEMPTS, reason: 'PROCESSING_FAILED', error: 'no such customer' }) },
+    ]);
     expect(t.db.inbox.has(`${GROUP}/${bad.eventId}`)).toBe(false);
     expect(t.db.inbox.has(`${GROUP}/${later.eventId}`)).toBe(true);
     expect(t.committed.at(-1)).toEqual({ topic: TOPIC, partition: 0, offset: '73' });
@@ -271,7 +287,7 @@ describe('MessageProcessorService', () => {
     const bad = charge();
     const t = setup(() => Promise.reject(new PoisonMessageError('no order')));
     await t.run([kafkaMessage(80, bad)]);
-    expect(t.sent).toEqual([{ topic: 'dead-letters', value: expect.objectContaining({ offset: '80', attempts: 1, error: 'no order' }) }]);
+    expect(t.sent).toEqual([{ topic: 'dead-letters', value: expect.objectContaining({ offset: '80', attempts: 1, reason: 'PROCESSING_FAILED', error: 'no order' }) }]);
     expect(t.committed).toEqual([{ topic: TOPIC, partition: 0, offset: '81' }]);
   });
 });

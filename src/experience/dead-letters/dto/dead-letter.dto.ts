@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { DEAD_LETTER_REASONS, type DeadLetterReason } from '../../../contracts/dead-letter.js';
 import { DEAD_LETTER_ID } from '../../../platform/messaging/dead-letters.js';
 
 const GROUP = /^[A-Za-z0-9._-]{1,249}$/;
@@ -59,6 +60,8 @@ export class DeadLetterDto {
   @ApiPropertyOptional({ description: 'The message type, from its headers', example: 'OrderCreated' }) eventType?: string;
   @ApiProperty({ nullable: true, type: String, description: 'The original message key (the order id)', example: '6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c' }) key: string | null;
   @ApiProperty({ example: 1 }) attempts: number;
+  @ApiPropertyOptional({ enum: DEAD_LETTER_REASONS, description: 'Why the group gave up (absent in letters written before reasons were recorded)', example: 'PROCESSING_FAILED' })
+  reason?: DeadLetterReason;
   @ApiProperty({ example: 'no order 6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c' }) error: string;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'The original message headers' }) headers: Record<string, string>;
   @ApiProperty({ nullable: true, type: String, description: 'The original message value, as sent (JSON text)' }) value: string | null;
