@@ -57,6 +57,27 @@ export async function ensureMariaDb(databaseUrl) {
   throw new Error(`MariaDB did not come up on ${host}:${port} within 60 s`);
 }
 
+/**
+ * Makes sure the Redis of `redisUrl` answers (the e2e tests of the shared rate limit use it); starts a
+ * local redis-server (Debian's redis-server package), without persistence, if it does not.
+ */
+export async function ensureRedis(redisUrl) {
+  const u = new URL(redisUrl);
+  const host = u.hostname;
+  const port = Number(u.port || 6379);
+  if (await canConnect(host, port)) return;
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) throw new Error(`the Redis at ${host}:${port} does not answer`);
+  log(`Redis does not answer on ${host}:${port}: starting redis-server`);
+  const r = spawnSync('redis-server', ['--bind', host, '--port', String(port), '--save', '', '--appendonly', 'no', '--daemonize', 'yes'], { stdio: 'inherit' });
+  if (r.error || r.status !== 0) throw new Error(`could not start redis-server (${r.error?.message ?? `exit ${r.status}`}); install it (apt-get install redis-server)`);
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    if (await canConnect(host, port)) return;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new Error(`Redis did not come up on ${host}:${port} within 30 s`);
+}
+
 /** Compiles src/ to dist/ (type-checks too). */
 export function build() {
   log('building (tsc)');
