@@ -11,13 +11,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { startKafka, stopKafka } from './kafka.mjs';
-import { ROOT, build, database, ensureDependencies, ensureMariaDb, ensureRedis, log } from './lib/infra.mjs';
+import { ROOT, build, database, ensureDependencies, ensureMariaDb, ensureProjectNode, ensureRedis, log } from './lib/infra.mjs';
 
 const args = process.argv.slice(2);
 const only = args.includes('--unit') ? 'unit' : args.includes('--e2e') ? 'e2e' : null;
 const jestArgs = args.filter((a) => a !== '--unit' && a !== '--e2e');
 
 ensureDependencies();
+await ensureProjectNode();
+log(`running on Node ${process.version}`);
 
 const env = {
   ...process.env,
