@@ -35,6 +35,7 @@ export class RateLimiter implements OnApplicationShutdown {
   private readonly limiter: RateLimiterAbstract;
   private readonly redis?: Redis;
   private redisDown = false;
+  private closing = false;
 
   constructor(readonly options: RateLimiterOptions) {
     const duration = options.windowSeconds ?? 60;
@@ -50,11 +51,14 @@ export class RateLimiter implements OnApplicationShutdown {
       this.logger.log(`rate limits are counted in Redis at ${where}, shared by all replicas`);
       this.redisDown = false;
     });
-    this.redis.on('error', (err: Error) => {
-      if (this.redisDown) return;
+    const down = (why: string): void => {
+      if (this.redisDown || this.closing) return;
       this.redisDown = true;
-      this.logger.warn(`Redis at ${where} unavailable (${err.message}): rate limits are counted per replica until it is back`);
-    });
+      this.logger.warn(`Redis at ${where} unavailable (${why}): rate limits are counted per replica until it is back`);
+    };
+    // ioredis reconnects by itself; one warning per outage, one line when it is back.
+    this.redis.on('error', (err: Error) => down(err.message));
+    this.redis.on('close', () => down('connection closed'));
     this.limiter = new RateLimiterRedis({
       storeClient: this.redis,
       points: options.limit,
@@ -92,6 +96,7 @@ export class RateLimiter implements OnApplicationShutdown {
 
   /** Closes the Redis connection, if any (Nest calls it at shutdown). */
   close(): void {
+    this.closing = true;
     this.redis?.disconnect();
   }
 

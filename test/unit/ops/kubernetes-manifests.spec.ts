@@ -122,14 +122,14 @@ describeWithBinary('kubectl', 'Kubernetes manifests as kustomize builds them (ku
     }
   });
 
-  it('lets HTTP in and only DNS, Kafka, MySQL and the issuer out', () => {
+  it('lets HTTP in and only DNS, Kafka, MySQL, Redis and the issuer out', () => {
     const policy = one(app, 'NetworkPolicy').spec;
     expect(matches(policy.podSelector.matchLabels, podLabels(one(app, 'Deployment')))).toBe(true);
     expect(matches(policy.podSelector.matchLabels, podLabels(one(migrate, 'Job')))).toBe(true);
     expect(policy.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
     expect(policy.ingress.flatMap((rule: any) => rule.ports)).toEqual([{ port: 'http', protocol: 'TCP' }]);
     const egress = policy.egress.flatMap((rule: any) => rule.ports.map((p: any) => `${p.port}/${p.protocol}`));
-    expect(egress.sort()).toEqual(['3306/TCP', '443/TCP', '53/TCP', '53/UDP', '9092/TCP']);
+    expect(egress.sort()).toEqual(['3306/TCP', '443/TCP', '53/TCP', '53/UDP', '6379/TCP', '9092/TCP']);
   });
 
   it('has the ServiceMonitor scrape /metrics on the Service port named http', () => {
