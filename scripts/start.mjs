@@ -8,11 +8,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, build, database, ensureDependencies, ensureMariaDb, log, startChild, waitForHttp } from './lib/infra.mjs';
+import { ROOT, build, database, ensureDependencies, ensureMariaDb, ensureProjectNode, log, startChild, waitForHttp } from './lib/infra.mjs';
 
 if (fs.existsSync(path.join(ROOT, '.env'))) process.loadEnvFile(path.join(ROOT, '.env'));
 
 ensureDependencies();
+await ensureProjectNode();
+log(`running on Node ${process.version}`);
 const { startKafka, stopKafka } = await import('./kafka.mjs');
 
 const port = Number(process.env.PORT ?? 3000);

@@ -4,25 +4,29 @@
 //
 //   node scripts/test.mjs [--unit | --e2e] [jest args…]   e.g. --e2e test/e2e/saga
 //
-// Environment: TEST_DATABASE_URL (default mariadb://root@127.0.0.1:3306/order_flow_test),
+// Environment: TEST_DATABASE_URL (default mariadb://root@127.0.0.1:3306/order_flow_test), TEST_REDIS_URL
+// (redis://127.0.0.1:6379, started when it does not answer),
 // TEST_KAFKA_PORT (19092), or KAFKA_BROKERS to use an existing cluster instead of the local broker.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { startKafka, stopKafka } from './kafka.mjs';
-import { ROOT, build, database, ensureDependencies, ensureMariaDb, log } from './lib/infra.mjs';
+import { ROOT, build, database, ensureDependencies, ensureMariaDb, ensureProjectNode, ensureRedis, log } from './lib/infra.mjs';
 
 const args = process.argv.slice(2);
 const only = args.includes('--unit') ? 'unit' : args.includes('--e2e') ? 'e2e' : null;
 const jestArgs = args.filter((a) => a !== '--unit' && a !== '--e2e');
 
 ensureDependencies();
+await ensureProjectNode();
+log(`running on Node ${process.version}`);
 
 const env = {
   ...process.env,
   NODE_ENV: 'test',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'mariadb://root@127.0.0.1:3306/order_flow_test',
+  TEST_REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
   NODE_OPTIONS: [process.env.NODE_OPTIONS, '--experimental-vm-modules', '--no-warnings=ExperimentalWarning'].filter(Boolean).join(' '),
 };
 
@@ -35,6 +39,7 @@ let kafkaStartedByUs = false;
 
 async function setUpInfrastructure() {
   await ensureMariaDb(env.DATABASE_URL);
+  await ensureRedis(env.TEST_REDIS_URL);
   if (process.env.KAFKA_BROKERS) {
     log(`using the Kafka cluster at ${process.env.KAFKA_BROKERS}`);
   } else {

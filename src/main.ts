@@ -8,4 +8,4 @@ exitWithin();
 const app = await createApp();
 await app.listen(cfg.port, cfg.host);
 void startConsumers(app);
-new Logger('Main').log(`listening on ${cfg.publicUrl} (layers: ${[...cfg.layers].join(', ')})`);
+new Logger('Main').log(`listening on ${cfg.publicUrl} (layers: ${[...cfg.layers].join(', ')}; Node ${process.version})`);

@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +26,47 @@ export function ensureDependencies() {
   if (fs.existsSync(marker) && fs.statSync(marker).mtimeMs >= fs.statSync(lock).mtimeMs - 1000) return;
   log('installing dependencies (npm ci)');
   run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+/** The Node major the project runs on: package.json `engines`, `.nvmrc`, the npm `node` package, the image. */
+export const NODE_MAJOR = 24;
+
+/** The project's own Node binary, installed by `npm ci` from npm's `node` package; null if missing. */
+export function projectNode() {
+  const bin = path.join(ROOT, 'node_modules', '.bin', process.platform === 'win32' ? 'node.cmd' : 'node');
+  return fs.existsSync(bin) ? fs.realpathSync(bin) : null;
+}
+
+/**
+ * Runs the calling script on the project's Node (node_modules/.bin/node, Node 24). `npm start` and
+ * `npm test` put node_modules/.bin first on PATH, so they normally start on it already; not on the
+ * first run of a fresh clone, where node_modules does not exist yet and the system's Node (say 20)
+ * starts the script. Then, once ensureDependencies() has installed it, the script is run again on
+ * the project's Node with the same arguments, and this process only waits for it and exits with its
+ * code. Everything the script spawns with process.execPath is on that Node too.
+ */
+export async function ensureProjectNode() {
+  const bin = projectNode();
+  if (bin && fs.realpathSync(process.execPath) === bin) return;
+  const major = Number(process.versions.node.split('.')[0]);
+  if (!bin) {
+    if (major >= NODE_MAJOR) return;
+    throw new Error(`Node ${process.version} is older than ${NODE_MAJOR} and node_modules/.bin/node is missing: run npm ci (its "node" package installs Node ${NODE_MAJOR}; npm must be allowed to run its install script)`);
+  }
+  if (process.env.ORDER_FLOW_NODE_REEXEC) throw new Error(`re-executed on ${bin} but still running on ${process.execPath}`);
+  log(`started on Node ${process.version}: running again on the project's Node (${path.relative(ROOT, bin)})`);
+  const env = { ...process.env, ORDER_FLOW_NODE_REEXEC: '1', PATH: [path.join(ROOT, 'node_modules', '.bin'), process.env.PATH].filter(Boolean).join(path.delimiter) };
+  const child = spawn(bin, [...process.execArgv, ...process.argv.slice(1)], { cwd: process.cwd(), env, stdio: 'inherit' });
+  // Ctrl-C reaches both processes (one process group); a signal sent to this one alone is passed on.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  const code = await new Promise((resolve) => {
+    child.once('error', (err) => {
+      log(`could not run ${bin}: ${err.message}`);
+      resolve(1);
+    });
+    child.once('exit', (status, signal) => resolve(status ?? 128 + (os.constants.signals[signal] ?? 0)));
+  });
+  process.exit(code);
 }
 
 function canConnect(host, port, timeoutMs = 1000) {
@@ -55,6 +97,27 @@ export async function ensureMariaDb(databaseUrl) {
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`MariaDB did not come up on ${host}:${port} within 60 s`);
+}
+
+/**
+ * Makes sure the Redis of `redisUrl` answers (the e2e tests of the shared rate limit use it); starts a
+ * local redis-server (Debian's redis-server package), without persistence, if it does not.
+ */
+export async function ensureRedis(redisUrl) {
+  const u = new URL(redisUrl);
+  const host = u.hostname;
+  const port = Number(u.port || 6379);
+  if (await canConnect(host, port)) return;
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) throw new Error(`the Redis at ${host}:${port} does not answer`);
+  log(`Redis does not answer on ${host}:${port}: starting redis-server`);
+  const r = spawnSync('redis-server', ['--bind', host, '--port', String(port), '--save', '', '--appendonly', 'no', '--daemonize', 'yes'], { stdio: 'inherit' });
+  if (r.error || r.status !== 0) throw new Error(`could not start redis-server (${r.error?.message ?? `exit ${r.status}`}); install it (apt-get install redis-server)`);
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    if (await canConnect(host, port)) return;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new Error(`Redis did not come up on ${host}:${port} within 30 s`);
 }
 
 /** Compiles src/ to dist/ (type-checks too). */

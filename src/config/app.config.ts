@@ -32,6 +32,8 @@ export const appConfig = registerAs('app', () => {
     keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     corsOrigins: list(e.CORS_ORIGINS),
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    /** Where rate-limit counts are shared by all replicas; undefined: in memory, per replica. */
+    redisUrl: e.REDIS_URL,
     idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS,
     idempotencyPruneIntervalMs: e.IDEMPOTENCY_PRUNE_INTERVAL_MS,
   };

@@ -35,6 +35,8 @@ export const envSchema = z
     HTTP_KEEP_ALIVE_TIMEOUT_MS: number({ min: 1000, max: 600000 }).default(65000),
     CORS_ORIGINS: z.string().default(''),
     RATE_LIMIT_PER_MINUTE: number({ min: 1 }).default(6000),
+    // Rate-limit counts in this Redis, shared by all replicas; unset: counted per replica, in memory.
+    REDIS_URL: url(['redis', 'rediss'], 'REDIS_URL must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379').optional(),
     IDEMPOTENCY_KEY_TTL_HOURS: number({ min: 1 }).default(24),
     IDEMPOTENCY_PRUNE_INTERVAL_MS: number({ min: 1000 }).default(600000),
 

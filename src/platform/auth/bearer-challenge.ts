@@ -25,3 +25,13 @@ export function bearerChallenge(c: BearerChallenge = {}): string {
   if (c.scope) attrs.push(`scope=${quoted(c.scope)}`);
   return `Bearer ${attrs.join(', ')}`;
 }
+
+/** RFC 6750 §2.1: `Authorization: Bearer <b64token>` (the scheme in any case); anything else is null. */
+const BEARER_CREDENTIALS = /^bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/** The raw token of `Authorization: Bearer <token>`, or null (no header, another scheme, a malformed value). */
+export function bearerTokenOf(req: { headers?: Record<string, unknown> }): string | null {
+  const header = req.headers?.authorization;
+  if (typeof header !== 'string') return null;
+  return BEARER_CREDENTIALS.exec(header)?.[1] ?? null;
+}

@@ -1,7 +1,5 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { appConfig } from '../../config/app.config.js';
 import { ProblemCode, ProblemException } from '../http/problem.js';
 import type { AuthenticatedClient } from './access-token.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -9,22 +7,19 @@ import { RateLimiter } from './rate-limiter.js';
 /**
  * Rate limit per OAuth client (RATE_LIMIT_PER_MINUTE), as a global guard after AccessTokenGuard: an
  * authenticated request counts against its client id, wherever it comes from; a public route
- * counts against the caller's IP. 429 problem+json with `Retry-After` when over the limit.
+ * counts against the caller's IP. 429 problem+json with `Retry-After` when over the limit. With
+ * REDIS_URL the counts are shared by all replicas (see RateLimiter).
  */
 @Injectable()
 export class ClientRateLimitGuard implements CanActivate {
-  private readonly limiter: RateLimiter;
+  constructor(private readonly limiter: RateLimiter) {}
 
-  constructor(@Inject(appConfig.KEY) app: ConfigType<typeof appConfig>) {
-    this.limiter = new RateLimiter(app.rateLimitPerMinute);
-  }
-
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const req = context.switchToHttp().getRequest<Request & { user?: AuthenticatedClient }>();
     const res = context.switchToHttp().getResponse<Response>();
     const key = req.user ? `client:${req.user.clientId}` : `ip:${req.ip ?? 'unknown'}`;
-    const d = this.limiter.hit(key);
+    const d = await this.limiter.hit(key);
     res.setHeader('RateLimit-Limit', String(d.limit));
     res.setHeader('RateLimit-Remaining', String(d.remaining));
     res.setHeader('RateLimit-Reset', String(d.resetSeconds));

@@ -1,4 +1,4 @@
-import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, type CompactJWSHeaderParameters, type JWTVerifyGetKey } from 'jose';
 import { InvalidTokenError, KeySourceUnavailableError } from './auth.errors.js';
 
 export interface JwksKeyStoreOptions {
@@ -10,79 +10,73 @@ export interface JwksKeyStoreOptions {
 }
 
 type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
+
+/** Failures of jose's key lookup that say nothing about the token: the issuer could not be asked. */
+function isFetchFailure(err: unknown): boolean {
+  if (!(err instanceof errors.JOSEError)) return true; // fetch's own TypeError, a refused connection
+  return err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || err.code === errors.JOSEError.code;
+}
 
 /**
- * The issuer's published signing keys (a JWKS), as PEM, by key id: cached, refetched when stale or
- * when a token names an unknown kid (within a rate budget, one fetch at a time). When a refetch fails
- * the keys already known keep working, so a short issuer outage does not stop the API.
- *
- * Our own code rather than jwks-rsa: jwks-rsa 4 is CommonJS and requires the ESM-only `jose`, which
- * Jest cannot load on Node 20, and the tests must run exactly this code.
+ * The issuer's published signing keys (a JWKS): jose's remote key set, which caches them for
+ * `cacheMaxAgeMs` and refetches for a token naming an unknown kid at most once per cooldown
+ * (60 s / `requestsPerMinute`), one fetch at a time. Around it, what jose leaves to the caller:
+ * - when a fetch fails, the keys already known keep working (a short issuer outage does not stop
+ *   the API), and no new fetch is tried for one cooldown, so every request does not wait on it;
+ * - a key that cannot be had while the issuer is down is KeySourceUnavailableError (503, retry),
+ *   not an invalid token.
  */
 export class JwksKeyStore {
-  private keys = new Map<string, string>();
-  private fetchedAt = 0;
-  private inflight?: Promise<void>;
-  private fetchTimes: number[] = [];
+  private readonly remote: ReturnType<typeof createRemoteJWKSet>;
+  private readonly cooldownMs: number;
+  private fetchFailedAt?: number;
+  private lastKnown?: JWTVerifyGetKey;
 
   constructor(
     readonly jwksUri: string,
-    private readonly options: JwksKeyStoreOptions,
-    private readonly fetchFn: Fetch = fetch,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  async publicKeyPem(kid: string): Promise<string> {
-    const known = this.keys.get(kid);
-    const stale = this.now() - this.fetchedAt > this.options.cacheMaxAgeMs;
-    if (known && !stale) return known;
-    if (this.mayFetch()) {
-      try {
-        await this.refresh();
-      } catch (err) {
-        if (known) return known;
-        throw new KeySourceUnavailableError(`JWKS fetch failed: ${(err as Error).message}`, 5);
-      }
-    }
-    const key = this.keys.get(kid);
-    if (key) return key;
-    throw new InvalidTokenError('The access token was signed with an unknown key');
+    options: JwksKeyStoreOptions,
+    fetchFn?: Fetch,
+    private readonly now: () => number = () => Date.now(),
+  ) {
+    this.cooldownMs = Math.ceil(60_000 / options.requestsPerMinute);
+    this.remote = createRemoteJWKSet(new URL(jwksUri), {
+      cacheMaxAge: options.cacheMaxAgeMs,
+      cooldownDuration: this.cooldownMs,
+      timeoutDuration: options.timeoutMs,
+      ...(fetchFn ? { [customFetch]: fetchFn } : {}),
+    });
   }
 
-  private mayFetch(): boolean {
-    const since = this.now() - 60_000;
-    this.fetchTimes = this.fetchTimes.filter((t) => t > since);
-    return this.inflight !== undefined || this.fetchTimes.length < this.options.requestsPerMinute;
+  /** The key that verifies a token with this header (RS256, with a kid: SigningKeyResolver checked). */
+  async keyFor(header: CompactJWSHeaderParameters): Promise<VerificationKey> {
+    if (this.fetchFailedAt !== undefined && this.now() - this.fetchFailedAt < this.cooldownMs) return this.fromLastKnown(header, 'the last fetch failed');
+    try {
+      const key = await this.remote(header);
+      this.fetchFailedAt = undefined;
+      this.lastKnown = undefined;
+      return key;
+    } catch (err) {
+      if (err instanceof errors.JWKSNoMatchingKey) throw new InvalidTokenError('The access token was signed with an unknown key');
+      if (!isFetchFailure(err)) throw err;
+      this.fetchFailedAt = this.now();
+      return this.fromLastKnown(header, (err as Error).message);
+    }
   }
 
-  private refresh(): Promise<void> {
-    if (!this.inflight) {
-      this.fetchTimes.push(this.now());
-      this.inflight = this.fetchKeys().finally(() => {
-        this.inflight = undefined;
-      });
+  /** While the issuer cannot be reached: the keys of the last good fetch, if any holds this kid. */
+  private async fromLastKnown(header: CompactJWSHeaderParameters, why: string): Promise<VerificationKey> {
+    const retryAfterSeconds = Math.max(1, Math.ceil((this.cooldownMs - (this.now() - (this.fetchFailedAt ?? this.now()))) / 1000));
+    if (!this.lastKnown) {
+      const jwks = this.remote.jwks();
+      if (!jwks) throw new KeySourceUnavailableError(`JWKS fetch failed: ${why}`, retryAfterSeconds);
+      this.lastKnown = createLocalJWKSet(jwks);
     }
-    return this.inflight;
-  }
-
-  private async fetchKeys(): Promise<void> {
-    const res = await this.fetchFn(this.jwksUri, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.options.timeoutMs), redirect: 'error' });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const body = (await res.json()) as { keys?: unknown };
-    if (!Array.isArray(body.keys)) throw new Error('the document has no keys');
-    const keys = new Map<string, string>();
-    for (const jwk of body.keys as Array<JsonWebKey & { kid?: unknown; use?: unknown; alg?: unknown }>) {
-      // Only RSA signing keys meant for RS256 (or not restricted) can verify our tokens.
-      if (jwk.kty !== 'RSA' || typeof jwk.kid !== 'string' || (jwk.use !== undefined && jwk.use !== 'sig') || (jwk.alg !== undefined && jwk.alg !== 'RS256')) continue;
-      try {
-        const { kty, n, e } = jwk;
-        keys.set(jwk.kid, createPublicKey({ key: { kty, n, e }, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString());
-      } catch {
-        // A malformed key is skipped; the others still count.
-      }
+    try {
+      return await this.lastKnown(header, undefined as never);
+    } catch (err) {
+      if (err instanceof errors.JWKSNoMatchingKey) throw new KeySourceUnavailableError(`JWKS fetch failed (${why}) and kid ${String(header.kid)} is not known`, retryAfterSeconds);
+      throw err;
     }
-    if (!keys.size) throw new Error('the document has no RSA signing keys');
-    this.keys = keys;
-    this.fetchedAt = this.now();
   }
 }

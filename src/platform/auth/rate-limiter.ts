@@ -1,3 +1,7 @@
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+
 export interface RateDecision {
   allowed: boolean;
   limit: number;
@@ -6,40 +10,102 @@ export interface RateDecision {
   resetSeconds: number;
 }
 
+export interface RateLimiterOptions {
+  /** Requests per window and key. */
+  limit: number;
+  windowSeconds?: number;
+  /** Counts live in this Redis, shared by every replica; unset: in this process. */
+  redisUrl?: string;
+  /** Prefix of the Redis keys (`<prefix>:<key>`). */
+  keyPrefix?: string;
+}
+
+/** A Redis command slower than this counts as Redis being down: the in-memory limiter answers. */
+const REDIS_COMMAND_TIMEOUT_MS = 500;
+
 /**
- * Fixed-window counter per key (a client id or an IP), in memory: the limit holds per replica.
- * Expired windows are swept as the map grows, so a flood of distinct keys cannot grow it for ever.
+ * Fixed-window counter per key (a client id or an IP), with rate-limiter-flexible: in memory by
+ * default (the limit holds per replica), in Redis when a URL is given (the limit holds across all
+ * replicas that share it). While Redis cannot be reached (down, not yet connected, slower than
+ * 500 ms) an in-memory limiter with the same limit takes over in each replica, so requests are still
+ * limited, per replica, and never fail because of Redis; Redis takes over again once it is back.
  */
-export class RateLimiter {
-  private readonly windows = new Map<string, { count: number; resetAt: number }>();
-  private nextSweepAt = 0;
+export class RateLimiter implements OnApplicationShutdown {
+  private readonly logger = new Logger('RateLimit');
+  private readonly limiter: RateLimiterAbstract;
+  private readonly redis?: Redis;
+  private redisDown = false;
+  private closing = false;
 
-  constructor(
-    readonly limit: number,
-    readonly windowMs = 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  hit(key: string): RateDecision {
-    const now = this.now();
-    this.sweep(now);
-    let w = this.windows.get(key);
-    if (!w || w.resetAt <= now) {
-      w = { count: 0, resetAt: now + this.windowMs };
-      this.windows.set(key, w);
+  constructor(readonly options: RateLimiterOptions) {
+    const duration = options.windowSeconds ?? 60;
+    const memory = new RateLimiterMemory({ points: options.limit, duration });
+    if (!options.redisUrl) {
+      this.limiter = memory;
+      return;
     }
-    w.count += 1;
+    // No offline queue: a command while disconnected fails at once and the insurance limiter answers.
+    this.redis = new Redis(options.redisUrl, { enableOfflineQueue: false, commandTimeout: REDIS_COMMAND_TIMEOUT_MS, connectTimeout: 5000, maxRetriesPerRequest: 0 });
+    const where = redactedUrl(options.redisUrl);
+    this.redis.on('ready', () => {
+      this.logger.log(`rate limits are counted in Redis at ${where}, shared by all replicas`);
+      this.redisDown = false;
+    });
+    const down = (why: string): void => {
+      if (this.redisDown || this.closing) return;
+      this.redisDown = true;
+      this.logger.warn(`Redis at ${where} unavailable (${why}): rate limits are counted per replica until it is back`);
+    };
+    // ioredis reconnects by itself; one warning per outage, one line when it is back.
+    this.redis.on('error', (err: Error) => down(err.message));
+    this.redis.on('close', () => down('connection closed'));
+    this.limiter = new RateLimiterRedis({
+      storeClient: this.redis,
+      points: options.limit,
+      duration,
+      keyPrefix: options.keyPrefix ?? 'order-flow:rate-limit',
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: memory,
+    });
+  }
+
+  get limit(): number {
+    return this.options.limit;
+  }
+
+  /** True while the counts are those in Redis, shared by all replicas; false: this process's own. */
+  get shared(): boolean {
+    return this.redis?.status === 'ready';
+  }
+
+  async hit(key: string): Promise<RateDecision> {
+    let res: RateLimiterRes;
+    try {
+      res = await this.limiter.consume(key);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      res = rejection;
+    }
     return {
-      allowed: w.count <= this.limit,
-      limit: this.limit,
-      remaining: Math.max(0, this.limit - w.count),
-      resetSeconds: Math.max(1, Math.ceil((w.resetAt - now) / 1000)),
+      allowed: res.consumedPoints <= this.options.limit,
+      limit: this.options.limit,
+      remaining: Math.max(0, res.remainingPoints),
+      resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
     };
   }
 
-  private sweep(now: number): void {
-    if (now < this.nextSweepAt && this.windows.size < 50_000) return;
-    this.nextSweepAt = now + this.windowMs;
-    for (const [key, w] of this.windows) if (w.resetAt <= now) this.windows.delete(key);
+  /** Closes the Redis connection, if any (Nest calls it at shutdown). */
+  close(): void {
+    this.closing = true;
+    this.redis?.disconnect();
   }
+
+  onApplicationShutdown(): void {
+    this.close();
+  }
+}
+
+function redactedUrl(raw: string): string {
+  const u = new URL(raw);
+  return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
 }

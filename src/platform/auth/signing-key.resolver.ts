@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { decodeJwt, decodeProtectedHeader, type JWTVerifyGetKey } from 'jose';
 import { authConfig, type AuthConfig } from '../../config/auth.config.js';
 import { InvalidTokenError, KeySourceUnavailableError } from './auth.errors.js';
 import { JwksKeyStore } from './jwks-key-store.js';
@@ -6,34 +7,28 @@ import { JwksKeyStore } from './jwks-key-store.js';
 /** After a failed discovery, requests answer 503 at once for this long instead of hammering the issuer. */
 const DISCOVERY_BACKOFF_MS = 5000;
 
-interface UnverifiedJwt {
-  header: { alg?: unknown; kid?: unknown };
-  payload: { iss?: unknown };
-}
-
-/** Reads a compact JWS's header and payload without trusting them (only to pick the key). */
-export function decodeUnverified(raw: string): UnverifiedJwt | null {
-  const parts = raw.split('.');
-  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p))) return null;
-  try {
-    const [header, payload] = parts.slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as unknown);
-    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-    return isObject(header) && isObject(payload) ? { header, payload } : null;
-  } catch {
-    return null;
-  }
-}
+type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
 
 interface DiscoveryDocument {
   issuer?: unknown;
   jwks_uri?: unknown;
 }
 
+/** The unverified header and claims (jose's decoders), only to decide whether to look for a key at all. */
+function decodeUnverified(raw: string): { header: ReturnType<typeof decodeProtectedHeader>; iss: unknown } {
+  try {
+    return { header: decodeProtectedHeader(raw), iss: decodeJwt(raw).iss };
+  } catch {
+    throw new InvalidTokenError('The access token is malformed');
+  }
+}
+
 /**
  * Finds the public key that signed an access token: the issuer's discovery document gives the JWKS
  * URL (fetched on first use, not at boot, so the issuer may come up after the service), and the
- * JwksKeyStore caches the keys and rate-limits refetches for unknown key ids. Only the configured issuer is ever
- * contacted: a token naming another issuer, another algorithm or no key id is refused before any fetch.
+ * JwksKeyStore (jose's remote key set) caches the keys and limits refetches for unknown key ids. Only
+ * the configured issuer is ever contacted: a token naming another issuer, another algorithm or no key
+ * id is refused before any fetch.
  */
 @Injectable()
 export class SigningKeyResolver {
@@ -43,17 +38,16 @@ export class SigningKeyResolver {
 
   constructor(@Inject(authConfig.KEY) private readonly cfg: AuthConfig) {}
 
-  /** The PEM public key for this raw JWT, or InvalidTokenError / KeySourceUnavailableError. */
-  async keyFor(rawJwt: string): Promise<string> {
-    const decoded = decodeUnverified(rawJwt);
-    if (!decoded) throw new InvalidTokenError('The access token is malformed');
-    if (decoded.header.alg !== 'RS256') throw new InvalidTokenError('The access token must be signed with RS256');
-    if (typeof decoded.header.kid !== 'string' || !decoded.header.kid) throw new InvalidTokenError('The access token names no signing key');
-    if (decoded.payload.iss !== this.cfg.issuer) throw new InvalidTokenError('The access token was issued by another issuer');
+  /** The public key for this raw JWT, or InvalidTokenError / KeySourceUnavailableError. */
+  async keyFor(rawJwt: string): Promise<VerificationKey> {
+    const { header, iss } = decodeUnverified(rawJwt);
+    if (header.alg !== 'RS256') throw new InvalidTokenError('The access token must be signed with RS256');
+    if (typeof header.kid !== 'string' || !header.kid) throw new InvalidTokenError('The access token names no signing key');
+    if (iss !== this.cfg.issuer) throw new InvalidTokenError('The access token was issued by another issuer');
 
     const store = await this.keyStore();
     try {
-      return await store.publicKeyPem(decoded.header.kid);
+      return await store.keyFor({ ...header, alg: header.alg });
     } catch (err) {
       if (err instanceof KeySourceUnavailableError) this.logger.warn(`signing keys of ${this.cfg.issuer} unavailable: ${err.message}`);
       throw err;

@@ -1,9 +1,10 @@
-import { createHmac, createSign, generateKeyPairSync } from 'node:crypto';
+import { createHmac, createPublicKey, createSign, generateKeyPairSync } from 'node:crypto';
+import { decodeProtectedHeader } from 'jose';
 import type { AuthConfig } from '../../../src/config/auth.config.js';
 import { oauthEndpoints } from '../../../src/config/auth.config.js';
-import { describeTokenFailure, InvalidTokenError } from '../../../src/platform/auth/auth.errors.js';
-import { JwtStrategy } from '../../../src/platform/auth/jwt.strategy.js';
-import { decodeUnverified, SigningKeyResolver } from '../../../src/platform/auth/signing-key.resolver.js';
+import { AccessTokenVerifier } from '../../../src/platform/auth/access-token.verifier.js';
+import { InvalidTokenError } from '../../../src/platform/auth/auth.errors.js';
+import { SigningKeyResolver } from '../../../src/platform/auth/signing-key.resolver.js';
 import { VerifiedTokenCache } from '../../../src/platform/auth/verified-token-cache.js';
 
 const ISSUER = 'https://example.okta.com/oauth2/default';
@@ -32,29 +33,29 @@ function sign(claims: Record<string, unknown>, header: Record<string, unknown> =
 }
 const good = (extra: Record<string, unknown> = {}) => ({ iss: ISSUER, aud: AUDIENCE, sub: '0oa1', cid: '0oa1', exp: now() + 300, iat: now(), scp: ['orders.read'], ...extra });
 
-/** The real strategy with keys from a strict fake resolver (no network). */
+/** The real verifier with keys from a strict fake resolver (no network). */
+const publicKeyObject = createPublicKey(publicPem);
 const resolver = {
   keyFor: async (raw: string) => {
-    const d = decodeUnverified(raw);
-    if (d?.header.kid !== 'k1') throw new InvalidTokenError('The access token was signed with an unknown key');
-    return publicPem;
+    if (decodeProtectedHeader(raw).kid !== 'k1') throw new InvalidTokenError('The access token was signed with an unknown key');
+    return publicKeyObject;
   },
 } as unknown as SigningKeyResolver;
 const verified = new VerifiedTokenCache(cfg);
-const strategy = new JwtStrategy(resolver, verified, cfg);
+const verifier = new AccessTokenVerifier(resolver, verified, cfg);
 
 type Outcome = { user?: unknown; refused?: string };
 function verify(token: string): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const run = Object.create(strategy) as JwtStrategy & { success(u: unknown): void; fail(i: unknown): void; error(e: unknown): void };
-    run.success = (user) => resolve({ user });
-    run.fail = (info) => resolve({ refused: describeTokenFailure(info) });
-    run.error = (err) => resolve({ refused: describeTokenFailure(err) });
-    run.authenticate({ headers: { authorization: `Bearer ${token}` } } as never, {});
-  });
+  return verifier.verify(token).then(
+    (user) => ({ user }),
+    (err: unknown) => {
+      if (!(err instanceof InvalidTokenError)) throw err;
+      return { refused: err.description };
+    },
+  );
 }
 
-describe('access token checks (JwtStrategy)', () => {
+describe('access token checks (AccessTokenVerifier)', () => {
   it('accepts a good Okta token, builds req.user and remembers the token until its exp', async () => {
     const claims = good();
     const token = sign(claims);

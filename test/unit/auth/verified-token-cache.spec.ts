@@ -36,7 +36,7 @@ describe('VerifiedTokenCache', () => {
     expect(cache.size).toBe(0);
   });
 
-  it('holds at most its size, dropping the oldest first', () => {
+  it('holds at most its size, dropping the least recently used first', () => {
     const cache = new VerifiedTokenCache({ tokenCacheSize: 2, tokenCacheMaxAgeMs: 60_000 });
     cache.remember('a', ada, exp(300_000), t0);
     cache.remember('b', bob, exp(300_000), t0);
@@ -45,6 +45,11 @@ describe('VerifiedTokenCache', () => {
     expect(cache.get('a', t0)).toBeUndefined();
     expect(cache.get('b', t0)).toEqual(bob);
     expect(cache.get('c', t0)).toEqual(ada);
+    // b was read after c: c goes first.
+    expect(cache.get('b', t0)).toEqual(bob);
+    cache.remember('d', bob, exp(300_000), t0);
+    expect(cache.get('c', t0)).toBeUndefined();
+    expect(cache.get('b', t0)).toEqual(bob);
   });
 
   it('keeps nothing at size 0', () => {

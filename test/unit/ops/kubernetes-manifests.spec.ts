@@ -122,7 +122,7 @@ describeWithBinary('kubectl', 'Kubernetes manifests as kustomize builds them (ku
     }
   });
 
-  it('lets HTTP in from anywhere, /metrics only from Prometheus, and only DNS, Kafka, MySQL and the issuer out', () => {
+  it('lets HTTP in from anywhere, /metrics only from Prometheus, and only DNS, Kafka, MySQL, Redis and the issuer out', () => {
     const policy = one(app, 'NetworkPolicy').spec;
     expect(matches(policy.podSelector.matchLabels, podLabels(one(app, 'Deployment')))).toBe(true);
     expect(matches(policy.podSelector.matchLabels, podLabels(one(migrate, 'Job')))).toBe(true);
@@ -138,7 +138,7 @@ describeWithBinary('kubectl', 'Kubernetes manifests as kustomize builds them (ku
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
     ]);
     const egress = policy.egress.flatMap((rule: any) => rule.ports.map((p: any) => `${p.port}/${p.protocol}`));
-    expect(egress.sort()).toEqual(['3306/TCP', '443/TCP', '53/TCP', '53/UDP', '9092/TCP']);
+    expect(egress.sort()).toEqual(['3306/TCP', '443/TCP', '53/TCP', '53/UDP', '6379/TCP', '9092/TCP']);
   });
 
   it('serves /metrics on METRICS_PORT, named metrics on the pod and the Service, and has the ServiceMonitor scrape that port', () => {
