@@ -1,15 +1,38 @@
 import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
+import { destination, type DestinationStream } from 'pino';
 import { appConfig } from '../../config/app.config.js';
 import { correlation } from './correlation.js';
 import { flushTraces, logTraceFields } from './tracing.js';
 
-/** Writes out the spans in hand when the application stops (the batch processor would lose its last seconds). */
+/** How long the shutdown waits for the log lines in hand to reach stdout. */
+const LOG_FLUSH_TIMEOUT_MS = 2000;
+
+/**
+ * stdout, written asynchronously (a log line never blocks the event loop on a slow pipe). pino flushes
+ * it on `exit`, but a graceful shutdown ends with Nest raising the signal again, which kills the
+ * process without an `exit` event: the lines still in the buffer, or in a write the thread pool has
+ * not run yet, were lost (the consumer groups' "stopped" lines, now and then).
+ */
+let stdoutLog: (DestinationStream & { flush(cb?: (err?: Error) => void): void }) | null = null;
+
+/** Writes out the spans and log lines in hand when the application stops. */
 @Injectable()
-class TraceFlush implements OnApplicationShutdown {
+class ShutdownFlush implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await flushTraces().catch(() => undefined);
+    const log = stdoutLog;
+    if (!log) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, LOG_FLUSH_TIMEOUT_MS);
+      try {
+        log.flush(() => (clearTimeout(timer), resolve()));
+      } catch {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   }
 }
 
@@ -25,9 +48,8 @@ class TraceFlush implements OnApplicationShutdown {
   imports: [
     LoggerModule.forRootAsync({
       inject: [appConfig.KEY],
-      useFactory: (app: ConfigType<typeof appConfig>) => ({
-        forRoutes: [],
-        pinoHttp: {
+      useFactory: (app: ConfigType<typeof appConfig>) => {
+        const options = {
           level: app.logLevel,
           transport: app.logPretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
           mixin: () => {
@@ -41,10 +63,13 @@ class TraceFlush implements OnApplicationShutdown {
           redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.token', '*.access_token'], censor: '[redacted]' },
           // The access lines' `req` and `res` are already the few fields they log (see HttpAccessMiddleware).
           wrapSerializers: false,
-        },
-      }),
+        };
+        if (app.logPretty) return { forRoutes: [], pinoHttp: options }; // pino-pretty's transport writes on its own
+        stdoutLog = destination({ dest: 1, sync: false });
+        return { forRoutes: [], pinoHttp: [options, stdoutLog] };
+      },
     }),
   ],
-  providers: [TraceFlush],
+  providers: [ShutdownFlush],
 })
 export class LoggingModule {}
