@@ -22,10 +22,14 @@ export const API_SCOPES = ['orders.read', 'orders.write', 'orders.admin'];
 export const DEFAULT_AUDIENCE = 'api://order-flow';
 export const DEFAULT_PORT = 4000;
 
-/** Demo clients: one with every scope, one that may only read. */
+/**
+ * Demo clients: one with every scope (an operator: `orders.admin` sees every order), one that may only
+ * read, and a second API client (a partner shop) that reads and writes only its own orders.
+ */
 export const DEFAULT_CLIENTS = [
   { clientId: 'order-flow-dev', clientSecret: 'dev-secret', scopes: API_SCOPES },
   { clientId: 'order-flow-reader', clientSecret: 'reader-secret', scopes: ['orders.read'] },
+  { clientId: 'order-flow-partner', clientSecret: 'partner-secret', scopes: ['orders.read', 'orders.write'] },
 ];
 
 /** Origins whose browser pages (Swagger UI of a service on the usual ports) may call the token endpoint. */

@@ -20,13 +20,15 @@ import {
   type OrderRow,
 } from './order.rows.js';
 
-const FIND_ORDER = `SELECT id, customer_id, status, status_reason, version, total, currency, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country,
+const FIND_ORDER = `SELECT id, customer_id, client_id, status, status_reason, version, total, currency, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country,
   correlation_id, payment_id, shipment_id, carrier, tracking_number, estimated_delivery, shipment_status, created_at, updated_at FROM orders WHERE id = ? LIMIT 1`;
 
 /** A new order as intake writes it (RECEIVED), once its customer's id is known. */
 export interface ReceivedOrder {
   id: string;
   customerId: string;
+  /** The owner: the OAuth client that created it. */
+  clientId: string;
   shippingAddress: Address;
   items: OrderLine[];
   currency: string;
@@ -36,6 +38,8 @@ export interface ReceivedOrder {
 
 export interface StatusView {
   orderId: string;
+  /** The owner (null: from before owners were recorded). */
+  clientId: string | null;
   status: OrderStatus;
   reason: string | null;
   updatedAt: Date;
@@ -60,9 +64,9 @@ export class OrderRepository {
   stageReceived(batch: SqlBatch, o: ReceivedOrder): void {
     const a = o.shippingAddress;
     batch.add(
-      `INSERT INTO orders (id, customer_id, status, version, currency, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, correlation_id, created_at, updated_at)
-       VALUES (?, ?, 'RECEIVED', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [o.id, o.customerId, o.currency, a.line1, a.line2 ?? null, a.city, a.postalCode, a.country, o.correlationId, o.at, o.at],
+      `INSERT INTO orders (id, customer_id, client_id, status, version, currency, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, correlation_id, created_at, updated_at)
+       VALUES (?, ?, ?, 'RECEIVED', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [o.id, o.customerId, o.clientId, o.currency, a.line1, a.line2 ?? null, a.city, a.postalCode, a.country, o.correlationId, o.at, o.at],
     );
     batch.addRows(
       'INSERT INTO order_items (order_id, line_no, product_id, quantity)',
@@ -149,10 +153,10 @@ export class OrderRepository {
 
   /** The light status query: one primary-key read. */
   async findStatus(orderId: string): Promise<StatusView | null> {
-    const rows = await this.dataSource.query('SELECT id, status, status_reason, updated_at FROM orders WHERE id = ?', [orderId]);
+    const rows = await this.dataSource.query('SELECT id, client_id, status, status_reason, updated_at FROM orders WHERE id = ?', [orderId]);
     if (!rows.length) return null;
     const r = rows[0];
-    return { orderId: r.id, status: r.status, reason: r.status_reason, updatedAt: new Date(r.updated_at) };
+    return { orderId: r.id, clientId: r.client_id, status: r.status, reason: r.status_reason, updatedAt: new Date(r.updated_at) };
   }
 
   /** Orders in RECEIVED or PAYMENT_COMPLETED not updated for `stalledAfterS` seconds (no step deadline watches them). */

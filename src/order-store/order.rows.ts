@@ -26,6 +26,7 @@ export interface LockedOrderRow {
 
 /** Every column of `orders`. */
 export interface OrderRow extends LockedOrderRow {
+  client_id: string | null;
   status_reason: string | null;
   version: number;
   shipment_id: string | null;
@@ -51,6 +52,8 @@ export interface LockedOrder {
 
 /** A whole order, as the API shows it. */
 export interface Order extends LockedOrder {
+  /** The OAuth client that owns it; null for orders from before owners were recorded (admins only). */
+  clientId: string | null;
   statusReason: string | null;
   version: number;
   shipmentId: string | null;
@@ -84,6 +87,7 @@ export function toLockedOrder(r: LockedOrderRow): LockedOrder {
 export function toOrder(r: OrderRow): Order {
   return {
     ...toLockedOrder(r),
+    clientId: r.client_id,
     statusReason: r.status_reason,
     version: r.version,
     shipmentId: r.shipment_id,

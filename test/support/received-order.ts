@@ -12,6 +12,8 @@ export interface NewOrder {
   currency: string;
   correlationId: string;
   at: Date;
+  /** The owning OAuth client (default `order-flow-dev`, the test token's client). */
+  clientId?: string;
 }
 
 /**
@@ -21,10 +23,11 @@ export interface NewOrder {
  */
 export async function writeReceivedOrder(app: Pick<INestApplicationContext, 'get'>, run: (batch: SqlBatch, last: boolean) => Promise<unknown[]>, o: NewOrder): Promise<string> {
   const first = new SqlBatch();
-  const customerIdOf = app.get(CustomerRepository).stageUpsert(first, o.customer, o.at);
+  const clientId = o.clientId ?? 'order-flow-dev';
+  const customerIdOf = app.get(CustomerRepository).stageUpsert(first, clientId, o.customer, o.at);
   const customerId = customerIdOf(await run(first, false));
   const second = new SqlBatch();
-  app.get(OrderRepository).stageReceived(second, { ...o, customerId });
+  app.get(OrderRepository).stageReceived(second, { ...o, clientId, customerId });
   await run(second, true);
   return customerId;
 }

@@ -12,7 +12,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { callerOf } from '../../platform/auth/access-token.js';
+import { viewerOf } from '../../platform/auth/access-token.js';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
 import { correlationIdOf } from '../../platform/http/correlation.middleware.js';
 import { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
@@ -69,7 +69,7 @@ export class OrdersController {
       throw new OrdersException(OrdersErrorCode.INVALID_IDEMPOTENCY_KEY, 'Idempotency-Key must be 1-200 visible ASCII characters');
     }
     const correlationId = correlationIdOf(req) as string;
-    const { orderId, created } = await this.orders.accept(body, correlationId, idempotencyKey ? { clientId: callerOf(req), key: idempotencyKey } : undefined);
+    const { orderId, created } = await this.orders.accept(body, correlationId, viewerOf(req).owner, idempotencyKey);
     res.location(`/api/orders/${orderId}`);
     if (!created) res.setHeader('Idempotent-Replayed', 'true');
     return { orderId, status: 'RECEIVED', statusUrl: `/api/orders/${orderId}/status` };
@@ -80,9 +80,9 @@ export class OrdersController {
   @ApiOperation({ summary: 'The whole order', description: 'Customer, address, items with prices once known, total, status, history and fulfillment.' })
   @ApiParam({ name: 'orderId', format: 'uuid', example: '5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' })
   @ApiOkResponse({ type: OrderResponseDto })
-  @ApiNotFoundResponse({ description: 'No such order' })
-  async get(@Param('orderId') orderId: string): Promise<OrderResponseDto> {
-    return toOrderResponse(await this.orders.get(checkOrderId(orderId)));
+  @ApiNotFoundResponse({ description: 'No such order, or one of another client (`orders.admin` sees every order)' })
+  async get(@Param('orderId') orderId: string, @Req() req: Request): Promise<OrderResponseDto> {
+    return toOrderResponse(await this.orders.get(checkOrderId(orderId), viewerOf(req)));
   }
 
   @Get(':orderId/status')
@@ -90,9 +90,9 @@ export class OrdersController {
   @ApiOperation({ summary: 'The order status only', description: 'The light, fast query: one indexed read.' })
   @ApiParam({ name: 'orderId', format: 'uuid', example: '5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' })
   @ApiOkResponse({ type: OrderStatusResponseDto })
-  @ApiNotFoundResponse({ description: 'No such order' })
-  async status(@Param('orderId') orderId: string): Promise<OrderStatusResponseDto> {
-    const s = await this.orders.status(checkOrderId(orderId));
+  @ApiNotFoundResponse({ description: 'No such order, or one of another client (`orders.admin` sees every order)' })
+  async status(@Param('orderId') orderId: string, @Req() req: Request): Promise<OrderStatusResponseDto> {
+    const s = await this.orders.status(checkOrderId(orderId), viewerOf(req));
     return { orderId: s.orderId, status: s.status, ...(s.reason ? { reason: s.reason } : {}), updatedAt: s.updatedAt.toISOString() };
   }
 }

@@ -9,6 +9,7 @@ import { CustomerRepository } from '../../order-store/customer.repository.js';
 import { IdempotencyKeyRepository } from '../../order-store/idempotency-key.repository.js';
 import { OrderRepository, type StatusView } from '../../order-store/order.repository.js';
 import type { Customer, HistoryEntry, Order, OrderItem } from '../../order-store/order.rows.js';
+import { mayView, type Viewer } from '../../platform/auth/access-token.js';
 import { leanTransaction, type LeanTransaction } from '../../platform/database/lean-transaction.js';
 import { SqlBatch } from '../../platform/database/sql-batch.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
@@ -70,15 +71,16 @@ export class OrdersService {
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
   ) {}
 
-  async accept(dto: CreateOrderRequestDto, correlationId: string, idempotency?: { clientId: string; key: string }): Promise<AcceptedOrder> {
-    const keyed = idempotency && { ...idempotency, requestHash: createHash('sha256').update(canonical(dto)).digest('hex') };
+  /** Accepts an order owned by `owner` (the caller's OAuth client); an Idempotency-Key is scoped to that owner. */
+  async accept(dto: CreateOrderRequestDto, correlationId: string, owner: string, idempotencyKey?: string): Promise<AcceptedOrder> {
+    const keyed = idempotencyKey === undefined ? undefined : { clientId: owner, key: idempotencyKey, requestHash: createHash('sha256').update(canonical(dto)).digest('hex') };
     if (keyed) {
       const earlier = await this.replay(keyed);
       if (earlier) return earlier;
     }
     const orderId = newId();
     try {
-      await leanTransaction(this.dataSource, (tx) => this.write(tx, orderId, dto, correlationId, keyed));
+      await leanTransaction(this.dataSource, (tx) => this.write(tx, orderId, owner, dto, correlationId, keyed));
     } catch (err) {
       // A concurrent request with the same key got there first: answer as it did.
       const earlier = keyed && isDuplicateKey(err) ? await this.replay(keyed) : null;
@@ -93,7 +95,7 @@ export class OrdersService {
    * The order, as RECEIVED, with its OrderCreated outbox row, in two round trips: open + the
    * Idempotency-Key and the customer (whose id the order needs), then everything else + commit.
    */
-  private async write(tx: LeanTransaction, orderId: string, dto: CreateOrderRequestDto, correlationId: string, keyed?: KeyedRequest): Promise<void> {
+  private async write(tx: LeanTransaction, orderId: string, owner: string, dto: CreateOrderRequestDto, correlationId: string, keyed?: KeyedRequest): Promise<void> {
     const at = new Date();
     const currency = dto.currency ?? this.app.defaultCurrency;
     const items = dto.items.map((i) => ({ productId: i.productId, quantity: i.quantity }));
@@ -101,11 +103,11 @@ export class OrdersService {
     // First: a concurrent request with the same key fails here and replays.
     if (keyed) this.idempotencyKeys.stageInsert(first, { ...keyed, orderId });
     const c = dto.customer;
-    const customerIdOf = this.customers.stageUpsert(first, { externalId: c.id, name: c.name, email: c.email, phone: c.phone }, at);
+    const customerIdOf = this.customers.stageUpsert(first, owner, { externalId: c.id, name: c.name, email: c.email, phone: c.phone }, at);
     const customerId = customerIdOf(await tx.run(first));
 
     const second = new SqlBatch();
-    this.orders.stageReceived(second, { id: orderId, customerId, shippingAddress: dto.shippingAddress, items, currency, correlationId, at });
+    this.orders.stageReceived(second, { id: orderId, customerId, clientId: owner, shippingAddress: dto.shippingAddress, items, currency, correlationId, at });
     const customer = { id: customerId, name: c.name, email: c.email, ...(c.phone ? { phone: c.phone } : {}) };
     const created = newEnvelope('OrderCreated', orderId, { customer, shippingAddress: { ...dto.shippingAddress }, items, currency }, { correlationId }, at);
     this.outbox.stage(second, [created]);
@@ -131,16 +133,22 @@ export class OrdersService {
     return { orderId: earlier.orderId, created: false };
   }
 
-  async get(orderId: string): Promise<OrderView> {
+  /** The order, if `viewer` may see it: another client's order does not exist for it (404, never 403). */
+  async get(orderId: string, viewer: Viewer): Promise<OrderView> {
     const order = await this.orders.find(orderId);
-    if (!order) throw new OrdersException(OrdersErrorCode.ORDER_NOT_FOUND, `No order ${orderId}`);
+    if (!order || !mayView(viewer, order.clientId)) throw notFound(orderId);
     const [customer, items, history] = await Promise.all([this.customers.get(order.customerId), this.orders.findItems(orderId), this.orders.findHistory(orderId)]);
     return { order, customer, items, history };
   }
 
-  async status(orderId: string): Promise<StatusView> {
+  async status(orderId: string, viewer: Viewer): Promise<StatusView> {
     const view = await this.orders.findStatus(orderId);
-    if (!view) throw new OrdersException(OrdersErrorCode.ORDER_NOT_FOUND, `No order ${orderId}`);
+    if (!view || !mayView(viewer, view.clientId)) throw notFound(orderId);
     return view;
   }
+}
+
+/** The same answer for an order that does not exist and one the caller may not see. */
+export function notFound(orderId: string): OrdersException {
+  return new OrdersException(OrdersErrorCode.ORDER_NOT_FOUND, `No order ${orderId}`);
 }

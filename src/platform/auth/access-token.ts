@@ -4,7 +4,18 @@ export interface AuthenticatedClient {
   sub: string;
   /** The OAuth client that asked for the token (`client_id` RFC 9068, Okta's `cid`, or `azp`). */
   clientId: string;
+  /**
+   * Who owns the orders this caller creates, and so which orders it may see: Okta's `cid`, else
+   * `client_id`, else `sub` (docs/security.md, Ownership).
+   */
+  owner: string;
   scopes: string[];
+}
+
+/** Whose orders a request may see: its owner's, or every order with `orders.admin`. */
+export interface Viewer {
+  owner: string;
+  admin: boolean;
 }
 
 /** Claims of a verified access token that this service reads. */
@@ -55,11 +66,23 @@ export function principalOf(claims: AccessTokenClaims): AuthenticatedClient | nu
   const clientId = nonEmptyString(claims.client_id) ?? nonEmptyString(claims.cid) ?? nonEmptyString(claims.azp);
   const sub = nonEmptyString(claims.sub) ?? clientId;
   if (!sub) return null;
-  return { sub, clientId: clientId ?? sub, scopes: [...scopesOf(claims)] };
+  const owner = nonEmptyString(claims.cid) ?? nonEmptyString(claims.client_id) ?? sub;
+  return { sub, clientId: clientId ?? sub, owner, scopes: [...scopesOf(claims)] };
 }
 
 /** Who made a request, as AccessTokenGuard verified it (`req.user`): for scoping keys and for audit lines. */
 export function callerOf(req: object): string {
   const user = (req as { user?: Partial<AuthenticatedClient> }).user;
   return user?.clientId ?? user?.sub ?? 'anonymous';
+}
+
+/** The order owner and admin right of a request AccessTokenGuard verified. */
+export function viewerOf(req: object): Viewer {
+  const user = (req as { user?: Partial<AuthenticatedClient> }).user;
+  return { owner: user?.owner ?? callerOf(req), admin: user?.scopes?.includes('orders.admin') ?? false };
+}
+
+/** True when `viewer` may see an order owned by `owner` (null: created before orders had owners; admins only). */
+export function mayView(viewer: Viewer, owner: string | null): boolean {
+  return viewer.admin || owner === viewer.owner;
 }

@@ -36,7 +36,7 @@ describe('tracing: one order, one trace (in-memory exporter)', () => {
     const productId = await createProduct(t, 10);
     // The intake as the POST's handler runs it, inside the request's server span.
     const { orderId, post } = await trace.getTracer('test').startActiveSpan('POST /api/orders', { kind: SpanKind.SERVER }, async (span) => {
-      const accepted = await t.app.get(OrdersService).accept(validOrderBody({ items: [{ productId, quantity: 1 }] }) as never, randomUUID());
+      const accepted = await t.app.get(OrdersService).accept(validOrderBody({ items: [{ productId, quantity: 1 }] }) as never, randomUUID(), 'order-flow-dev');
       span.end();
       return { orderId: accepted.orderId, post: exporter.getFinishedSpans().at(-1)! };
     });

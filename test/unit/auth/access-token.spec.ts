@@ -1,4 +1,4 @@
-import { missingScopes, principalOf, scopesOf } from '../../../src/platform/auth/access-token.js';
+import { mayView, missingScopes, principalOf, scopesOf, viewerOf } from '../../../src/platform/auth/access-token.js';
 import { bearerChallenge } from '../../../src/platform/auth/bearer-challenge.js';
 
 describe('scopesOf', () => {
@@ -37,10 +37,28 @@ describe('missingScopes', () => {
 
 describe('principalOf', () => {
   it('takes client_id (RFC 9068), then cid (Okta), then azp; sub falls back to the client', () => {
-    expect(principalOf({ sub: 's', client_id: 'c', scope: 'orders.read' })).toEqual({ sub: 's', clientId: 'c', scopes: ['orders.read'] });
+    expect(principalOf({ sub: 's', client_id: 'c', scope: 'orders.read' })).toEqual({ sub: 's', clientId: 'c', owner: 'c', scopes: ['orders.read'] });
     expect(principalOf({ sub: 'ada@example.com', cid: '0oa1' })?.clientId).toBe('0oa1');
-    expect(principalOf({ azp: 'spa' })).toEqual({ sub: 'spa', clientId: 'spa', scopes: [] });
+    expect(principalOf({ azp: 'spa' })).toEqual({ sub: 'spa', clientId: 'spa', owner: 'spa', scopes: [] });
     expect(principalOf({ sub: 'only-sub' })?.clientId).toBe('only-sub');
+  });
+
+  it("the owner of the caller's orders is Okta's cid, else client_id, else sub (never azp)", () => {
+    expect(principalOf({ sub: 'ada@example.com', cid: '0oa1', client_id: 'other' })?.owner).toBe('0oa1');
+    expect(principalOf({ sub: 'ada@example.com', client_id: 'c' })?.owner).toBe('c');
+    expect(principalOf({ sub: 'ada@example.com', azp: 'spa' })?.owner).toBe('ada@example.com');
+    expect(principalOf({ sub: 's', cid: '' , client_id: 'c' })?.owner).toBe('c');
+  });
+
+  it('a viewer sees its own orders, an admin every order, nobody but admins an order without owner', () => {
+    const req = (scopes: string[]) => ({ user: principalOf({ sub: 's', cid: 'a', scope: scopes.join(' ') }) });
+    expect(viewerOf(req(['orders.read']))).toEqual({ owner: 'a', admin: false });
+    expect(viewerOf(req(['orders.read', 'orders.admin']))).toEqual({ owner: 'a', admin: true });
+    expect(mayView({ owner: 'a', admin: false }, 'a')).toBe(true);
+    expect(mayView({ owner: 'a', admin: false }, 'b')).toBe(false);
+    expect(mayView({ owner: 'a', admin: false }, null)).toBe(false);
+    expect(mayView({ owner: 'a', admin: true }, 'b')).toBe(true);
+    expect(mayView({ owner: 'a', admin: true }, null)).toBe(true);
   });
 
   it('refuses a token naming nobody', () => {

@@ -59,8 +59,8 @@ describe('access token checks (AccessTokenVerifier)', () => {
   it('accepts a good Okta token, builds req.user and remembers the token until its exp', async () => {
     const claims = good();
     const token = sign(claims);
-    expect(await verify(token)).toEqual({ user: { sub: '0oa1', clientId: '0oa1', scopes: ['orders.read'] } });
-    expect(verified.get(token)).toEqual({ sub: '0oa1', clientId: '0oa1', scopes: ['orders.read'] });
+    expect(await verify(token)).toEqual({ user: { sub: '0oa1', clientId: '0oa1', owner: '0oa1', scopes: ['orders.read'] } });
+    expect(verified.get(token)).toEqual({ sub: '0oa1', clientId: '0oa1', owner: '0oa1', scopes: ['orders.read'] });
     expect(verified.get(token, claims.exp * 1000)).toBeUndefined();
   });
 

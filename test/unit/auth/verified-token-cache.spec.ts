@@ -1,8 +1,8 @@
 import { VerifiedTokenCache } from '../../../src/platform/auth/verified-token-cache.js';
 
 describe('VerifiedTokenCache', () => {
-  const ada = { sub: 'ada', clientId: 'ada', scopes: ['orders.read'] };
-  const bob = { sub: 'bob', clientId: 'bob', scopes: ['orders.write'] };
+  const ada = { sub: 'ada', clientId: 'ada', owner: 'ada', scopes: ['orders.read'] };
+  const bob = { sub: 'bob', clientId: 'bob', owner: 'bob', scopes: ['orders.write'] };
   const t0 = 1_800_000_000_000;
   const exp = (msFromT0: number) => (t0 + msFromT0) / 1000;
 

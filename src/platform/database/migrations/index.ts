@@ -6,6 +6,7 @@ import { OutboxParked1764590400000 } from './1764590400000-outbox-parked.js';
 import { SagaFaultPaths1765000000000 } from './1765000000000-saga-fault-paths.js';
 import { OutboxShardLeases1765000100000 } from './1765000100000-outbox-shard-leases.js';
 import { OutboxTraceContext1765100000000 } from './1765100000000-outbox-trace-context.js';
+import { OrderOwnership1765200000000 } from './1765200000000-order-ownership.js';
 
 /** Migrations in the order they run. Listed explicitly: ESM has no reliable glob loading. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   SagaFaultPaths1765000000000,
   OutboxShardLeases1765000100000,
   OutboxTraceContext1765100000000,
+  OrderOwnership1765200000000,
 ];
