@@ -14,12 +14,14 @@ export interface OrderPatch {
 
 /**
  * One order's net change within a batch of saga messages: its status move (from the first `from` to the
- * last `to`, through `count` transitions), if any, and the columns its messages set, merged in order.
+ * last `to`), if any, the columns its messages set, merged in order, and how many events it appended to
+ * the order's event log (each one bumps the order's version).
  */
 export interface OrderChange {
   orderId: string;
-  move?: { from: OrderStatus; to: OrderStatus; reason: FailureReason | null; count: number };
+  move?: { from: OrderStatus; to: OrderStatus; reason: FailureReason | null };
   patch: OrderPatch;
+  events: number;
 }
 
 const FINAL_SHIPMENT_STATUSES: readonly ShipmentStatus[] = ['DELIVERED', 'FAILED', 'CANCELLED'];
@@ -34,6 +36,11 @@ const PATCH_COLUMNS: Record<keyof OrderPatch, string> = {
   estimatedDelivery: 'estimated_delivery',
   shipmentStatus: 'shipment_status',
 };
+
+/** DELIVERED, FAILED or CANCELLED: the shipment changes no more. */
+export function isFinalShipmentStatus(status: ShipmentStatus): boolean {
+  return FINAL_SHIPMENT_STATUSES.includes(status);
+}
 
 /** `later` applied after `earlier`, as two UPDATEs would: a final shipment status is never overwritten. */
 export function mergePatches(earlier: OrderPatch, later: OrderPatch): OrderPatch {

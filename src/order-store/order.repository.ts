@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import type { Address, OrderLine } from '../contracts/messages.js';
 import type { OrderStatus } from '../contracts/order-status.js';
 import { expectRows, keyTable, placeholders, type SqlBatch } from '../platform/database/sql-batch.js';
+import { statusEvent } from './order-event.repository.js';
 import { patchKeys, patchSet, type OrderChange } from './order-patch.js';
 import {
   toHistoryEntry,
@@ -60,7 +61,7 @@ export interface LockedOrders {
 export class OrderRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Adds the new order, its lines and its first history row (RECEIVED) to `batch`. */
+  /** Adds the new order, its lines, its first history row and its first event (RECEIVED, seq 1 = version 1) to `batch`. */
   stageReceived(batch: SqlBatch, o: ReceivedOrder): void {
     const a = o.shippingAddress;
     batch.add(
@@ -73,6 +74,7 @@ export class OrderRepository {
       o.items.map((item, i) => [o.id, i + 1, item.productId, item.quantity]),
     );
     batch.add(`INSERT INTO order_status_history (order_id, from_status, to_status, occurred_at) VALUES (?, NULL, 'RECEIVED', ?)`, [o.id, o.at]);
+    batch.addRows('INSERT INTO order_events (order_id, seq, kind, data, occurred_at)', [statusEvent(o.id, 1, 'RECEIVED', null, o.at)]);
   }
 
   /**
@@ -83,8 +85,8 @@ export class OrderRepository {
   stageLockForSaga(batch: SqlBatch, ids: string[], skipLocked: boolean): (results: unknown[]) => LockedOrders {
     const marks = placeholders(ids);
     const orders = batch.add(
-      `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, created_at, updated_at
-       FROM orders WHERE id IN (${marks}) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
+      `SELECT id, status, version, shipment_status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country,
+       created_at, updated_at FROM orders WHERE id IN (${marks}) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
       ids,
     );
     const items = batch.add(`SELECT id, order_id, product_id, quantity, unit_price FROM order_items WHERE order_id IN (${marks}) ORDER BY order_id, line_no`, ids);
@@ -173,8 +175,8 @@ export class OrderRepository {
 function groupByKind(changes: Iterable<OrderChange>): Iterable<OrderChange[]> {
   const kinds = new Map<string, OrderChange[]>();
   for (const change of changes) {
-    const move = change.move ? [change.move.from, change.move.to, change.move.reason ?? '', change.move.count] : ['patch'];
-    const kind = [...move, ...patchKeys(change.patch)].join('|');
+    const move = change.move ? [change.move.from, change.move.to, change.move.reason ?? ''] : ['patch'];
+    const kind = [...move, change.events, ...patchKeys(change.patch)].join('|');
     const same = kinds.get(kind);
     if (same) same.push(change);
     else kinds.set(kind, [change]);
@@ -184,12 +186,17 @@ function groupByKind(changes: Iterable<OrderChange>): Iterable<OrderChange[]> {
 
 /** One UPDATE for a group of orders with the same kind of change. */
 function stageChangeGroup(batch: SqlBatch, group: OrderChange[], at: Date): void {
-  const { move, patch } = group[0];
+  const { move, patch, events } = group[0];
   const sets = ['updated_at = ?'];
   const params: unknown[] = [at];
   if (move) {
-    sets.push('status = ?', 'status_reason = ?', 'version = version + ?');
-    params.push(move.to, move.reason ?? null, move.count);
+    sets.push('status = ?', 'status_reason = ?');
+    params.push(move.to, move.reason ?? null);
+  }
+  if (events) {
+    // One version per event of the order's log: its last event's seq is its version.
+    sets.push('version = version + ?');
+    params.push(events);
   }
   for (const key of patchKeys(patch)) {
     // One order: its value; several: each order's own, picked by id.

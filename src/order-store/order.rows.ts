@@ -10,6 +10,8 @@ import type { FailureReason, OrderStatus, ShipmentStatus } from '../contracts/or
 export interface LockedOrderRow {
   id: string;
   status: OrderStatus;
+  version: number;
+  shipment_status: ShipmentStatus | null;
   customer_id: string;
   currency: string;
   total: number | null;
@@ -28,18 +30,19 @@ export interface LockedOrderRow {
 export interface OrderRow extends LockedOrderRow {
   client_id: string | null;
   status_reason: string | null;
-  version: number;
   shipment_id: string | null;
   carrier: string | null;
   tracking_number: string | null;
   estimated_delivery: Date | null;
-  shipment_status: ShipmentStatus | null;
 }
 
 /** An order as a saga step sees it. */
 export interface LockedOrder {
   id: string;
   status: OrderStatus;
+  /** Bumped by each event of the order's log: the seq of its last event. */
+  version: number;
+  shipmentStatus: ShipmentStatus | null;
   customerId: string;
   currency: string;
   total: number | null;
@@ -55,18 +58,18 @@ export interface Order extends LockedOrder {
   /** The OAuth client that owns it; null for orders from before owners were recorded (admins only). */
   clientId: string | null;
   statusReason: string | null;
-  version: number;
   shipmentId: string | null;
   carrier: string | null;
   trackingNumber: string | null;
   estimatedDelivery: Date | null;
-  shipmentStatus: ShipmentStatus | null;
 }
 
 export function toLockedOrder(r: LockedOrderRow): LockedOrder {
   return {
     id: r.id,
     status: r.status,
+    version: r.version,
+    shipmentStatus: r.shipment_status,
     customerId: r.customer_id,
     currency: r.currency,
     total: r.total,
@@ -89,12 +92,10 @@ export function toOrder(r: OrderRow): Order {
     ...toLockedOrder(r),
     clientId: r.client_id,
     statusReason: r.status_reason,
-    version: r.version,
     shipmentId: r.shipment_id,
     carrier: r.carrier,
     trackingNumber: r.tracking_number,
     estimatedDelivery: r.estimated_delivery === null ? null : new Date(r.estimated_delivery),
-    shipmentStatus: r.shipment_status,
   };
 }
 

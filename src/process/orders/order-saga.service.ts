@@ -4,7 +4,8 @@ import type { EntityManager } from 'typeorm';
 import { sagaConfig } from '../../config/saga.config.js';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import { TERMINAL_STATUSES, type FailureReason, type OrderStatus } from '../../contracts/order-status.js';
-import { mergePatches, type OrderChange, type OrderPatch } from '../../order-store/order-patch.js';
+import { fulfillmentEvent, OrderEventRepository, statusEvent, type OrderEventValues } from '../../order-store/order-event.repository.js';
+import { isFinalShipmentStatus, mergePatches, type OrderChange, type OrderPatch } from '../../order-store/order-patch.js';
 import { OrderRepository } from '../../order-store/order.repository.js';
 import type { HistoryValues, LockedOrder, OrderItem } from '../../order-store/order.rows.js';
 import { SqlBatch } from '../../platform/database/sql-batch.js';
@@ -54,6 +55,7 @@ export class OrderSagaService {
 
   constructor(
     private readonly orders: OrderRepository,
+    private readonly events: OrderEventRepository,
     private readonly steps: SagaStepRepository,
     private readonly outbox: OutboxService,
     @Inject(sagaConfig.KEY) cfg: ConfigType<typeof sagaConfig>,
@@ -76,7 +78,7 @@ export class OrderSagaService {
       correlation.run(messageTrace(message), () => {
         const interpreted = interpret(message);
         if (interpreted.event) this.decideAndStage(writes, state, interpreted, causedBy(message), now);
-        else if (interpreted.patch) writes.patch(state.order.id, interpreted.patch);
+        else if (interpreted.patch) writes.patch(state, interpreted.patch);
       });
     }
     await this.write(tx, writes);
@@ -160,16 +162,17 @@ export class OrderSagaService {
   }
 
   /**
-   * Everything staged, in one round trip: unit prices, order changes, history, step rows and outbox.
-   * Writes of the same kind for many orders go as one statement each (the database's cost is mostly per
-   * statement, not per row): one UPDATE per kind of order change, one upsert of the steps that remain,
-   * one DELETE per step kind that ended, one INSERT of history and of outbox rows.
+   * Everything staged, in one round trip: unit prices, order changes, history, events, step rows and
+   * outbox. Writes of the same kind for many orders go as one statement each (the database's cost is
+   * mostly per statement, not per row): one UPDATE per kind of order change, one upsert of the steps that
+   * remain, one DELETE per step kind that ended, one INSERT of history, of events and of outbox rows.
    */
   private async write(tx: EntityManager, writes: StagedWrites): Promise<void> {
     const batch = new SqlBatch();
     this.orders.stageUnitPrices(batch, writes.prices);
     this.orders.stageChanges(batch, writes.orders.values(), writes.now);
     this.orders.stageHistory(batch, writes.history);
+    this.events.stageEvents(batch, writes.events);
     const { upserts, ended } = writes.stepRows();
     this.steps.stageWrites(batch, upserts, ended, writes.now);
     this.outbox.stage(batch, writes.messages);
@@ -200,7 +203,7 @@ export class OrderSagaService {
 
   private transition(writes: StagedWrites, state: OrderState, action: Extract<SagaAction, { kind: 'transition' }>, trace: Trace, now: Date, patch?: OrderPatch): void {
     const { order } = state;
-    writes.transition(order.id, action.from, action.to, action.reason, patch);
+    writes.transition(state, action.from, action.to, action.reason, patch);
     Object.assign(
       order,
       { status: action.to },
@@ -288,6 +291,8 @@ interface OrderState {
 class StagedWrites {
   readonly messages: Envelope[] = [];
   readonly history: HistoryValues[] = [];
+  /** The rows of the orders' event logs (docs/order-events.md), each at the order's next version. */
+  readonly events: OrderEventValues[] = [];
   /** order line id, unit price */
   readonly prices: Array<[itemId: string, unitPrice: number]> = [];
   /** Each order's net change (status and columns), merged in message order. */
@@ -297,22 +302,44 @@ class StagedWrites {
 
   constructor(readonly now: Date) {}
 
-  transition(orderId: string, from: OrderStatus, to: OrderStatus, reason: FailureReason | undefined, patch: OrderPatch = {}): void {
+  transition(state: OrderState, from: OrderStatus, to: OrderStatus, reason: FailureReason | undefined, patch: OrderPatch = {}): void {
+    const orderId = state.order.id;
     this.history.push([orderId, from, to, reason ?? null, this.now]);
     const change = this.change(orderId);
-    change.move = { from: change.move?.from ?? from, to, reason: reason ?? null, count: (change.move?.count ?? 0) + 1 };
+    change.move = { from: change.move?.from ?? from, to, reason: reason ?? null };
     change.patch = mergePatches(change.patch, patch);
+    this.events.push(statusEvent(orderId, this.nextSeq(state), to, reason ?? null, this.now));
+    // The shipment created (SHIPPED) comes with its carrier, tracking number and estimated delivery.
+    if (patch.shipmentId) this.fulfillment(state, patch);
   }
 
   /** Columns set without a status change (e.g. the shipment status after SHIPPED). */
-  patch(orderId: string, patch: OrderPatch): void {
-    const change = this.change(orderId);
+  patch(state: OrderState, patch: OrderPatch): void {
+    const change = this.change(state.order.id);
     change.patch = mergePatches(change.patch, patch);
+    if (patch.shipmentStatus && patch.shipmentStatus !== state.order.shipmentStatus) this.fulfillment(state, patch);
+  }
+
+  /** The shipment's event, unless its status is already final (the UPDATE keeps that one too: see patchSet). */
+  private fulfillment(state: OrderState, patch: OrderPatch): void {
+    const current = state.order.shipmentStatus;
+    if (!patch.shipmentStatus || (current && isFinalShipmentStatus(current))) return;
+    state.order.shipmentStatus = patch.shipmentStatus;
+    const { shipmentId, carrier, trackingNumber, estimatedDelivery, shipmentStatus } = patch;
+    const details = { shipmentId, carrier, trackingNumber, estimatedDelivery: estimatedDelivery?.toISOString() };
+    const defined = Object.fromEntries(Object.entries(details).filter(([, value]) => value !== undefined));
+    this.events.push(fulfillmentEvent(state.order.id, this.nextSeq(state), { shipmentStatus, ...defined }, this.now));
+  }
+
+  /** The order's next event seq: its version, bumped (the UPDATE adds this batch's count of events). */
+  private nextSeq(state: OrderState): number {
+    this.change(state.order.id).events += 1;
+    return ++state.order.version;
   }
 
   private change(orderId: string): OrderChange {
     let change = this.orders.get(orderId);
-    if (!change) this.orders.set(orderId, (change = { orderId, patch: {} }));
+    if (!change) this.orders.set(orderId, (change = { orderId, patch: {}, events: 0 }));
     return change;
   }
 
