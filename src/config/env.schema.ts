@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { authEnv } from './auth.env.js';
 import { boolean, describeEnvIssues, number, text, url } from './env-kit.js';
+import { orderEventsEnv } from './order-events.env.js';
 import { sagaEnv } from './saga.env.js';
 import { simulationEnv } from './simulation.env.js';
 import { tracingEnv } from './tracing.env.js';
@@ -94,6 +95,7 @@ export const envSchema = z
     // process kills itself before their offsets are committed. 0 (the default) never.
     CHAOS_KILL_AFTER_DB_COMMIT: number({ min: 0, max: 1, integer: false }).default(0),
     ...authEnv,
+    ...orderEventsEnv,
     ...sagaEnv,
     ...simulationEnv,
     ...tracingEnv,

@@ -8,6 +8,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiProduces,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
@@ -15,6 +16,7 @@ import type { Request, Response } from 'express';
 import { viewerOf } from '../../platform/auth/access-token.js';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
 import { correlationIdOf } from '../../platform/http/correlation.middleware.js';
+import { OrderStreamsService, TooManyStreamsError } from './events/order-streams.service.js';
 import { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
 import { OrderAcceptedResponseDto, OrderResponseDto, OrderStatusResponseDto } from './dto/order.response.dto.js';
 import { toOrderResponse } from './order.mapper.js';
@@ -23,6 +25,17 @@ import { OrdersService } from './orders.service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+const LAST_EVENT_ID = /^\d{1,9}$/;
+/** How long a client refused for too many open streams should wait, in seconds. */
+const STREAMS_RETRY_AFTER_S = 5;
+
+const EVENTS_DESCRIPTION = [
+  'Server-sent events (`text/event-stream`, docs/order-events.md). First the current status (and the shipment, if any), then every change:',
+  '`event: status` with `data: {orderId, status, reason?, at}`, `event: fulfillment` with `data: {orderId, shipmentStatus, shipmentId?, carrier?, trackingNumber?, estimatedDelivery?, at}`.',
+  'Each event has `id:` its per-order sequence (1, 2, 3…); send it back as `Last-Event-ID` (EventSource does on reconnect) to get every later event.',
+  'A `: keep-alive` comment every 15 s; `retry:` once. The stream ends once the order can change no more:',
+  'INVENTORY_FAILED, PAYMENT_FAILED, SHIPPING_FAILED, CANCELLED, or a shipment DELIVERED, FAILED or CANCELLED.',
+].join(' ');
 
 function checkOrderId(orderId: string): string {
   if (!UUID.test(orderId)) throw new OrdersException(OrdersErrorCode.INVALID_ORDER_ID, 'orderId must be a UUID');
@@ -34,7 +47,10 @@ function checkOrderId(orderId: string): string {
 @ApiBadRequestResponse({ description: 'Invalid input: every violated field is listed in `errors`' })
 @ApiServiceUnavailableResponse({ description: 'The database is unavailable' })
 export class OrdersController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly streams: OrderStreamsService,
+  ) {}
 
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
@@ -94,5 +110,35 @@ export class OrdersController {
   async status(@Param('orderId') orderId: string, @Req() req: Request): Promise<OrderStatusResponseDto> {
     const s = await this.orders.status(checkOrderId(orderId), viewerOf(req));
     return { orderId: s.orderId, status: s.status, ...(s.reason ? { reason: s.reason } : {}), updatedAt: s.updatedAt.toISOString() };
+  }
+
+  @Get(':orderId/events')
+  @RequireScopes(Scope.ORDERS_READ)
+  @ApiOperation({ summary: 'Live status stream (server-sent events)', description: EVENTS_DESCRIPTION })
+  @ApiParam({ name: 'orderId', format: 'uuid', example: '5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id: every later event is sent', example: '3' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: 'The event stream',
+    content: { 'text/event-stream': { schema: { type: 'string', example: 'retry: 3000\n\nid: 1\nevent: status\ndata: {"orderId":"5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d","status":"RECEIVED","at":"2025-12-07T10:00:00.000Z"}\n\n' } } },
+  })
+  @ApiNotFoundResponse({ description: 'No such order, or one of another client (`orders.admin` sees every order)' })
+  @ApiServiceUnavailableResponse({
+    description: 'The database is unavailable, or this replica holds its most open streams (code SERVICE_UNAVAILABLE, with `Retry-After`)',
+    headers: { 'Retry-After': { description: 'Seconds to wait before opening the stream again', schema: { type: 'integer', example: STREAMS_RETRY_AFTER_S } } },
+  })
+  async events(@Param('orderId') orderId: string, @Headers('last-event-id') lastEventId: string | undefined, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const id = checkOrderId(orderId);
+    if (lastEventId !== undefined && !LAST_EVENT_ID.test(lastEventId)) {
+      throw new OrdersException(OrdersErrorCode.INVALID_LAST_EVENT_ID, 'Last-Event-ID must be an event id of this stream (a whole number)');
+    }
+    await this.orders.status(id, viewerOf(req));
+    try {
+      await this.streams.open(id, res, lastEventId === undefined ? undefined : Number(lastEventId));
+    } catch (err) {
+      if (!(err instanceof TooManyStreamsError)) throw err;
+      res.setHeader('Retry-After', String(STREAMS_RETRY_AFTER_S));
+      throw new OrdersException(OrdersErrorCode.TOO_MANY_STREAMS, 'This replica holds its most open event streams; try again later');
+    }
   }
 }

@@ -5,6 +5,8 @@ export enum OrdersErrorCode {
   IDEMPOTENCY_CONFLICT = 'IDEMPOTENCY_CONFLICT',
   INVALID_ORDER_ID = 'INVALID_ORDER_ID',
   INVALID_IDEMPOTENCY_KEY = 'INVALID_IDEMPOTENCY_KEY',
+  INVALID_LAST_EVENT_ID = 'INVALID_LAST_EVENT_ID',
+  TOO_MANY_STREAMS = 'TOO_MANY_STREAMS',
 }
 
 /** The orders API's errors, each code with its HTTP answer. */
@@ -13,4 +15,6 @@ export class OrdersException extends moduleProblemException<OrdersErrorCode>({
   [OrdersErrorCode.IDEMPOTENCY_CONFLICT]: ProblemCode.IDEMPOTENCY_CONFLICT,
   [OrdersErrorCode.INVALID_ORDER_ID]: ProblemCode.VALIDATION_FAILED,
   [OrdersErrorCode.INVALID_IDEMPOTENCY_KEY]: ProblemCode.VALIDATION_FAILED,
+  [OrdersErrorCode.INVALID_LAST_EVENT_ID]: ProblemCode.VALIDATION_FAILED,
+  [OrdersErrorCode.TOO_MANY_STREAMS]: ProblemCode.SERVICE_UNAVAILABLE,
 }) {}

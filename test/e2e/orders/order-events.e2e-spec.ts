@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { issueTestToken } from '../../../scripts/oidc-provider.mjs';
+import { OrderChangeNotifier } from '../../../src/experience/orders/events/order-change.notifier.js';
+import { OrderSagaService } from '../../../src/process/orders/order-saga.service.js';
+import { eventually } from '../../support/eventually.js';
+import { writeReceivedOrder } from '../../support/received-order.js';
+import { createProduct, placeOrder } from '../../support/saga-fixtures.js';
+import { openSse, type SseEvent, type SseStream } from '../../support/sse-client.js';
+import { startTestApp, validOrderBody, type TestApp } from '../../support/test-app.js';
+
+const FAST = {
+  SAGA_SCHEDULER_INTERVAL_MS: '100',
+  SHIPPING_DELIVERY_DELAY_MS: '300',
+  SHIPPING_DELIVERY_INTERVAL_MS: '100',
+};
+const MISSING = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+
+/** Order `orderId`'s event log as the database holds it. */
+async function logOf(t: TestApp, orderId: string): Promise<Array<{ seq: number; kind: string; data: any }>> {
+  const rows = await t.dataSource.query('SELECT seq, kind, data FROM order_events WHERE order_id = ? ORDER BY seq', [orderId]);
+  return rows.map((r: { seq: number; kind: string; data: string | object }) => ({ seq: Number(r.seq), kind: r.kind, data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data }));
+}
+
+const ended = (s: SseStream) => eventually(() => s.ended, Boolean, { what: 'the stream to end', timeoutMs: 30000 });
+const statuses = (events: SseEvent[]) => events.filter((e) => e.event === 'status').map((e) => e.data.status);
+const shipment = (events: SseEvent[]) => events.filter((e) => e.event === 'fulfillment').map((e) => e.data.shipmentStatus);
+
+/**
+ * GET /api/orders/{id}/events: the order's live status stream, with the real saga, system modules,
+ * broker and database (docs/order-events.md).
+ */
+describe('order event stream (server-sent events)', () => {
+  let t: TestApp;
+  /** A second replica: the API only (no saga), no safety poll within a test, a fast heartbeat. */
+  let replica: TestApp;
+  const streams: SseStream[] = [];
+  const open = async (app: TestApp, orderId: string, headers: Record<string, string> = {}, token = app.token) => {
+    const stream = await openSse(`${app.url}/api/orders/${orderId}/events`, { Authorization: `Bearer ${token}`, ...headers });
+    streams.push(stream);
+    return stream;
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { ...FAST, SSE_POLL_MS: '1000', SSE_HEARTBEAT_MS: '15000' } });
+    replica = await startTestApp({ layers: ['experience'], groups: [], env: { ...FAST, SSE_POLL_MS: '600000', SSE_HEARTBEAT_MS: '100' } });
+  });
+  afterEach(() => {
+    for (const stream of streams.splice(0)) stream.close();
+  });
+  afterAll(async () => {
+    await replica?.close();
+    await t?.close();
+  });
+
+  it('follows an order from its current status through SHIPPED and its shipment to DELIVERED, then closes', async () => {
+    const product = await createProduct(t, 5);
+    const orderId = await placeOrder(t, [{ productId: product, quantity: 1 }]);
+    const stream = await open(t, orderId);
+    expect(stream.status).toBe(200);
+    expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(stream.headers['cache-control']).toMatch(/no-cache/);
+    expect(stream.headers['x-accel-buffering']).toBe('no');
+    await ended(stream);
+    expect(stream.retry).toBeGreaterThan(0);
+    const { events } = stream;
+    // The first event is the status the order had when the stream opened; then every change after it.
+    expect(events[0]).toMatchObject({ event: 'status', data: { orderId } });
+    const ids = events.map((e) => Number(e.id));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    const log = await logOf(t, orderId);
+    expect(events.slice(1).map((e) => [Number(e.id), e.event, e.data])).toEqual(log.filter((e) => e.seq > ids[0]).map((e) => [e.seq, e.kind, e.data]));
+    expect(statuses(events).at(-1)).toBe('SHIPPED');
+    // The shipment's statuses in their order (its creation may repeat the status it brought, with the carrier's details).
+    const shipped = shipment(events).filter((s, i, all) => s !== all[i - 1]);
+    expect(shipped).toEqual(['PENDING', 'IN_TRANSIT', 'DELIVERED'].filter((s) => shipped.includes(s)));
+    expect(events.at(-1)).toMatchObject({ event: 'fulfillment', data: { orderId, shipmentStatus: 'DELIVERED' } });
+    const created = events.find((e) => e.event === 'fulfillment' && e.data.shipmentId);
+    expect(created?.data).toMatchObject({ carrier: expect.any(String), trackingNumber: expect.any(String), estimatedDelivery: expect.any(String) });
+  });
+
+  it('resumes after Last-Event-ID with exactly the events after it (0: all of them, numbered 1, 2, 3…), then closes on a final order', async () => {
+    const product = await createProduct(t, 5);
+    const orderId = await placeOrder(t, [{ productId: product, quantity: 1 }]);
+    const all = await open(t, orderId, { 'Last-Event-ID': '0' });
+    await ended(all);
+    const log = await logOf(t, orderId);
+    expect(all.events.map((e) => Number(e.id))).toEqual(log.map((_, i) => i + 1));
+    expect(statuses(all.events)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED', 'PAYMENT_COMPLETED', 'SHIPPING_REQUESTED', 'SHIPPED']);
+
+    const resumed = await open(t, orderId, { 'Last-Event-ID': '3' });
+    await ended(resumed);
+    expect(resumed.events).toEqual(all.events.slice(3));
+
+    // No Last-Event-ID on a final order: its status and its shipment, then the end.
+    const late = await open(t, orderId);
+    await ended(late);
+    expect(late.events.map((e) => [e.event, e.data.status ?? e.data.shipmentStatus])).toEqual([
+      ['status', 'SHIPPED'],
+      ['fulfillment', 'DELIVERED'],
+    ]);
+  });
+
+  it('closes at a failure: INVENTORY_FAILED with its reason', async () => {
+    const orderId = await placeOrder(t, [{ productId: `NOPE-${randomUUID().slice(0, 8)}`, quantity: 1 }]);
+    const stream = await open(t, orderId);
+    await ended(stream);
+    expect(stream.events.at(-1)).toMatchObject({ event: 'status', data: { orderId, status: 'INVENTORY_FAILED', reason: 'UNKNOWN_PRODUCT' } });
+  });
+
+  it('delivers a change another replica makes (Kafka notification, no poll), and sends heartbeats meanwhile', async () => {
+    // An order nobody drives on yet (no OrderCreated), streamed by the replica.
+    const orderId = randomUUID();
+    const product = await createProduct(t, 5);
+    await writeReceivedOrder(t.app, (batch) => t.dataSource.transaction((tx) => batch.run(tx)), {
+      id: orderId,
+      customer: { name: 'Ada', email: 'ada@example.com' },
+      shippingAddress: { line1: '1 Way', city: 'Paris', postalCode: '75001', country: 'FR' },
+      items: [{ productId: product, quantity: 1 }],
+      currency: 'EUR',
+      correlationId: orderId,
+      at: new Date(),
+    });
+    await replica.app.get(OrderChangeNotifier).joined;
+    const stream = await open(replica, orderId);
+    await eventually(() => stream.comments.filter((c) => c === 'keep-alive').length, (n) => n >= 2, { what: 'two heartbeats' });
+    expect(statuses(stream.events)).toEqual(['RECEIVED']);
+    // The other instance's saga moves it on, as if its OrderCreated had come.
+    expect(await t.dataSource.transaction((tx) => t.app.get(OrderSagaService).redrive(tx, orderId, 0))).toBe(true);
+    await ended(stream).catch(async (err) => {
+      throw new Error(`${err.message}; events ${JSON.stringify(stream.events)}; log ${JSON.stringify(await logOf(t, orderId))}`);
+    });
+    expect(statuses(stream.events)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED', 'PAYMENT_COMPLETED', 'SHIPPING_REQUESTED', 'SHIPPED']);
+    expect(stream.events.map((e) => Number(e.id))).toEqual((await logOf(t, orderId)).map((e) => e.seq));
+  });
+
+  it('404 for an unknown order and for another client’s order, 400 for a bad id or Last-Event-ID, all before any stream', async () => {
+    const partner = await issueTestToken({ issuer: t.op.issuer, clientId: 'order-flow-partner', clientSecret: 'partner-secret', scope: 'orders.read orders.write' });
+    const reader = await issueTestToken({ issuer: t.op.issuer, clientId: 'order-flow-reader', clientSecret: 'reader-secret', scope: 'orders.read' });
+    const res = await t.post('/api/orders', validOrderBody()).set('Authorization', `Bearer ${partner}`).expect(202);
+    const orderId = res.body.orderId as string;
+    const cases: Array<[string, Record<string, string>, string, number, string]> = [
+      [MISSING, {}, reader, 404, 'ORDER_NOT_FOUND'],
+      [orderId, {}, reader, 404, 'ORDER_NOT_FOUND'],
+      ['not-a-uuid', {}, reader, 400, 'VALIDATION_FAILED'],
+      [orderId, { 'Last-Event-ID': 'abc' }, partner, 400, 'VALIDATION_FAILED'],
+    ];
+    for (const [id, headers, token, status, code] of cases) {
+      const stream = await open(t, id, headers, token);
+      await ended(stream);
+      expect([stream.status, stream.headers['content-type'], JSON.parse(stream.body).code]).toEqual([status, expect.stringMatching(/^application\/problem\+json/), code]);
+    }
+    const own = await open(t, orderId, {}, partner);
+    expect(own.status).toBe(200);
+  });
+});
