@@ -36,6 +36,7 @@ describe('openapi/openapi.yaml', () => {
       '/api/inventory/products',
       '/api/orders',
       '/api/orders/{orderId}',
+      '/api/orders/{orderId}/events',
       '/api/orders/{orderId}/status',
       '/health/live',
       '/health/ready',
@@ -51,6 +52,10 @@ describe('openapi/openapi.yaml', () => {
     const release = doc.paths['/api/admin/outbox/parked/{id}/release'].post;
     expect(Object.keys(release.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404', '503']));
     expect(release.security).toContainEqual({ 'oauth2-client-credentials': ['orders.admin'] });
+    const events = doc.paths['/api/orders/{orderId}/events'].get;
+    expect(Object.keys(events.responses['200'].content)).toEqual(['text/event-stream']);
+    expect(events.responses['503'].headers['Retry-After']).toBeDefined();
+    expect(events.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['orderId', 'Last-Event-ID']));
   });
 
   describe('errors, headers and types (what the code really answers)', () => {
@@ -82,7 +87,7 @@ describe('openapi/openapi.yaml', () => {
         expect({ op, statuses }).toEqual({ op, statuses: expect.arrayContaining(['429', '500']) });
         if (op.startsWith('POST')) expect({ op, statuses }).toEqual({ op, statuses: expect.arrayContaining(['400', '413', '415']) });
       }
-      expect(secured.length).toBe(10);
+      expect(secured.length).toBe(11);
       for (const [op, operation] of operationsOf(doc)) {
         const described = Object.values(operation.responses).map((r: any) => r.description as string);
         expect({ op, issuerTwice: described.filter((d) => d.split('token issuer').length > 2) }).toEqual({ op, issuerTwice: [] });
