@@ -31,8 +31,7 @@ export interface FulfillmentEventData {
 }
 
 export type OrderEvent =
-  | { orderId: string; seq: number; kind: 'status'; data: StatusEventData }
-  | { orderId: string; seq: number; kind: 'fulfillment'; data: FulfillmentEventData };
+  { orderId: string; seq: number; kind: 'status'; data: StatusEventData } | { orderId: string; seq: number; kind: 'fulfillment'; data: FulfillmentEventData };
 
 /** A row to insert: order_id, seq, kind, data (JSON text), occurred_at. */
 export type OrderEventValues = [orderId: string, seq: number, kind: OrderEventKind, data: string, at: Date];
