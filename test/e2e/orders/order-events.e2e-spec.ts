@@ -18,7 +18,11 @@ const MISSING = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 /** Order `orderId`'s event log as the database holds it. */
 async function logOf(t: TestApp, orderId: string): Promise<Array<{ seq: number; kind: string; data: any }>> {
   const rows = await t.dataSource.query('SELECT seq, kind, data FROM order_events WHERE order_id = ? ORDER BY seq', [orderId]);
-  return rows.map((r: { seq: number; kind: string; data: string | object }) => ({ seq: Number(r.seq), kind: r.kind, data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data }));
+  return rows.map((r: { seq: number; kind: string; data: string | object }) => ({
+    seq: Number(r.seq),
+    kind: r.kind,
+    data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data,
+  }));
 }
 
 const ended = (s: SseStream) => eventually(() => s.ended, Boolean, { what: 'the stream to end', timeoutMs: 30000 });
@@ -31,8 +35,9 @@ const shipment = (events: SseEvent[]) => events.filter((e) => e.event === 'fulfi
  */
 describe('order event stream (server-sent events)', () => {
   let t: TestApp;
-  /** A second replica: the API only (no saga), no safety poll within a test, a fast heartbeat. */
+  /** A second replica: the API only (no saga), no safety poll within a test, a fast heartbeat, one stream at most. */
   let replica: TestApp;
+  let replicaClosed = false;
   const streams: SseStream[] = [];
   const open = async (app: TestApp, orderId: string, headers: Record<string, string> = {}, token = app.token) => {
     const stream = await openSse(`${app.url}/api/orders/${orderId}/events`, { Authorization: `Bearer ${token}`, ...headers });
@@ -40,15 +45,31 @@ describe('order event stream (server-sent events)', () => {
     return stream;
   };
 
+  /** An order nobody drives on (written without its OrderCreated): it stays RECEIVED. */
+  const waitingOrder = async () => {
+    const orderId = randomUUID();
+    const product = await createProduct(t, 5);
+    await writeReceivedOrder(t.app, (batch) => t.dataSource.transaction((tx) => batch.run(tx)), {
+      id: orderId,
+      customer: { name: 'Ada', email: 'ada@example.com' },
+      shippingAddress: { line1: '1 Way', city: 'Paris', postalCode: '75001', country: 'FR' },
+      items: [{ productId: product, quantity: 1 }],
+      currency: 'EUR',
+      correlationId: orderId,
+      at: new Date(),
+    });
+    return orderId;
+  };
+
   beforeAll(async () => {
     t = await startTestApp({ env: { ...FAST, SSE_POLL_MS: '1000', SSE_HEARTBEAT_MS: '15000' } });
-    replica = await startTestApp({ layers: ['experience'], groups: [], env: { ...FAST, SSE_POLL_MS: '600000', SSE_HEARTBEAT_MS: '100' } });
+    replica = await startTestApp({ layers: ['experience'], groups: [], env: { ...FAST, SSE_POLL_MS: '600000', SSE_HEARTBEAT_MS: '100', SSE_MAX_STREAMS: '1' } });
   });
   afterEach(() => {
     for (const stream of streams.splice(0)) stream.close();
   });
   afterAll(async () => {
-    await replica?.close();
+    if (!replicaClosed) await replica?.close();
     await t?.close();
   });
 
@@ -108,21 +129,14 @@ describe('order event stream (server-sent events)', () => {
   });
 
   it('delivers a change another replica makes (Kafka notification, no poll), and sends heartbeats meanwhile', async () => {
-    // An order nobody drives on yet (no OrderCreated), streamed by the replica.
-    const orderId = randomUUID();
-    const product = await createProduct(t, 5);
-    await writeReceivedOrder(t.app, (batch) => t.dataSource.transaction((tx) => batch.run(tx)), {
-      id: orderId,
-      customer: { name: 'Ada', email: 'ada@example.com' },
-      shippingAddress: { line1: '1 Way', city: 'Paris', postalCode: '75001', country: 'FR' },
-      items: [{ productId: product, quantity: 1 }],
-      currency: 'EUR',
-      correlationId: orderId,
-      at: new Date(),
-    });
+    const orderId = await waitingOrder();
     await replica.app.get(OrderChangeNotifier).joined;
     const stream = await open(replica, orderId);
-    await eventually(() => stream.comments.filter((c) => c === 'keep-alive').length, (n) => n >= 2, { what: 'two heartbeats' });
+    await eventually(
+      () => stream.comments.filter((c) => c === 'keep-alive').length,
+      (n) => n >= 2,
+      { what: 'two heartbeats' },
+    );
     expect(statuses(stream.events)).toEqual(['RECEIVED']);
     // The other instance's saga moves it on, as if its OrderCreated had come.
     expect(await t.dataSource.transaction((tx) => t.app.get(OrderSagaService).redrive(tx, orderId, 0))).toBe(true);
@@ -151,5 +165,29 @@ describe('order event stream (server-sent events)', () => {
     }
     const own = await open(t, orderId, {}, partner);
     expect(own.status).toBe(200);
+  });
+
+  it('503 with Retry-After beyond SSE_MAX_STREAMS; a closed stream frees its place', async () => {
+    const orderId = await waitingOrder();
+    const first = await open(replica, orderId);
+    expect(first.status).toBe(200);
+    const refused = await open(replica, orderId);
+    await ended(refused);
+    expect([refused.status, refused.headers['retry-after'], JSON.parse(refused.body).code]).toEqual([503, expect.stringMatching(/^\d+$/), 'SERVICE_UNAVAILABLE']);
+    first.close();
+    await eventually(
+      async () => (await open(replica, orderId)).status,
+      (status) => status === 200,
+      { what: 'a stream once the first closed' },
+    );
+  });
+
+  it('shutdown ends every open stream, so the server can close', async () => {
+    const stream = await open(replica, await waitingOrder());
+    expect(stream.status).toBe(200);
+    replicaClosed = true;
+    await replica.close();
+    await ended(stream);
+    expect(statuses(stream.events)).toEqual(['RECEIVED']);
   });
 });
