@@ -111,6 +111,10 @@ describe('order event stream (server-sent events)', () => {
     const resumed = await open(t, orderId, { 'Last-Event-ID': '3' });
     await ended(resumed);
     expect(resumed.events).toEqual(all.events.slice(3));
+    // Resumed after its last event: nothing more will come, so it ends at once.
+    const done = await open(t, orderId, { 'Last-Event-ID': String(log.length) });
+    await ended(done);
+    expect([done.status, done.events]).toEqual([200, []]);
 
     // No Last-Event-ID on a final order: its status and its shipment, then the end.
     const late = await open(t, orderId);

@@ -65,10 +65,6 @@ export class OrderStreamsService implements OnModuleInit, OnModuleDestroy {
     for (const stream of this.live) stream.end();
   }
 
-  get openStreams(): number {
-    return this.live.size;
-  }
-
   /**
    * Starts `res` as the stream of an order the caller may see: after `lastEventId` every later event,
    * else the current status (and the shipment's, if any); then live events until the order is final.
@@ -83,7 +79,8 @@ export class OrderStreamsService implements OnModuleInit, OnModuleDestroy {
     channel.opening += 1;
     const seen = channel.notified;
     try {
-      const log = await this.events.findAfter(orderId, lastEventId ?? 0);
+      // The whole log (a few rows): whether the order is final may lie before Last-Event-ID.
+      const log = await this.events.findAfter(orderId, 0);
       if (!stream.open) return;
       stream.start(this.cfg.retryMs);
       if (this.sendFirst(stream, log, lastEventId === undefined) || this.closing) return stream.end();
