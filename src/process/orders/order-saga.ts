@@ -3,7 +3,7 @@
  * and what just happened, it says what to do. No Nest, TypeORM or Kafka here; the saga service
  * carries the decisions out in one transaction.
  */
-import { CANCELLABLE_STATUSES, CLOSED_STATUSES, type FailureReason, type OrderStatus } from '../../contracts/order-status.js';
+import { CLOSED_STATUSES, isCancellable, type CancellableStatus, type FailureReason, type OrderStatus } from '../../contracts/order-status.js';
 import { assertUnreachable } from '../../common/assert-unreachable.js';
 
 export type ForwardStep = 'inventory' | 'payment' | 'shipping';
@@ -54,8 +54,6 @@ const COMPENSATIONS: Record<ForwardStep, CompensationStep[]> = {
   // A shipment may exist if the answer came late: it is cancelled before the money and stock go back.
   shipping: ['cancelShipment', 'refund', 'release'],
 };
-
-type CancellableStatus = 'RECEIVED' | 'INVENTORY_CHECK_STARTED' | 'INVENTORY_CONFIRMED' | 'PAYMENT_COMPLETED';
 
 /**
  * What a cancellation must close and undo in each cancellable status (docs/architecture.md §4): the
@@ -146,8 +144,8 @@ function start(step: ForwardStep, policy: SagaPolicy): SagaAction {
 
 /** The order goes from `status` to CANCELLED (CANCELLED_BY_CLIENT): its open step ends, its compensations go out. */
 function cancel(status: OrderStatus, policy: SagaPolicy): SagaAction[] {
-  if (!CANCELLABLE_STATUSES.has(status)) return [];
-  const { open, undo } = CANCELLATION[status as CancellableStatus];
+  if (!isCancellable(status)) return [];
+  const { open, undo } = CANCELLATION[status];
   return [
     { kind: 'transition', from: status, to: 'CANCELLED', reason: 'CANCELLED_BY_CLIENT' },
     ...(open ? [{ kind: 'finish', step: open } as const] : []),
@@ -263,7 +261,7 @@ export function decideFor(
   random: () => number = Math.random,
 ): SagaAction[] {
   const actions = decide(order.status, event, current, policy, random);
-  if (!order.cancelRequested || !actions.length || !CANCELLABLE_STATUSES.has(order.status)) return actions;
+  if (!order.cancelRequested || !actions.length || !isCancellable(order.status)) return actions;
   return cancel(order.status, policy);
 }
 
