@@ -132,6 +132,14 @@ describe('order event stream (server-sent events)', () => {
     expect(stream.events.at(-1)).toMatchObject({ event: 'status', data: { orderId, status: 'INVENTORY_FAILED', reason: 'UNKNOWN_PRODUCT' } });
   });
 
+  it('closes at CANCELLED once the client cancels the order', async () => {
+    const orderId = await waitingOrder();
+    const stream = await open(t, orderId);
+    await t.post(`/api/orders/${orderId}/cancel`, {}).expect(202);
+    await ended(stream);
+    expect(stream.events.at(-1)).toMatchObject({ event: 'status', data: { orderId, status: 'CANCELLED', reason: 'CANCELLED_BY_CLIENT' } });
+  });
+
   it('delivers a change another replica makes (Kafka notification, no poll), and sends heartbeats meanwhile', async () => {
     const orderId = await waitingOrder();
     await replica.app.get(OrderChangeNotifier).joined;
