@@ -1,0 +1,12 @@
+import { number } from './env-kit.js';
+
+/**
+ * The order read cache (docs/operations.md, ADR 0011): in the Redis of REDIS_URL, none without it.
+ * The TTL bounds how stale a read can be when an invalidation is lost or races a reader, so it may
+ * not exceed the one second the API promises.
+ */
+export const cacheEnv = {
+  STATUS_CACHE_TTL_MS: number({ min: 1, max: 1000 }).default(1000),
+  // A Redis command slower than this counts as a failure: the read goes to the database.
+  STATUS_CACHE_TIMEOUT_MS: number({ min: 1, max: 1000 }).default(50),
+};
