@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { OrderStoreModule } from '../../order-store/order-store.module.js';
 import { IdempotencyKeyPrunerService } from './idempotency-key-pruner.service.js';
+import { OrderReadsService } from './order-reads.service.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersService } from './orders.service.js';
 
@@ -8,6 +9,6 @@ import { OrdersService } from './orders.service.js';
 @Module({
   imports: [OrderStoreModule],
   controllers: [OrdersController],
-  providers: [OrdersService, IdempotencyKeyPrunerService],
+  providers: [OrdersService, OrderReadsService, IdempotencyKeyPrunerService],
 })
 export class OrdersModule {}
