@@ -91,6 +91,14 @@ describe('validateEnv', () => {
     expect(() => validateEnv({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 'pw' })).not.toThrow();
   });
 
+  it('bounds the read cache TTL by the 1 s the API promises (STATUS_CACHE_TTL_MS)', () => {
+    expect(validateEnv({})).toMatchObject({ STATUS_CACHE_TTL_MS: 1000, STATUS_CACHE_TIMEOUT_MS: 50 });
+    expect(validateEnv({ STATUS_CACHE_TTL_MS: '250' }).STATUS_CACHE_TTL_MS).toBe(250);
+    expect(errorOf(() => validateEnv({ STATUS_CACHE_TTL_MS: '1001' })).message).toMatch(/"STATUS_CACHE_TTL_MS" must be less than or equal to 1000/);
+    expect(() => validateEnv({ STATUS_CACHE_TTL_MS: '0' })).toThrow(/STATUS_CACHE_TTL_MS/);
+    expect(() => validateEnv({ STATUS_CACHE_TIMEOUT_MS: '5000' })).toThrow(/STATUS_CACHE_TIMEOUT_MS/);
+  });
+
   it('rejects an unknown SASL mechanism', () => {
     expect(() => validateEnv({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 'pw' })).toThrow(/KAFKA_SASL_MECHANISM/);
   });
