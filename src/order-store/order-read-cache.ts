@@ -110,11 +110,6 @@ export class RedisOrderReadCache extends OrderReadCache implements OnApplication
     );
   }
 
-  /** True while connected to Redis. */
-  get connected(): boolean {
-    return this.redis.status === 'ready';
-  }
-
   onApplicationShutdown(): void {
     this.closing = true;
     this.redis.disconnect();
