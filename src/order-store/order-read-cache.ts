@@ -74,6 +74,7 @@ export class RedisOrderReadCache extends OrderReadCache implements OnApplication
       connectTimeout: 5000,
       maxRetriesPerRequest: 0,
     });
+    this.redis.once('ready', () => this.logger.log(`order reads are cached in Redis at ${this.where} for ${options.ttlMs} ms`));
     // ioredis reconnects by itself; these only report it.
     this.redis.on('ready', () => this.back());
     this.redis.on('error', (err: Error) => this.outage(err.message));
