@@ -32,13 +32,13 @@ export function orderBody(i, products = BENCH_PRODUCTS) {
 export function createHttpClient({ maxSockets = 256, timeoutMs } = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
   let opened = 0;
-  /** One request through the agent; resolves with the status and the body. */
+  /** One request through the agent; resolves with the status, the headers and the body. */
   function send(to, options, payload) {
     return new Promise((resolve, reject) => {
       const req = http.request(to, { agent, ...options }, (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
       req.on('socket', () => {

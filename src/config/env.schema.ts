@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { authEnv } from './auth.env.js';
+import { cacheEnv } from './cache.env.js';
 import { boolean, describeEnvIssues, number, text, url } from './env-kit.js';
 import { orderEventsEnv } from './order-events.env.js';
 import { sagaEnv } from './saga.env.js';
@@ -36,7 +37,7 @@ export const envSchema = z
     HTTP_KEEP_ALIVE_TIMEOUT_MS: number({ min: 1000, max: 600000 }).default(65000),
     CORS_ORIGINS: z.string().default(''),
     RATE_LIMIT_PER_MINUTE: number({ min: 1 }).default(6000),
-    // Rate-limit counts in this Redis, shared by all replicas; unset: counted per replica, in memory.
+    // Rate-limit counts and the order read cache in this Redis, shared by all replicas; unset: counted per replica, in memory, and no cache.
     REDIS_URL: url(['redis', 'rediss'], 'REDIS_URL must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379').optional(),
     IDEMPOTENCY_KEY_TTL_HOURS: number({ min: 1 }).default(24),
     IDEMPOTENCY_PRUNE_INTERVAL_MS: number({ min: 1000 }).default(600000),
@@ -96,6 +97,7 @@ export const envSchema = z
     CHAOS_KILL_AFTER_DB_COMMIT: number({ min: 0, max: 1, integer: false }).default(0),
     ...authEnv,
     ...orderEventsEnv,
+    ...cacheEnv,
     ...sagaEnv,
     ...simulationEnv,
     ...tracingEnv,

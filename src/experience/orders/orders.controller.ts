@@ -9,17 +9,19 @@ import {
   ApiOperation,
   ApiParam,
   ApiProduces,
+  ApiResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { viewerOf } from '../../platform/auth/access-token.js';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
+import { sendConditional } from '../../platform/http/conditional.js';
 import { correlationIdOf } from '../../platform/http/correlation.middleware.js';
 import { OrderStreamsService, TooManyStreamsError } from './events/order-streams.service.js';
 import { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
 import { OrderAcceptedResponseDto, OrderCancellationAcceptedResponseDto, OrderResponseDto, OrderStatusResponseDto } from './dto/order.response.dto.js';
-import { toOrderResponse } from './order.mapper.js';
+import { OrderReadsService } from './order-reads.service.js';
 import { OrdersErrorCode, OrdersException } from './orders.exception.js';
 import { OrdersService } from './orders.service.js';
 
@@ -42,6 +44,27 @@ function checkOrderId(orderId: string): string {
   return orderId.toLowerCase();
 }
 
+const ETAG_HEADER = {
+  description: 'Names this content: send it back in `If-None-Match` to get `304` while it has not changed',
+  required: true,
+  schema: { type: 'string', example: '"Yx3Tf0m0bq2m8f1JzS6nAd4rGkW"' },
+} as const;
+
+/** The headers of a conditional read's `200`. */
+const CONDITIONAL_HEADERS = {
+  ETag: ETAG_HEADER,
+  'Cache-Control': { description: 'Only the client may keep it, and must revalidate it before each use', required: true, schema: { type: 'string', enum: ['private, no-cache'] } },
+};
+
+const IF_NONE_MATCH = {
+  name: 'If-None-Match',
+  required: false,
+  description: 'ETags of copies the client holds (a list, weak `W/` forms, or `*`): `304` without a body when one is current',
+  example: '"Yx3Tf0m0bq2m8f1JzS6nAd4rGkW"',
+};
+
+const NOT_MODIFIED = { status: HttpStatus.NOT_MODIFIED, description: 'Not modified: the copy named in `If-None-Match` is current (no body)', headers: { ETag: ETAG_HEADER } };
+
 @ApiTags('orders')
 @Controller('orders')
 @ApiBadRequestResponse({ description: 'Invalid input: every violated field is listed in `errors`' })
@@ -50,6 +73,7 @@ export class OrdersController {
   constructor(
     private readonly orders: OrdersService,
     private readonly streams: OrderStreamsService,
+    private readonly reads: OrderReadsService,
   ) {}
 
   @Post()
@@ -113,23 +137,32 @@ export class OrdersController {
 
   @Get(':orderId')
   @RequireScopes(Scope.ORDERS_READ)
-  @ApiOperation({ summary: 'The whole order', description: 'Customer, address, items with prices once known, total, status, history and fulfillment.' })
+  @ApiOperation({
+    summary: 'The whole order',
+    description: 'Customer, address, items with prices once known, total, status, history and fulfillment. Conditional with `If-None-Match`: `304` while it has not changed.',
+  })
   @ApiParam({ name: 'orderId', format: 'uuid', example: '5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' })
-  @ApiOkResponse({ type: OrderResponseDto })
+  @ApiHeader(IF_NONE_MATCH)
+  @ApiOkResponse({ type: OrderResponseDto, headers: CONDITIONAL_HEADERS })
+  @ApiResponse(NOT_MODIFIED)
   @ApiNotFoundResponse({ description: 'No such order, or one of another client (`orders.admin` sees every order)' })
-  async get(@Param('orderId') orderId: string, @Req() req: Request): Promise<OrderResponseDto> {
-    return toOrderResponse(await this.orders.get(checkOrderId(orderId), viewerOf(req)));
+  async get(@Param('orderId') orderId: string, @Headers('if-none-match') ifNoneMatch: string | undefined, @Req() req: Request, @Res() res: Response): Promise<void> {
+    sendConditional(res, await this.reads.order(checkOrderId(orderId), viewerOf(req)), ifNoneMatch);
   }
 
   @Get(':orderId/status')
   @RequireScopes(Scope.ORDERS_READ)
-  @ApiOperation({ summary: 'The order status only', description: 'The light, fast query: one indexed read.' })
+  @ApiOperation({
+    summary: 'The order status only',
+    description: 'The light, fast query: one indexed read, or none when cached. Conditional with `If-None-Match`: `304` while it has not changed.',
+  })
   @ApiParam({ name: 'orderId', format: 'uuid', example: '5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' })
-  @ApiOkResponse({ type: OrderStatusResponseDto })
+  @ApiHeader(IF_NONE_MATCH)
+  @ApiOkResponse({ type: OrderStatusResponseDto, headers: CONDITIONAL_HEADERS })
+  @ApiResponse(NOT_MODIFIED)
   @ApiNotFoundResponse({ description: 'No such order, or one of another client (`orders.admin` sees every order)' })
-  async status(@Param('orderId') orderId: string, @Req() req: Request): Promise<OrderStatusResponseDto> {
-    const s = await this.orders.status(checkOrderId(orderId), viewerOf(req));
-    return { orderId: s.orderId, status: s.status, ...(s.reason ? { reason: s.reason } : {}), updatedAt: s.updatedAt.toISOString() };
+  async status(@Param('orderId') orderId: string, @Headers('if-none-match') ifNoneMatch: string | undefined, @Req() req: Request, @Res() res: Response): Promise<void> {
+    sendConditional(res, await this.reads.status(checkOrderId(orderId), viewerOf(req)), ifNoneMatch);
   }
 
   @Get(':orderId/events')
@@ -152,7 +185,7 @@ export class OrdersController {
     if (lastEventId !== undefined && !LAST_EVENT_ID.test(lastEventId)) {
       throw new OrdersException(OrdersErrorCode.INVALID_LAST_EVENT_ID, 'Last-Event-ID must be an event id of this stream (a whole number)');
     }
-    await this.orders.status(id, viewerOf(req));
+    await this.reads.status(id, viewerOf(req)); // 404 for an unknown order or another client's
     try {
       await this.streams.open(id, res, lastEventId === undefined ? undefined : Number(lastEventId));
     } catch (err) {

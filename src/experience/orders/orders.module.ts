@@ -5,6 +5,7 @@ import { OrderStoreModule } from '../../order-store/order-store.module.js';
 import { OrderChangeNotifier } from './events/order-change.notifier.js';
 import { OrderStreamsService } from './events/order-streams.service.js';
 import { IdempotencyKeyPrunerService } from './idempotency-key-pruner.service.js';
+import { OrderReadsService } from './order-reads.service.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersService } from './orders.service.js';
 
@@ -12,6 +13,6 @@ import { OrdersService } from './orders.service.js';
 @Module({
   imports: [OrderStoreModule, ConfigModule.forFeature(orderEventsConfig)],
   controllers: [OrdersController],
-  providers: [OrdersService, IdempotencyKeyPrunerService, OrderStreamsService, OrderChangeNotifier],
+  providers: [OrdersService, OrderReadsService, IdempotencyKeyPrunerService, OrderStreamsService, OrderChangeNotifier],
 })
 export class OrdersModule {}

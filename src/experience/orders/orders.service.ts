@@ -7,7 +7,7 @@ import { appConfig } from '../../config/app.config.js';
 import { newEnvelope } from '../../contracts/envelope.js';
 import { CustomerRepository } from '../../order-store/customer.repository.js';
 import { IdempotencyKeyRepository } from '../../order-store/idempotency-key.repository.js';
-import { OrderRepository, type StatusView } from '../../order-store/order.repository.js';
+import { OrderRepository } from '../../order-store/order.repository.js';
 import type { Customer, HistoryEntry, Order, OrderItem } from '../../order-store/order.rows.js';
 import { mayView, type Viewer } from '../../platform/auth/access-token.js';
 import { leanTransaction, type LeanTransaction } from '../../platform/database/lean-transaction.js';
@@ -168,18 +168,12 @@ export class OrdersService {
     throw new OrdersException(OrdersErrorCode.ORDER_NOT_CANCELLABLE, `Order ${orderId} is ${order.status}: only an order before SHIPPING_REQUESTED can be cancelled`);
   }
 
-  /** The order, if `viewer` may see it: another client's order does not exist for it (404, never 403). */
-  async get(orderId: string, viewer: Viewer): Promise<OrderView> {
+  /** The order, whoever owns it (the caller checks), or null when there is none. */
+  async load(orderId: string): Promise<OrderView | null> {
     const order = await this.orders.find(orderId);
-    if (!order || !mayView(viewer, order.clientId)) throw notFound(orderId);
+    if (!order) return null;
     const [customer, items, history] = await Promise.all([this.customers.get(order.customerId), this.orders.findItems(orderId), this.orders.findHistory(orderId)]);
     return { order, customer, items, history };
-  }
-
-  async status(orderId: string, viewer: Viewer): Promise<StatusView> {
-    const view = await this.orders.findStatus(orderId);
-    if (!view || !mayView(viewer, view.clientId)) throw notFound(orderId);
-    return view;
   }
 }
 

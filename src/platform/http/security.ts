@@ -6,8 +6,8 @@ import type { AppConfig } from '../../config/app.config.js';
 import { authConfig } from '../../config/auth.config.js';
 
 /** Headers a browser may send to, and read from, the API when CORS_ORIGINS allows its origin. */
-const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Correlation-Id'];
-const CORS_EXPOSED_HEADERS = ['Location', 'Retry-After', 'WWW-Authenticate', 'X-Correlation-Id', 'Idempotent-Replayed'];
+const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-None-Match', 'X-Correlation-Id'];
+const CORS_EXPOSED_HEADERS = ['ETag', 'Location', 'Retry-After', 'WWW-Authenticate', 'X-Correlation-Id', 'Idempotent-Replayed'];
 
 /**
  * Security headers and CORS, installed before anything else reads the request. Body size (413),
@@ -50,7 +50,7 @@ function helmetOptions(issuerOrigin: string, https: boolean): HelmetOptions {
   };
 }
 
-/** Answers carry orders and customers' addresses: no shared cache may keep them. */
+/** Answers carry orders and customers' addresses: no shared cache may keep them (the order reads relax it to `private, no-cache`). */
 function noStore(_req: Request, res: Response, next: NextFunction): void {
   res.setHeader('Cache-Control', 'no-store');
   next();

@@ -119,6 +119,14 @@ export const consumerRestarts = processCounter(
   ['consumer_group'],
 );
 
+/** Reads of the order read cache (ADR 0011): `error` is a read that went to the database because Redis failed. */
+export const statusCacheRequests = processCounter('order_flow_status_cache_requests_total', 'Reads of the order read cache (status and whole order), by result (hit, miss, error)', [
+  'result',
+]);
+
+/** Every failed or timed-out Redis command of the order read cache (reads, fills and invalidations). */
+export const statusCacheErrors = processCounter('order_flow_status_cache_errors_total', 'Redis commands of the order read cache that failed or timed out');
+
 export const PROCESS_METRICS: ReadonlyArray<Metric<string>> = [
   messageHandlingDuration,
   outboxPublishDuration,
@@ -135,4 +143,6 @@ export const PROCESS_METRICS: ReadonlyArray<Metric<string>> = [
   sagaSchedulerFailures,
   inboxDuplicates,
   consumerRestarts,
+  statusCacheRequests,
+  statusCacheErrors,
 ];

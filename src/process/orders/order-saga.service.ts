@@ -6,6 +6,7 @@ import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import { TERMINAL_STATUSES, type FailureReason, type OrderStatus } from '../../contracts/order-status.js';
 import { fulfillmentEvent, OrderEventRepository, statusEvent, type OrderEventValues } from '../../order-store/order-event.repository.js';
 import { isFinalShipmentStatus, mergePatches, type OrderChange, type OrderPatch } from '../../order-store/order-patch.js';
+import { OrderReadCache } from '../../order-store/order-read-cache.js';
 import { OrderRepository } from '../../order-store/order.repository.js';
 import type { HistoryValues, LockedOrder, OrderItem } from '../../order-store/order.rows.js';
 import { SqlBatch } from '../../platform/database/sql-batch.js';
@@ -59,6 +60,7 @@ export class OrderSagaService {
     private readonly events: OrderEventRepository,
     private readonly steps: SagaStepRepository,
     private readonly outbox: OutboxService,
+    private readonly readCache: OrderReadCache,
     @Inject(sagaConfig.KEY) cfg: ConfigType<typeof sagaConfig>,
   ) {
     this.policy = cfg;
@@ -179,6 +181,17 @@ export class OrderSagaService {
     this.steps.stageWrites(batch, upserts, ended, writes.now);
     this.outbox.stage(batch, writes.messages);
     await batch.run(tx);
+    this.invalidateOnCommit(writes);
+  }
+
+  /**
+   * The cached reads of every order the transaction changed (a status or only columns such as the
+   * shipment status) go once it has committed: dropped before, a reader could cache the old row again.
+   * One command for the whole batch, not awaited.
+   */
+  private invalidateOnCommit(writes: StagedWrites): void {
+    const changed = [...writes.orders.keys()];
+    if (changed.length) onCommit(() => this.readCache.invalidate(changed));
   }
 
   private stage(writes: StagedWrites, state: OrderState, action: SagaAction, trace: Trace, now: Date, patch?: OrderPatch): void {

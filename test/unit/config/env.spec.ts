@@ -1,4 +1,5 @@
 import { appConfig } from '../../../src/config/app.config.js';
+import { cacheConfig } from '../../../src/config/cache.config.js';
 import { databaseConfig, parseDatabaseUrl } from '../../../src/config/database.config.js';
 import { validateEnv } from '../../../src/config/env.schema.js';
 import { env } from '../../../src/config/env.js';
@@ -89,6 +90,23 @@ describe('validateEnv', () => {
     expect(err.message).toMatch(/"KAFKA_SASL_PASSWORD" is required/);
     expect(() => validateEnv({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'svc' })).toThrow(/KAFKA_SASL_PASSWORD/);
     expect(() => validateEnv({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 'pw' })).not.toThrow();
+  });
+
+  it('bounds the read cache TTL by the 1 s the API promises (STATUS_CACHE_TTL_MS)', () => {
+    expect(validateEnv({})).toMatchObject({ STATUS_CACHE_TTL_MS: 1000, STATUS_CACHE_TIMEOUT_MS: 50 });
+    expect(validateEnv({ STATUS_CACHE_TTL_MS: '250' }).STATUS_CACHE_TTL_MS).toBe(250);
+    expect(errorOf(() => validateEnv({ STATUS_CACHE_TTL_MS: '1001' })).message).toMatch(/"STATUS_CACHE_TTL_MS" must be less than or equal to 1000/);
+    expect(() => validateEnv({ STATUS_CACHE_TTL_MS: '-1' })).toThrow(/STATUS_CACHE_TTL_MS/);
+    expect(() => validateEnv({ STATUS_CACHE_TIMEOUT_MS: '5000' })).toThrow(/STATUS_CACHE_TIMEOUT_MS/);
+  });
+
+  it('caches order reads only with REDIS_URL and a TTL above 0', () => {
+    useEnv({ REDIS_URL: 'redis://cache:6379/2' });
+    expect(cacheConfig()).toEqual({ redisUrl: 'redis://cache:6379/2', ttlMs: 1000, commandTimeoutMs: 50 });
+    useEnv({ REDIS_URL: 'redis://cache:6379/2', STATUS_CACHE_TTL_MS: '0' });
+    expect(cacheConfig().redisUrl).toBeUndefined();
+    useEnv({});
+    expect(cacheConfig().redisUrl).toBeUndefined();
   });
 
   it('rejects an unknown SASL mechanism', () => {
