@@ -7,6 +7,7 @@ import { SagaFaultPaths1765000000000 } from './1765000000000-saga-fault-paths.js
 import { OutboxShardLeases1765000100000 } from './1765000100000-outbox-shard-leases.js';
 import { OutboxTraceContext1765100000000 } from './1765100000000-outbox-trace-context.js';
 import { OrderOwnership1765200000000 } from './1765200000000-order-ownership.js';
+import { OrderListing1765300000000 } from './1765300000000-order-listing.js';
 
 /** Migrations in the order they run. Listed explicitly: ESM has no reliable glob loading. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   OutboxShardLeases1765000100000,
   OutboxTraceContext1765100000000,
   OrderOwnership1765200000000,
+  OrderListing1765300000000,
 ];
