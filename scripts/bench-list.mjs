@@ -19,6 +19,7 @@
 // Settings: BENCH_URL (http://localhost:3000), AUTH_ISSUER_URL (http://127.0.0.1:4000), DATABASE_URL
 // (mariadb://root@127.0.0.1:3306/order_flow: the service's database), BENCH_RATE (100), BENCH_SECONDS
 // (60), BENCH_SEED_ORDERS (100000), BENCH_CONNECTIONS (16 kept-alive connections opened first).
+import os from 'node:os';
 import mysql from 'mysql2/promise';
 import { v7 } from 'uuid';
 import { createHttpClient, offer, problemTitle } from './lib/load.mjs';
@@ -98,7 +99,23 @@ function orderRow(customers, at) {
   const { status, reason } = pick(STATUSES);
   const ids = customers.get(clientId);
   const created = new Date(at);
-  return [v7({ msecs: at }), ids[random(ids.length)], clientId, status, reason, 5, (1 + random(20000)) / 100, 'EUR', '1 Load Street', 'Amsterdam', '1011AA', 'NL', SEED_TAG, created, new Date(at + 5000 + random(60_000))];
+  return [
+    v7({ msecs: at }),
+    ids[random(ids.length)],
+    clientId,
+    status,
+    reason,
+    5,
+    (1 + random(20000)) / 100,
+    'EUR',
+    '1 Load Street',
+    'Amsterdam',
+    '1011AA',
+    'NL',
+    SEED_TAG,
+    created,
+    new Date(at + 5000 + random(60_000)),
+  ];
 }
 
 /** Tops the seeded orders up to `seedOrders`, in INSERTs of 5,000 rows. */
@@ -152,11 +169,38 @@ function send({ caller, query, cursor }) {
   return client.send(target, { method: 'GET', headers: { authorization: caller.auth } });
 }
 
+/**
+ * The service's own view from its /metrics: CPU seconds, and its GET /api/orders timings by bucket
+ * (upper bound in seconds → answers at most that slow), to tell its time from the wait for a CPU.
+ */
+async function serviceSnapshot() {
+  const text = await fetch(new URL('/metrics', url))
+    .then((r) => r.text())
+    .catch(() => '');
+  const buckets = new Map();
+  for (const [, le, n] of text.matchAll(/^order_flow_http_request_duration_seconds_bucket\{le="([^"]+)",method="GET",route="\/api\/orders",status_code="200"\} (\d+)/gm)) {
+    buckets.set(le, Number(n));
+  }
+  const cpu = Number(/^process_cpu_seconds_total (\S+)/m.exec(text)?.[1] ?? NaN);
+  return { cpu, buckets };
+}
+
+/** What share of the run's answers the service itself gave within 5, 10, 25 and 50 ms, and its CPU per request. */
+function serviceLine(before, after, answered) {
+  const within = ['0.005', '0.01', '0.025', '0.05'].map((le) => {
+    const n = (after.buckets.get(le) ?? 0) - (before.buckets.get(le) ?? 0);
+    return `${((100 * n) / Math.max(1, answered)).toFixed(1)} % ≤ ${Number(le) * 1000} ms`;
+  });
+  const cpuMs = (1000 * (after.cpu - before.cpu)) / Math.max(1, answered);
+  return `service            ${within.join(', ')} (its own timing); ${Number.isNaN(cpuMs) ? '-' : cpuMs.toFixed(2)} ms CPU per request`;
+}
+
 const total = Math.round(rate * seconds);
 console.log(`order-flow bench:list: ${total} listing requests offered at ${rate}/s for ${seconds} s to ${url}`);
 if (preopen > 0) await client.openConnections(url, preopen);
 const latencies = new Map();
 const errors = new Map();
+const serviceBefore = await serviceSnapshot();
 const requests = [];
 const count = (map, key, value) => map.set(key, [...(map.get(key) ?? []), value]);
 const started = performance.now();
@@ -180,10 +224,13 @@ await offer(
 );
 client.destroy();
 const elapsed = (performance.now() - started) / 1000;
+const serviceAfter = await serviceSnapshot();
 
 const line = (label, values) => {
   const sorted = [...values].sort((a, b) => a - b);
-  console.log(`${label.padEnd(18)} ${String(sorted.length).padStart(6)} ok  p50 ${ms(pct(sorted, 50))}  p95 ${ms(pct(sorted, 95))}  p99 ${ms(pct(sorted, 99))}  max ${ms(sorted.at(-1))}`);
+  console.log(
+    `${label.padEnd(18)} ${String(sorted.length).padStart(6)} ok  p50 ${ms(pct(sorted, 50))}  p95 ${ms(pct(sorted, 95))}  p99 ${ms(pct(sorted, 99))}  max ${ms(sorted.at(-1))}`,
+  );
 };
 const all = [...latencies.values()].flat();
 const failed = [...errors.values()].reduce((sum, e) => sum + e.length, 0);
@@ -191,5 +238,10 @@ console.log(`offered            ${total} in ${elapsed.toFixed(1)} s = ${(total /
 for (const [reason, e] of errors) console.log(`  failed           ${e.length} × ${reason}`);
 for (const [kind, values] of [...latencies].sort(([a], [b]) => a.localeCompare(b))) line(kind, values);
 line('all', all);
-const p95 = pct([...all].sort((a, b) => a - b), 95);
+console.log(serviceLine(serviceBefore, serviceAfter, all.length));
+console.log(`machine            load average ${os.loadavg()[0].toFixed(2)} over the last minute, ${os.cpus().length} CPUs`);
+const p95 = pct(
+  [...all].sort((a, b) => a - b),
+  95,
+);
 console.log(`target             p95 ≤ 20 ms: ${p95 !== undefined && p95 <= 20 ? 'met' : 'NOT met'}`);
