@@ -12,6 +12,7 @@ export type Component = (typeof COMPONENTS)[number];
 /** Which component writes each message type (docs/architecture.md §5): each type has one writer. */
 export const WRITER_OF: { readonly [K in EventType]: Component } = {
   OrderCreated: 'experience',
+  OrderCancellationRequested: 'experience',
   OrderValidated: 'process',
   OrderStatusChanged: 'process',
   ReserveStock: 'process',

@@ -42,6 +42,8 @@ export const payloadSchemas = {
     items: z.array(orderLine).min(1).max(100),
     currency,
   }),
+  /** The owner asked to cancel the order (`requestedBy`: the OAuth client that asked; `at`: when the API accepted it). */
+  OrderCancellationRequested: z.object({ requestedBy: text.max(200).optional(), at: isoDate }),
   // orders-validated
   OrderValidated: z.object({ items: z.array(pricedLine).min(1), total: money, currency, paymentId: text }),
   // order-status
@@ -87,6 +89,7 @@ export type Payloads = { [K in EventType]: z.output<(typeof payloadSchemas)[K]> 
  */
 export const SCHEMA_VERSIONS: { readonly [K in EventType]: number } = {
   OrderCreated: 1,
+  OrderCancellationRequested: 1,
   OrderValidated: 1,
   OrderStatusChanged: 1,
   ReserveStock: 1,

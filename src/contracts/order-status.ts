@@ -18,6 +18,15 @@ export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(['INVENTORY_F
 /** Terminal statuses in which nothing may stay reserved, charged or shipped: the saga undoes any late success. */
 export const CLOSED_STATUSES: ReadonlySet<OrderStatus> = new Set(['INVENTORY_FAILED', 'PAYMENT_FAILED', 'SHIPPING_FAILED', 'CANCELLED']);
 
+/** Statuses an owner may cancel the order in: before SHIPPING_REQUESTED (docs/architecture.md §4). */
+const CANCELLABLE = ['RECEIVED', 'INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED', 'PAYMENT_COMPLETED'] as const satisfies readonly OrderStatus[];
+export type CancellableStatus = (typeof CANCELLABLE)[number];
+export const CANCELLABLE_STATUSES: ReadonlySet<OrderStatus> = new Set(CANCELLABLE);
+
+export function isCancellable(status: OrderStatus): status is CancellableStatus {
+  return CANCELLABLE_STATUSES.has(status);
+}
+
 /** Reason codes carried by failure statuses (and by business rejections from system modules). */
 export const FAILURE_REASONS = [
   'OUT_OF_STOCK',

@@ -4,6 +4,7 @@ import type { EventType } from './messages.js';
 /** Which topic carries which message types (docs/architecture.md §5); the key is always the orderId. */
 export const TOPIC_OF: { [K in EventType]: TopicKey } = {
   OrderCreated: 'ordersIn',
+  OrderCancellationRequested: 'ordersIn',
   OrderValidated: 'ordersValidated',
   OrderStatusChanged: 'orderStatus',
   ReserveStock: 'inventoryRequests',

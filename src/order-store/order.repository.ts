@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Address, OrderLine } from '../contracts/messages.js';
-import type { OrderStatus } from '../contracts/order-status.js';
-import { expectRows, keyTable, placeholders, type SqlBatch } from '../platform/database/sql-batch.js';
+import { CANCELLABLE_STATUSES, type OrderStatus } from '../contracts/order-status.js';
+import { affectedRows, expectRows, keyTable, placeholders, type SqlBatch } from '../platform/database/sql-batch.js';
 import { patchKeys, patchSet, type OrderChange } from './order-patch.js';
 import {
   toHistoryEntry,
@@ -21,7 +21,7 @@ import {
 } from './order.rows.js';
 
 const FIND_ORDER = `SELECT id, customer_id, client_id, status, status_reason, version, total, currency, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country,
-  correlation_id, payment_id, shipment_id, carrier, tracking_number, estimated_delivery, shipment_status, created_at, updated_at FROM orders WHERE id = ? LIMIT 1`;
+  correlation_id, payment_id, shipment_id, carrier, tracking_number, estimated_delivery, shipment_status, cancel_requested_at, created_at, updated_at FROM orders WHERE id = ? LIMIT 1`;
 
 /** A new order as intake writes it (RECEIVED), once its customer's id is known. */
 export interface ReceivedOrder {
@@ -73,6 +73,15 @@ export interface OrderSummary {
   updatedAt: Date;
 }
 
+/** An order as a cancel request finds it, after its guarded UPDATE. */
+export interface CancelTarget {
+  clientId: string | null;
+  status: OrderStatus;
+  cancelRequestedAt: Date | null;
+  correlationId: string;
+  updatedAt: Date;
+}
+
 /** Orders locked by a saga step, with their lines (in line order). */
 export interface LockedOrders {
   orders: LockedOrder[];
@@ -111,7 +120,8 @@ export class OrderRepository {
   stageLockForSaga(batch: SqlBatch, ids: string[], skipLocked: boolean): (results: unknown[]) => LockedOrders {
     const marks = placeholders(ids);
     const orders = batch.add(
-      `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, created_at, updated_at
+      `SELECT id, status, customer_id, currency, total, payment_id, correlation_id, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, cancel_requested_at,
+              created_at, updated_at
        FROM orders WHERE id IN (${marks}) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
       ids,
     );
@@ -132,6 +142,36 @@ export class OrderRepository {
    */
   stageChanges(batch: SqlBatch, changes: Iterable<OrderChange>, at: Date): void {
     for (const group of groupByKind(changes)) stageChangeGroup(batch, group, at);
+  }
+
+  /**
+   * Adds a cancel request to `batch` (docs/adr/0009-order-cancellation.md): marks the order
+   * `cancel_requested_at = at` only while it is in a cancellable status, not yet marked and, unless
+   * `owner` is null (an admin), owned by `owner`; then reads it back. The UPDATE's row lock orders it
+   * with the saga's (FOR UPDATE): either the saga sees the mark, or the UPDATE sees the saga's status.
+   * Returns the reader: whether this request marked it, and the order as it is (null: none).
+   */
+  stageCancelRequest(batch: SqlBatch, orderId: string, owner: string | null, at: Date): (results: unknown[]) => { marked: boolean; order: CancelTarget | null } {
+    const cancellable = [...CANCELLABLE_STATUSES];
+    const update = batch.add(
+      `UPDATE orders SET cancel_requested_at = ?
+        WHERE id = ? AND status IN (${placeholders(cancellable)}) AND cancel_requested_at IS NULL${owner === null ? '' : ' AND client_id = ?'}`,
+      [at, orderId, ...cancellable, ...(owner === null ? [] : [owner])],
+    );
+    const read = batch.add('SELECT client_id, status, cancel_requested_at, correlation_id, updated_at FROM orders WHERE id = ?', [orderId]);
+    return (results) => {
+      const [r] = results[read] as Array<{ client_id: string | null; status: OrderStatus; cancel_requested_at: Date | null; correlation_id: string; updated_at: Date }>;
+      const order = r
+        ? {
+            clientId: r.client_id,
+            status: r.status,
+            cancelRequestedAt: r.cancel_requested_at === null ? null : new Date(r.cancel_requested_at),
+            correlationId: r.correlation_id,
+            updatedAt: new Date(r.updated_at),
+          }
+        : null;
+      return { marked: affectedRows(results[update]) === 1, order };
+    };
   }
 
   /** Adds one INSERT of history rows to `batch`. */

@@ -20,6 +20,7 @@ export interface LockedOrderRow {
   ship_city: string;
   ship_postal_code: string;
   ship_country: string;
+  cancel_requested_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -46,6 +47,8 @@ export interface LockedOrder {
   paymentId: string | null;
   correlationId: string;
   shippingAddress: Address;
+  /** When the owner asked to cancel it; from then on the saga cancels it instead of moving it on. */
+  cancelRequestedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -79,6 +82,7 @@ export function toLockedOrder(r: LockedOrderRow): LockedOrder {
       postalCode: r.ship_postal_code,
       country: r.ship_country,
     },
+    cancelRequestedAt: r.cancel_requested_at === null ? null : new Date(r.cancel_requested_at),
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
   };

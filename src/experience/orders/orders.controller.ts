@@ -16,7 +16,7 @@ import { viewerOf } from '../../platform/auth/access-token.js';
 import { RequireScopes, Scope } from '../../platform/auth/scopes.decorator.js';
 import { correlationIdOf } from '../../platform/http/correlation.middleware.js';
 import { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
-import { OrderAcceptedResponseDto, OrderResponseDto, OrderStatusResponseDto } from './dto/order.response.dto.js';
+import { OrderAcceptedResponseDto, OrderCancellationAcceptedResponseDto, OrderResponseDto, OrderStatusResponseDto } from './dto/order.response.dto.js';
 import { ListOrdersQueryDto, OrderListResponseDto } from './dto/list-orders.dto.js';
 import { listQueryOf } from './order-list.query.js';
 import { toOrderResponse, toOrderSummary } from './order.mapper.js';
@@ -75,6 +75,26 @@ export class OrdersController {
     res.location(`/api/orders/${orderId}`);
     if (!created) res.setHeader('Idempotent-Replayed', 'true');
     return { orderId, status: 'RECEIVED', statusUrl: `/api/orders/${orderId}/status` };
+  }
+
+  @Post(':orderId/cancel')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @RequireScopes(Scope.ORDERS_WRITE)
+  @ApiOperation({
+    summary: 'Cancel an order',
+    description:
+      'Accepted while the order is before SHIPPING_REQUESTED (RECEIVED, INVENTORY_CHECK_STARTED, INVENTORY_CONFIRMED, PAYMENT_COMPLETED): ' +
+      'the saga releases the stock, refunds the payment and the order ends CANCELLED (reason CANCELLED_BY_CLIENT). ' +
+      'Repeating it answers 202 again, also once the order is CANCELLED. No body.',
+  })
+  @ApiParam({ name: 'orderId', format: 'uuid', example: '5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' })
+  @ApiAcceptedResponse({ type: OrderCancellationAcceptedResponseDto, description: 'The cancellation is committed: the order will end CANCELLED' })
+  @ApiNotFoundResponse({ description: 'No such order, or one of another client (`orders.admin` may cancel every order)' })
+  @ApiConflictResponse({ description: '`ORDER_NOT_CANCELLABLE`: the order is SHIPPING_REQUESTED or later, or ended otherwise (failed, shipped)' })
+  async cancel(@Param('orderId') orderId: string, @Req() req: Request): Promise<OrderCancellationAcceptedResponseDto> {
+    const id = checkOrderId(orderId);
+    const { cancelRequestedAt } = await this.orders.cancel(id, viewerOf(req));
+    return { orderId: id, cancelRequestedAt: cancelRequestedAt.toISOString(), statusUrl: `/api/orders/${id}/status` };
   }
 
   @Get()

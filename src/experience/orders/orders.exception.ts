@@ -5,6 +5,7 @@ export enum OrdersErrorCode {
   IDEMPOTENCY_CONFLICT = 'IDEMPOTENCY_CONFLICT',
   INVALID_ORDER_ID = 'INVALID_ORDER_ID',
   INVALID_IDEMPOTENCY_KEY = 'INVALID_IDEMPOTENCY_KEY',
+  ORDER_NOT_CANCELLABLE = 'ORDER_NOT_CANCELLABLE',
 }
 
 /** The orders API's errors, each code with its HTTP answer. */
@@ -13,4 +14,5 @@ export class OrdersException extends moduleProblemException<OrdersErrorCode>({
   [OrdersErrorCode.IDEMPOTENCY_CONFLICT]: ProblemCode.IDEMPOTENCY_CONFLICT,
   [OrdersErrorCode.INVALID_ORDER_ID]: ProblemCode.VALIDATION_FAILED,
   [OrdersErrorCode.INVALID_IDEMPOTENCY_KEY]: ProblemCode.VALIDATION_FAILED,
+  [OrdersErrorCode.ORDER_NOT_CANCELLABLE]: ProblemCode.ORDER_NOT_CANCELLABLE,
 }) {}

@@ -43,6 +43,12 @@ function isDuplicateKey(err: unknown): boolean {
   return (err as { driverError?: { code?: string } }).driverError?.code === DUPLICATE_KEY;
 }
 
+/** An accepted cancel request: when it was first asked for, and whether this request sent the message. */
+export interface CancelRequest {
+  cancelRequestedAt: Date;
+  sent: boolean;
+}
+
 /** An order with everything the API shows of it. */
 export interface OrderView {
   order: Order;
@@ -139,6 +145,35 @@ export class OrdersService {
       throw new OrdersException(OrdersErrorCode.IDEMPOTENCY_CONFLICT, 'This Idempotency-Key was used with a different request body');
     }
     return { orderId: earlier.orderId, created: false };
+  }
+
+  /**
+   * Asks the saga to cancel the order (docs/adr/0009-order-cancellation.md): the guarded mark and its
+   * OrderCancellationRequested outbox row commit together, so the 202 is a promise that the order ends
+   * CANCELLED. A repeat, or a request for a CANCELLED order, is accepted again and sends nothing.
+   */
+  async cancel(orderId: string, viewer: Viewer): Promise<CancelRequest> {
+    const request = await leanTransaction(this.dataSource, (tx) => this.requestCancel(tx, orderId, viewer, new Date()));
+    if (request.sent) this.outbox.flush();
+    return request;
+  }
+
+  /** Two round trips when the order is marked (open + mark + read, then the message + commit); otherwise one, and a commit of nothing. */
+  private async requestCancel(tx: LeanTransaction, orderId: string, viewer: Viewer, at: Date): Promise<CancelRequest> {
+    const first = new SqlBatch();
+    const readBack = this.orders.stageCancelRequest(first, orderId, viewer.admin ? null : viewer.owner, at);
+    const { marked, order } = readBack(await tx.run(first));
+    if (!order || !mayView(viewer, order.clientId)) throw notFound(orderId);
+    if (marked) {
+      const second = new SqlBatch();
+      const requested = newEnvelope('OrderCancellationRequested', orderId, { requestedBy: viewer.owner, at: at.toISOString() }, { correlationId: order.correlationId }, at);
+      this.outbox.stage(second, [requested]);
+      await tx.run(second, { commit: true });
+      return { cancelRequestedAt: at, sent: true };
+    }
+    // Only a client's cancel request leads to CANCELLED; updatedAt stands in for an order cancelled before requests were recorded.
+    if (order.cancelRequestedAt || order.status === 'CANCELLED') return { cancelRequestedAt: order.cancelRequestedAt ?? order.updatedAt, sent: false };
+    throw new OrdersException(OrdersErrorCode.ORDER_NOT_CANCELLABLE, `Order ${orderId} is ${order.status}: only an order before SHIPPING_REQUESTED can be cancelled`);
   }
 
   /** The order, if `viewer` may see it: another client's order does not exist for it (404, never 403). */

@@ -17,7 +17,8 @@ export class OrderSagaConsumer implements MessageConsumer {
   private readonly handleBatch = (messages: SagaMessage[], tx: EntityManager) => this.saga.handleMany(messages, tx);
 
   readonly handlers = [
-    messageHandler({ group: 'intake', topic: 'ordersIn', accepts: ['OrderCreated'], handleBatch: this.handleBatch }),
+    // A cancellation shares its order's partition with OrderCreated, so it never overtakes it.
+    messageHandler({ group: 'intake', topic: 'ordersIn', accepts: ['OrderCreated', 'OrderCancellationRequested'], handleBatch: this.handleBatch }),
     messageHandler({
       group: 'process',
       topic: 'inventoryReplies',

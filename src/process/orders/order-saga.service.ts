@@ -13,12 +13,13 @@ import { causedBy, OutboxService, type Trace } from '../../platform/messaging/ou
 import { correlation, messageTrace } from '../../platform/observability/correlation.js';
 import { orderDuration, ordersFinished, sagaCompensationsStuck, sagaStalledOrders, sagaStepDuration, sagaStepRetries } from '../../platform/observability/metrics.counters.js';
 import { onCommit } from '../../platform/observability/metrics.on-commit.js';
-import { decide, endedAttempt, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep } from './order-saga.js';
+import { decideFor, endedAttempt, STEP_COMMAND, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep } from './order-saga.js';
 import { SagaStepRepository, type StepRecord, type StepWrite } from './saga-step.repository.js';
 import { assertUnreachable } from '../../common/assert-unreachable.js';
 
 export type SagaMessage = TypedEnvelope<
   | 'OrderCreated'
+  | 'OrderCancellationRequested'
   | 'OrderValidated'
   | 'StockReservationConfirmed'
   | 'StockReservationRejected'
@@ -135,7 +136,8 @@ export class OrderSagaService {
 
   /** Decides what the event means for the order and stages everything that causes; updates `state` to match. */
   private decideAndStage(writes: StagedWrites, state: OrderState, { event, step, patch, prices }: Interpreted, trace: Trace, now: Date): void {
-    const actions = decide(state.order.status, event!, step ? state.steps.get(step) : undefined, this.policy);
+    const { status, cancelRequestedAt } = state.order;
+    const actions = decideFor({ status, cancelRequested: cancelRequestedAt !== null }, event!, step ? state.steps.get(step) : undefined, this.policy);
     if (!actions.length) {
       this.logger.debug(`${event!.type} ignored for order ${state.order.id} in ${state.order.status}`);
       return;
@@ -389,6 +391,8 @@ export function interpret(m: SagaMessage): Interpreted {
   switch (m.eventType) {
     case 'OrderCreated':
       return { event: { type: 'OrderCreated' } };
+    case 'OrderCancellationRequested':
+      return { event: { type: 'CancellationRequested' } };
     case 'OrderValidated':
       return { event: { type: 'OrderValidated' } };
     case 'StockReservationConfirmed':
@@ -442,4 +446,12 @@ function interpretShipping(m: Exclude<SagaMessage, { eventType: InterpretedFirst
 
 /** The message types `interpret` handles itself; the rest are shipping's. */
 type InterpretedFirst =
-  'OrderCreated' | 'OrderValidated' | 'StockReservationConfirmed' | 'StockReservationRejected' | 'StockReleaseConfirmed' | 'PaymentCharged' | 'PaymentRejected' | 'PaymentRefunded';
+  | 'OrderCreated'
+  | 'OrderCancellationRequested'
+  | 'OrderValidated'
+  | 'StockReservationConfirmed'
+  | 'StockReservationRejected'
+  | 'StockReleaseConfirmed'
+  | 'PaymentCharged'
+  | 'PaymentRejected'
+  | 'PaymentRefunded';

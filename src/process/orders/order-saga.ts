@@ -3,7 +3,7 @@
  * and what just happened, it says what to do. No Nest, TypeORM or Kafka here; the saga service
  * carries the decisions out in one transaction.
  */
-import { CLOSED_STATUSES, type FailureReason, type OrderStatus } from '../../contracts/order-status.js';
+import { CLOSED_STATUSES, isCancellable, type CancellableStatus, type FailureReason, type OrderStatus } from '../../contracts/order-status.js';
 import { assertUnreachable } from '../../common/assert-unreachable.js';
 
 export type ForwardStep = 'inventory' | 'payment' | 'shipping';
@@ -55,6 +55,21 @@ const COMPENSATIONS: Record<ForwardStep, CompensationStep[]> = {
   shipping: ['cancelShipment', 'refund', 'release'],
 };
 
+/**
+ * What a cancellation must close and undo in each cancellable status (docs/architecture.md §4): the
+ * forward step still waiting, if any, and every compensation whose effect may exist by now or may land
+ * late (a late success on the CANCELLED order is undone again by `undoLate`). Each compensation is a
+ * no-op when there is nothing to undo.
+ */
+const CANCELLATION: Record<CancellableStatus, { open?: ForwardStep; undo: CompensationStep[] }> = {
+  RECEIVED: { undo: [] },
+  // A reservation may be made (or its answer on its way): release it.
+  INVENTORY_CHECK_STARTED: { open: 'inventory', undo: ['release'] },
+  // Stock is reserved and a charge may be made.
+  INVENTORY_CONFIRMED: { open: 'payment', undo: ['release', 'refund'] },
+  PAYMENT_COMPLETED: { undo: ['release', 'refund'] },
+};
+
 export interface StepPolicy {
   timeoutMs: number;
   maxAttempts: number;
@@ -90,7 +105,9 @@ export type SagaEvent =
   | { type: 'ShipmentCreated' }
   | { type: 'ShipmentRejected'; reason: FailureReason; transient: boolean; causationId?: string }
   | { type: 'CompensationDone'; step: CompensationStep }
-  | { type: 'StepDue'; step: SagaStep };
+  | { type: 'StepDue'; step: SagaStep }
+  /** The owner asked to cancel the order (OrderCancellationRequested). */
+  | { type: 'CancellationRequested' };
 
 export type SagaAction =
   | { kind: 'transition'; from: OrderStatus; to: OrderStatus; reason?: FailureReason }
@@ -123,6 +140,17 @@ function fail(step: ForwardStep, reason: FailureReason, policy: SagaPolicy): Sag
 
 function start(step: ForwardStep, policy: SagaPolicy): SagaAction {
   return { kind: 'send', step, attempt: 1, timeoutMs: policy[step].timeoutMs };
+}
+
+/** The order goes from `status` to CANCELLED (CANCELLED_BY_CLIENT): its open step ends, its compensations go out. */
+function cancel(status: OrderStatus, policy: SagaPolicy): SagaAction[] {
+  if (!isCancellable(status)) return [];
+  const { open, undo } = CANCELLATION[status];
+  return [
+    { kind: 'transition', from: status, to: 'CANCELLED', reason: 'CANCELLED_BY_CLIENT' },
+    ...(open ? [{ kind: 'finish', step: open } as const] : []),
+    ...undo.map((c): SagaAction => ({ kind: 'send', step: c, attempt: 1, timeoutMs: compensationTimeoutMs(1, policy) })),
+  ];
 }
 
 /** How long attempt `attempt` of a compensation waits for its answer: doubling, at most 10 × the base. */
@@ -212,9 +240,29 @@ export function decide(status: OrderStatus, event: SagaEvent, current: StepState
       return current ? [{ kind: 'finish', step: event.step }] : [];
     case 'StepDue':
       return due(status, event.step, current, policy);
+    case 'CancellationRequested':
+      return cancel(status, policy);
     default:
       return assertUnreachable(event, 'saga event');
   }
+}
+
+/**
+ * `decide` for an order as the saga has it locked: once its owner asked to cancel it
+ * (`cancelRequested`, set by the API only in a cancellable status), anything that would act on it
+ * while it is still cancellable (move it on, fail it, retry or resend a step) cancels it instead, so
+ * it never reaches SHIPPING_REQUESTED, whichever comes first: the cancellation message or another.
+ */
+export function decideFor(
+  order: { status: OrderStatus; cancelRequested: boolean },
+  event: SagaEvent,
+  current: StepState | undefined,
+  policy: SagaPolicy,
+  random: () => number = Math.random,
+): SagaAction[] {
+  const actions = decide(order.status, event, current, policy, random);
+  if (!order.cancelRequested || !actions.length || !isCancellable(order.status)) return actions;
+  return cancel(order.status, policy);
 }
 
 /** The scheduler found a step past its deadline (or its backoff). */
@@ -258,6 +306,7 @@ export function endedAttempt(event: SagaEvent, actions: SagaAction[], stepOf: (s
     }
     case 'OrderCreated':
     case 'OrderValidated':
+    case 'CancellationRequested':
       return null;
     default:
       return assertUnreachable(event, 'saga event');

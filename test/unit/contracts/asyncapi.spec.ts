@@ -116,7 +116,7 @@ describe('asyncapi/asyncapi.yaml', () => {
       'inventoryReceivesFromInventoryRequests: ReserveStock,ReleaseStock,CommitStock',
       'paymentReceivesFromPaymentRequests: ChargePayment,RefundPayment',
       'processReceivesFromInventoryReplies: StockReservationConfirmed,StockReservationRejected,StockReleaseConfirmed',
-      'processReceivesFromOrdersIn: OrderCreated',
+      'processReceivesFromOrdersIn: OrderCreated,OrderCancellationRequested',
       'processReceivesFromOrdersValidated: OrderValidated',
       'processReceivesFromPaymentReplies: PaymentCharged,PaymentRejected,PaymentRefunded',
       'processReceivesFromShippingReplies: ShipmentCreated,ShipmentRejected,ShipmentCancelled',
@@ -127,6 +127,9 @@ describe('asyncapi/asyncapi.yaml', () => {
     const sent = new Set(ops.filter(([, op]) => op.action === 'send').flatMap(([, op]) => op.messages.map((m: { $ref: string }) => m.$ref.split('/').pop() as EventType)));
     expect([...sent].sort()).toEqual([...Object.keys(payloadSchemas), 'DeadLetter'].sort());
     for (const component of ['process', 'inventory', 'payment', 'shipping']) expect(doc.operations[`${component}SendsToDlq`].channel.$ref).toBe('#/channels/dlq');
-    expect(doc.operations.experienceSendsToOrdersIn.messages).toEqual([{ $ref: '#/channels/ordersIn/messages/OrderCreated' }]);
+    expect(doc.operations.experienceSendsToOrdersIn.messages).toEqual([
+      { $ref: '#/channels/ordersIn/messages/OrderCreated' },
+      { $ref: '#/channels/ordersIn/messages/OrderCancellationRequested' },
+    ]);
   });
 });

@@ -64,6 +64,10 @@ export const PAYLOAD_CASES: Array<[EventType, unknown]> = [
   ['ShipmentCancelled', { shipmentId: 's', cancelled: true, more: 1 }],
   ['ShipmentCancelled', []],
   ['ShipmentCancelled', null],
+  ['OrderCancellationRequested', { requestedBy: 'order-flow-partner', at: '2026-12-07T10:00:00.000Z' }],
+  ['OrderCancellationRequested', { at: '2026-12-07T10:00:00.000Z' }],
+  ['OrderCancellationRequested', { requestedBy: '', at: '2026-12-07T10:00:00.000Z' }],
+  ['OrderCancellationRequested', { requestedBy: 'order-flow-partner' }],
 ];
 
 const envelope = {

@@ -8,7 +8,7 @@ import { ENVELOPE_CASES, PAYLOAD_CASES } from './cases.js';
  * since versioning allows them (docs/events.md).
  */
 // prettier-ignore
-const PAYLOAD_ACCEPTED = [true,true,true,false,false,false,false,false,false,true,false,false,true,true,false,false,true,true,false,false,false,true,false,true,false,true,true,false,true,true,true,true,true,false,true,true,true,false,true,false,true,true,true,true,false,true,true,true,false,true,false,true,true,true,false,false];
+const PAYLOAD_ACCEPTED = [true,true,true,false,false,false,false,false,false,true,false,false,true,true,false,false,true,true,false,false,false,true,false,true,false,true,true,false,true,true,true,true,true,false,true,true,true,false,true,false,true,true,true,true,false,true,true,true,false,true,false,true,true,true,false,false,true,true,false,false];
 // prettier-ignore
 const ENVELOPE_ACCEPTED = [true,true,true,false,true,false,true,false,true,false,true,false,false,false,false,true,false,false];
 

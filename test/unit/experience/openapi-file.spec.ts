@@ -36,6 +36,7 @@ describe('openapi/openapi.yaml', () => {
       '/api/inventory/products',
       '/api/orders',
       '/api/orders/{orderId}',
+      '/api/orders/{orderId}/cancel',
       '/api/orders/{orderId}/status',
       '/health/live',
       '/health/ready',
@@ -45,6 +46,10 @@ describe('openapi/openapi.yaml', () => {
     expect(doc.components.schemas.CreateOrderRequestDto.properties.items).toBeDefined();
     expect(doc.components.schemas.OrderItemDto.properties.quantity.example).toBe(2);
     expect(doc.components.securitySchemes).toBeDefined();
+    const cancel = doc.paths['/api/orders/{orderId}/cancel'].post;
+    expect(Object.keys(cancel.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '403', '404', '409', '503']));
+    expect(cancel.responses['409'].description).toMatch(/ORDER_NOT_CANCELLABLE/);
+    expect(cancel.security).toContainEqual({ 'oauth2-client-credentials': ['orders.write'] });
     const replay = doc.paths['/api/admin/dead-letters/replay'].post;
     expect(Object.keys(replay.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404', '503']));
     expect(replay.security).toContainEqual({ 'oauth2-client-credentials': ['orders.admin'] });
@@ -82,7 +87,7 @@ describe('openapi/openapi.yaml', () => {
         expect({ op, statuses }).toEqual({ op, statuses: expect.arrayContaining(['429', '500']) });
         if (op.startsWith('POST')) expect({ op, statuses }).toEqual({ op, statuses: expect.arrayContaining(['400', '413', '415']) });
       }
-      expect(secured.length).toBe(11);
+      expect(secured.length).toBe(12);
       for (const [op, operation] of operationsOf(doc)) {
         const described = Object.values(operation.responses).map((r: any) => r.description as string);
         expect({ op, issuerTwice: described.filter((d) => d.split('token issuer').length > 2) }).toEqual({ op, issuerTwice: [] });

@@ -35,6 +35,11 @@ describe('interpret (message → saga event and order columns)', () => {
     expect(interpret(validated)).toEqual({ event: { type: 'OrderValidated' } });
   });
 
+  it('OrderCancellationRequested: CancellationRequested, with nothing to store', () => {
+    const requested = message('OrderCancellationRequested', { requestedBy: 'order-flow-partner', at: '2025-01-02T03:04:05.000Z' });
+    expect(interpret(requested)).toEqual({ event: { type: 'CancellationRequested' } });
+  });
+
   it('StockReservationConfirmed: StockReserved with the total, currency and unit prices', () => {
     const m = message('StockReservationConfirmed', {
       items: [

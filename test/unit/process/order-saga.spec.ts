@@ -1,5 +1,15 @@
-import { CLOSED_STATUSES, ORDER_STATUSES, type FailureReason, type OrderStatus } from '../../../src/contracts/order-status.js';
-import { backoffMs, decide, endedAttempt, type SagaAction, type SagaEvent, type SagaPolicy, type SagaStep, type StepState } from '../../../src/process/orders/order-saga.js';
+import { CANCELLABLE_STATUSES, CLOSED_STATUSES, ORDER_STATUSES, type FailureReason, type OrderStatus } from '../../../src/contracts/order-status.js';
+import {
+  backoffMs,
+  decide,
+  decideFor,
+  endedAttempt,
+  type SagaAction,
+  type SagaEvent,
+  type SagaPolicy,
+  type SagaStep,
+  type StepState,
+} from '../../../src/process/orders/order-saga.js';
 
 /** Distinct figures per step, so a test sees which step's policy was used. */
 const policy: SagaPolicy = {
@@ -321,6 +331,73 @@ describe('order saga state machine (decide)', () => {
       expect(decide('PAYMENT_FAILED', { type: 'CompensationDone', step: 'refund' }, undefined, policy, noRandom)).toEqual([]);
     });
   });
+
+  describe('CancellationRequested: CANCELLED (CANCELLED_BY_CLIENT), the open step ended, what may exist undone', () => {
+    const cancelled = (from: OrderStatus): SagaAction => ({ kind: 'transition', from, to: 'CANCELLED', reason: 'CANCELLED_BY_CLIENT' });
+    const release: SagaAction = { kind: 'send', step: 'release', attempt: 1, timeoutMs: 9000 };
+    const refund: SagaAction = { kind: 'send', step: 'refund', attempt: 1, timeoutMs: 9000 };
+    const cases: Array<[OrderStatus, SagaAction[]]> = [
+      ['RECEIVED', [cancelled('RECEIVED')]],
+      ['INVENTORY_CHECK_STARTED', [cancelled('INVENTORY_CHECK_STARTED'), { kind: 'finish', step: 'inventory' }, release]],
+      ['INVENTORY_CONFIRMED', [cancelled('INVENTORY_CONFIRMED'), { kind: 'finish', step: 'payment' }, release, refund]],
+      ['PAYMENT_COMPLETED', [cancelled('PAYMENT_COMPLETED'), release, refund]],
+    ];
+
+    it.each(cases)('from %s', (status, actions) => {
+      expect(decide(status, { type: 'CancellationRequested' }, undefined, policy, noRandom)).toEqual(actions);
+    });
+
+    it('covers every cancellable status', () => {
+      expect(cases.map(([status]) => status).sort()).toEqual([...CANCELLABLE_STATUSES].sort());
+    });
+
+    it.each(ORDER_STATUSES.filter((s) => !CANCELLABLE_STATUSES.has(s)))('in %s: nothing (already cancelled, shipping or ended)', (status) => {
+      expect(decide(status, { type: 'CancellationRequested' }, undefined, policy, noRandom)).toEqual([]);
+    });
+
+    describe.each(Object.entries(UNDONE_BY))('a late %s after the cancellation', (type, compensation) => {
+      it('is undone by its compensation', () => {
+        expect(decide('CANCELLED', { type } as SagaEvent, undefined, policy, noRandom)).toEqual([{ kind: 'send', step: compensation, attempt: 1, timeoutMs: 9000 }]);
+      });
+
+      it('with that compensation still under way: nothing more', () => {
+        expect(decide('CANCELLED', { type } as SagaEvent, waiting(compensation, 1), policy, noRandom)).toEqual([]);
+      });
+    });
+  });
+});
+
+describe('decideFor: an order whose owner asked to cancel it never moves on', () => {
+  const requested = (status: OrderStatus) => ({ status, cancelRequested: true });
+  const cancelledFrom = (status: OrderStatus) => decide(status, { type: 'CancellationRequested' }, undefined, policy, noRandom);
+  const acting: Array<[string, OrderStatus, SagaEvent, StepState | undefined]> = [
+    ['OrderCreated', 'RECEIVED', { type: 'OrderCreated' }, undefined],
+    ['StockReserved', 'INVENTORY_CHECK_STARTED', { type: 'StockReserved' }, undefined],
+    ['a business StockRejected', 'INVENTORY_CHECK_STARTED', { type: 'StockRejected', reason: 'OUT_OF_STOCK', transient: false }, waiting('inventory', 1)],
+    ['a transient StockRejected', 'INVENTORY_CHECK_STARTED', { type: 'StockRejected', reason: 'INVENTORY_UNAVAILABLE', transient: true }, waiting('inventory', 1)],
+    ['the inventory deadline', 'INVENTORY_CHECK_STARTED', { type: 'StepDue', step: 'inventory' }, waiting('inventory', 3)],
+    ['PaymentCharged', 'INVENTORY_CONFIRMED', { type: 'PaymentCharged' }, undefined],
+    ['a PaymentRejected', 'INVENTORY_CONFIRMED', { type: 'PaymentRejected', reason: 'PAYMENT_DECLINED', transient: false }, waiting('payment', 1)],
+    ['OrderValidated (instead of SHIPPING_REQUESTED)', 'PAYMENT_COMPLETED', { type: 'OrderValidated' }, undefined],
+  ];
+
+  it.each(acting)('%s in %s cancels it instead', (_what, status, event, current) => {
+    expect(decideFor(requested(status), event, current, policy, half)).toEqual(cancelledFrom(status));
+  });
+
+  it('without a request, the same events act as usual', () => {
+    for (const [, status, event, current] of acting) {
+      expect(decideFor({ status, cancelRequested: false }, event, current, policy, half)).toEqual(decide(status, event, current, policy, half));
+    }
+  });
+
+  it('a late or duplicate message that changes nothing still changes nothing', () => {
+    expect(decideFor(requested('INVENTORY_CONFIRMED'), { type: 'StockReserved' }, undefined, policy, noRandom)).toEqual([]);
+  });
+
+  it('once CANCELLED, a late success is undone as on any closed order', () => {
+    expect(decideFor(requested('CANCELLED'), { type: 'PaymentCharged' }, undefined, policy, noRandom)).toEqual([{ kind: 'send', step: 'refund', attempt: 1, timeoutMs: 9000 }]);
+  });
 });
 
 describe('backoffMs', () => {
@@ -406,7 +483,8 @@ describe('endedAttempt (what order_flow_saga_step_duration_seconds observes)', (
     expect(ended('INVENTORY_CONFIRMED', due, [waiting('inventory', 1)], waiting('inventory', 1))).toBeNull();
   });
 
-  it('OrderCreated and OrderValidated answer no command', () => {
+  it('OrderCreated, OrderValidated and CancellationRequested answer no command', () => {
+    expect(ended('INVENTORY_CHECK_STARTED', { type: 'CancellationRequested' }, [waiting('inventory', 1)])).toBeNull();
     expect(ended('RECEIVED', { type: 'OrderCreated' }, [])).toBeNull();
     expect(ended('PAYMENT_COMPLETED', { type: 'OrderValidated' }, [])).toBeNull();
   });

@@ -7,6 +7,14 @@ export class OrderAcceptedResponseDto {
   @ApiProperty({ example: '/api/orders/5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d/status' }) statusUrl: string;
 }
 
+export class OrderCancellationAcceptedResponseDto {
+  @ApiProperty({ format: 'uuid', example: '5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' }) orderId: string;
+  @ApiProperty({ format: 'date-time', example: '2026-11-22T10:15:31.456Z', description: 'When the first cancel request was accepted: the same on every repeat' })
+  cancelRequestedAt: string;
+  @ApiProperty({ example: '/api/orders/5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d/status', description: 'Poll it: the order ends CANCELLED (reason CANCELLED_BY_CLIENT)' })
+  statusUrl: string;
+}
+
 export class OrderStatusResponseDto {
   @ApiProperty({ format: 'uuid', example: '5b0c1d3e-8f61-4b7a-9d0e-2f4a6c8e1b3d' }) orderId: string;
   @ApiProperty({ enum: ORDER_STATUSES, example: 'PAYMENT_COMPLETED' }) status: OrderStatus;

@@ -8,6 +8,7 @@ import { OutboxShardLeases1765000100000 } from './1765000100000-outbox-shard-lea
 import { OutboxTraceContext1765100000000 } from './1765100000000-outbox-trace-context.js';
 import { OrderOwnership1765200000000 } from './1765200000000-order-ownership.js';
 import { OrderListing1765300000000 } from './1765300000000-order-listing.js';
+import { OrderCancelRequest1765310000000 } from './1765310000000-order-cancel-request.js';
 
 /** Migrations in the order they run. Listed explicitly: ESM has no reliable glob loading. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   OutboxTraceContext1765100000000,
   OrderOwnership1765200000000,
   OrderListing1765300000000,
+  OrderCancelRequest1765310000000,
 ];
