@@ -1,4 +1,6 @@
+import type { OrderSummary } from '../../order-store/order.repository.js';
 import type { Customer, HistoryEntry, Order, OrderItem } from '../../order-store/order.rows.js';
+import type { OrderSummaryDto } from './dto/list-orders.dto.js';
 import type { OrderResponseDto } from './dto/order.response.dto.js';
 import type { OrderView } from './orders.service.js';
 
@@ -52,5 +54,18 @@ function historyEntryOf(h: HistoryEntry): OrderResponseDto['history'][number] {
     ...(h.fromStatus ? { from: h.fromStatus } : {}),
     ...(h.reason ? { reason: h.reason } : {}),
     at: h.occurredAt.toISOString(),
+  };
+}
+
+/** An order of a listing → its summary in the API (absent values are left out, not null). */
+export function toOrderSummary(o: OrderSummary): OrderSummaryDto {
+  return {
+    orderId: o.id,
+    status: o.status,
+    ...(o.statusReason ? { reason: o.statusReason } : {}),
+    ...(o.total !== null ? { total: o.total } : {}),
+    currency: o.currency,
+    createdAt: o.createdAt.toISOString(),
+    updatedAt: o.updatedAt.toISOString(),
   };
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -22,6 +22,9 @@ import { OrderStreamsService, TooManyStreamsError } from './events/order-streams
 import { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
 import { OrderAcceptedResponseDto, OrderCancellationAcceptedResponseDto, OrderResponseDto, OrderStatusResponseDto } from './dto/order.response.dto.js';
 import { OrderReadsService } from './order-reads.service.js';
+import { ListOrdersQueryDto, OrderListResponseDto } from './dto/list-orders.dto.js';
+import { listQueryOf } from './order-list.query.js';
+import { toOrderSummary } from './order.mapper.js';
 import { OrdersErrorCode, OrdersException } from './orders.exception.js';
 import { OrdersService } from './orders.service.js';
 
@@ -133,6 +136,21 @@ export class OrdersController {
     const id = checkOrderId(orderId);
     const { cancelRequestedAt } = await this.orders.cancel(id, viewerOf(req));
     return { orderId: id, cancelRequestedAt: cancelRequestedAt.toISOString(), statusUrl: `/api/orders/${id}/status` };
+  }
+
+  @Get()
+  @RequireScopes(Scope.ORDERS_READ)
+  @ApiOperation({
+    summary: 'List orders',
+    description:
+      'The caller’s orders (every client’s with `orders.admin`), newest first, a page at a time: pass `nextCursor` as `cursor`, with the same filters, for the next page. ' +
+      'Filters combine (AND): `status` (repeatable: any of them), `createdFrom` (inclusive) and `createdTo` (exclusive), `customerEmail`. ' +
+      'Every bad parameter, and any parameter not listed here, is a 400 naming it in `errors`.',
+  })
+  @ApiOkResponse({ type: OrderListResponseDto })
+  async list(@Query() query: ListOrdersQueryDto, @Req() req: Request): Promise<OrderListResponseDto> {
+    const page = await this.orders.list(listQueryOf(query), viewerOf(req));
+    return { items: page.items.map(toOrderSummary), nextCursor: page.nextCursor };
   }
 
   @Get(':orderId')

@@ -7,13 +7,15 @@ import { appConfig } from '../../config/app.config.js';
 import { newEnvelope } from '../../contracts/envelope.js';
 import { CustomerRepository } from '../../order-store/customer.repository.js';
 import { IdempotencyKeyRepository } from '../../order-store/idempotency-key.repository.js';
-import { OrderRepository } from '../../order-store/order.repository.js';
+import { OrderRepository, type OrderSummary } from '../../order-store/order.repository.js';
 import type { Customer, HistoryEntry, Order, OrderItem } from '../../order-store/order.rows.js';
 import { mayView, type Viewer } from '../../platform/auth/access-token.js';
 import { leanTransaction, type LeanTransaction } from '../../platform/database/lean-transaction.js';
 import { SqlBatch } from '../../platform/database/sql-batch.js';
 import { OutboxService } from '../../platform/messaging/outbox.service.js';
 import type { CreateOrderRequestDto } from './dto/create-order.request.dto.js';
+import { encodeCursor } from './order-list.cursor.js';
+import type { OrderListQuery } from './order-list.query.js';
 import { OrdersException, OrdersErrorCode } from './orders.exception.js';
 
 export interface AcceptedOrder {
@@ -53,6 +55,12 @@ export interface OrderView {
   customer: Customer;
   items: OrderItem[];
   history: HistoryEntry[];
+}
+
+/** One page of a listing, and the cursor of the next one (null on the last page). */
+export interface OrderPage {
+  items: OrderSummary[];
+  nextCursor: string | null;
 }
 
 /** A client's Idempotency-Key and the hash of the request body it came with. */
@@ -174,6 +182,24 @@ export class OrdersService {
     if (!order) return null;
     const [customer, items, history] = await Promise.all([this.customers.get(order.customerId), this.orders.findItems(orderId), this.orders.findHistory(orderId)]);
     return { order, customer, items, history };
+  }
+  /**
+   * One page of the orders `viewer` may see (its own; every client's with `orders.admin`), newest first.
+   * One row more than the page tells whether another page follows.
+   */
+  async list(query: OrderListQuery, viewer: Viewer): Promise<OrderPage> {
+    const rows = await this.orders.list({
+      owner: viewer.admin ? null : viewer.owner,
+      statuses: query.statuses,
+      createdFrom: query.createdFrom,
+      createdTo: query.createdTo,
+      customerEmail: query.customerEmail,
+      beforeId: query.beforeId,
+      limit: query.limit + 1,
+    });
+    const items = rows.slice(0, query.limit);
+    const more = rows.length > query.limit;
+    return { items, nextCursor: more ? encodeCursor(items[items.length - 1].id, query.filterKey) : null };
   }
 }
 

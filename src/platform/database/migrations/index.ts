@@ -7,6 +7,7 @@ import { SagaFaultPaths1765000000000 } from './1765000000000-saga-fault-paths.js
 import { OutboxShardLeases1765000100000 } from './1765000100000-outbox-shard-leases.js';
 import { OutboxTraceContext1765100000000 } from './1765100000000-outbox-trace-context.js';
 import { OrderOwnership1765200000000 } from './1765200000000-order-ownership.js';
+import { OrderListing1765300000000 } from './1765300000000-order-listing.js';
 import { OrderCancelRequest1765310000000 } from './1765310000000-order-cancel-request.js';
 import { OrderEvents1765320000000 } from './1765320000000-order-events.js';
 
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   OutboxShardLeases1765000100000,
   OutboxTraceContext1765100000000,
   OrderOwnership1765200000000,
+  OrderListing1765300000000,
   OrderCancelRequest1765310000000,
   OrderEvents1765320000000,
 ];
