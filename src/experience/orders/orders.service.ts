@@ -183,6 +183,7 @@ export class OrdersService {
     const [customer, items, history] = await Promise.all([this.customers.get(order.customerId), this.orders.findItems(orderId), this.orders.findHistory(orderId)]);
     return { order, customer, items, history };
   }
+
   /**
    * One page of the orders `viewer` may see (its own; every client's with `orders.admin`), newest first.
    * One row more than the page tells whether another page follows.
