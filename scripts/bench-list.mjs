@@ -20,9 +20,9 @@
 // (mariadb://root@127.0.0.1:3306/order_flow: the service's database), BENCH_RATE (100), BENCH_SECONDS
 // (60), BENCH_SEED_ORDERS (100000), BENCH_CONNECTIONS (16 kept-alive connections opened first).
 import os from 'node:os';
-import mysql from 'mysql2/promise';
 import { v7 } from 'uuid';
 import { createHttpClient, offer, problemTitle } from './lib/load.mjs';
+import { connectDatabase } from './lib/database.mjs';
 import { issueTestToken } from './oidc-provider.mjs';
 
 const url = process.env.BENCH_URL ?? 'http://localhost:3000';
@@ -71,13 +71,7 @@ const pick = (choices) => {
 };
 const emailOf = (clientId, n) => `customer${n}@${clientId}.bench.example`;
 
-const db = await mysql.createConnection({
-  host: dbUrl.hostname,
-  port: Number(dbUrl.port || 3306),
-  user: decodeURIComponent(dbUrl.username || 'root'),
-  password: decodeURIComponent(dbUrl.password),
-  database: dbUrl.pathname.slice(1),
-});
+const db = await connectDatabase(dbUrl);
 
 /** The benchmark's customers (1,000 per owner, keyed by email as the intake does); their ids by owner. */
 async function seedCustomers() {

@@ -15,8 +15,8 @@
 // (BENCH_URL/metrics), DATABASE_URL (read for open orders; skipped when unreachable), AUTH_ISSUER_URL
 // (the local provider by default; a token is fetched with the demo client, which sees every order).
 import http from 'node:http';
-import mysql from 'mysql2/promise';
 import { createHttpClient, ensureBenchProducts, offer, orderBody } from './lib/load.mjs';
+import { connectDatabase } from './lib/database.mjs';
 import { issueTestToken } from './oidc-provider.mjs';
 
 const url = process.env.BENCH_URL ?? 'http://localhost:3000';
@@ -97,13 +97,7 @@ function openStream(orderId) {
 
 let db = null;
 try {
-  db = await mysql.createConnection({
-    host: dbUrl.hostname,
-    port: Number(dbUrl.port || 3306),
-    user: decodeURIComponent(dbUrl.username || 'root'),
-    password: decodeURIComponent(dbUrl.password),
-    database: dbUrl.pathname.slice(1),
-  });
+  db = await connectDatabase(dbUrl);
 } catch (err) {
   console.log(`database not readable (${err.message}): every order is created`);
 }

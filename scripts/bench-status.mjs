@@ -14,8 +14,8 @@
 // The service limits each client to RATE_LIMIT_PER_MINUTE (6000 by default): start it with
 // RATE_LIMIT_PER_MINUTE=1000000 or the run measures 429s. The database's counters are global: other
 // clients of the same server count too, so run it on a quiet machine.
-import mysql from 'mysql2/promise';
 import { createHttpClient, ensureBenchProducts, offer, orderBody, problemTitle } from './lib/load.mjs';
+import { connectDatabase } from './lib/database.mjs';
 import { issueTestToken } from './oidc-provider.mjs';
 
 const url = process.env.BENCH_URL ?? 'http://localhost:3000';
@@ -31,13 +31,7 @@ const CREATE_RATE = 200;
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const ms = (v) => `${v.toFixed(1)} ms`;
 
-const db = await mysql.createConnection({
-  host: dbUrl.hostname,
-  port: Number(dbUrl.port || 3306),
-  user: decodeURIComponent(dbUrl.username || 'root'),
-  password: decodeURIComponent(dbUrl.password),
-  database: dbUrl.pathname.slice(1),
-});
+const db = await connectDatabase(dbUrl);
 const token = await issueTestToken({ issuer: process.env.AUTH_ISSUER_URL ?? 'http://127.0.0.1:4000' });
 const headers = { authorization: `Bearer ${token}` };
 const client = createHttpClient({ maxSockets: connections, timeoutMs: 10000 });

@@ -18,8 +18,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
-import mysql from 'mysql2/promise';
 import { BENCH_PRODUCTS, createHttpClient, ensureBenchProducts, offer as offerOpenLoop, orderBody, problemTitle } from './lib/load.mjs';
+import { connectDatabase } from './lib/database.mjs';
 import { issueTestToken } from './oidc-provider.mjs';
 
 const url = process.env.BENCH_URL ?? 'http://localhost:3000';
@@ -47,13 +47,7 @@ const TICK_MS = 10;
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const ms = (v) => `${v.toFixed(1)} ms`;
 
-const db = await mysql.createConnection({
-  host: dbUrl.hostname,
-  port: Number(dbUrl.port || 3306),
-  user: decodeURIComponent(dbUrl.username || 'root'),
-  password: decodeURIComponent(dbUrl.password),
-  database: dbUrl.pathname.slice(1),
-});
+const db = await connectDatabase(dbUrl);
 // Products of the benchmark's own with ample stock, so stock never limits the run.
 await ensureBenchProducts(db);
 
