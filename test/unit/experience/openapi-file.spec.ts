@@ -92,7 +92,7 @@ describe('openapi/openapi.yaml', () => {
         expect({ op, statuses }).toEqual({ op, statuses: expect.arrayContaining(['429', '500']) });
         if (op.startsWith('POST')) expect({ op, statuses }).toEqual({ op, statuses: expect.arrayContaining(['400', '413', '415']) });
       }
-      expect(secured.length).toBe(12);
+      expect(secured.length).toBe(13);
       for (const [op, operation] of operationsOf(doc)) {
         const described = Object.values(operation.responses).map((r: any) => r.description as string);
         expect({ op, issuerTwice: described.filter((d) => d.split('token issuer').length > 2) }).toEqual({ op, issuerTwice: [] });
