@@ -346,7 +346,7 @@ function pageStatement(f: OrderListFilter): { sql: string; params: unknown[] } {
 /** The index that holds a listing's orders in id order with the fewest others (migration 1765300000000). */
 function indexFor(f: OrderListFilter): string {
   if (f.customerEmail !== undefined) return 'ix_orders_customer';
-  if (f.statuses.length) return f.owner !== null ? 'ix_orders_client_status' : 'ix_orders_status_id';
+  if (f.statuses.length) return 'ix_orders_status';
   return f.owner !== null ? 'ix_orders_client' : 'PRIMARY';
 }
 
