@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Address, OrderLine } from '../contracts/messages.js';
-import { CANCELLABLE_STATUSES, type OrderStatus } from '../contracts/order-status.js';
+import { CANCELLABLE_STATUSES, ORDER_STATUSES, type OrderStatus } from '../contracts/order-status.js';
 import { affectedRows, expectRows, keyTable, placeholders, type SqlBatch } from '../platform/database/sql-batch.js';
 import { statusEvent } from './order-event.repository.js';
 import { patchKeys, patchSet, type OrderChange } from './order-patch.js';
@@ -319,8 +319,11 @@ const LIST_COLUMNS = 'o.id, o.status, o.status_reason, o.total, o.currency, o.cr
  * scan over all of them would sort every matching order before taking the page.
  */
 export function listStatement(f: OrderListFilter): { sql: string; params: unknown[] } {
-  if (f.statuses.length < 2 || f.customerEmail !== undefined) return pageStatement(f);
-  const parts = f.statuses.map((status) => pageStatement({ ...f, statuses: [status] }));
+  // A client's orders in any status are its orders in each status, merged: there is no index led by
+  // the client (migration 1765200000000 says why).
+  const statuses = f.owner !== null && !f.statuses.length && f.customerEmail === undefined ? ORDER_STATUSES : f.statuses;
+  if (statuses.length < 2 || f.customerEmail !== undefined) return pageStatement(f);
+  const parts = statuses.map((status) => pageStatement({ ...f, statuses: [status] }));
   return {
     sql: `SELECT * FROM (${parts.map((p) => `(${p.sql})`).join(' UNION ALL ')}) AS page ORDER BY id DESC LIMIT ?`,
     params: [...parts.flatMap((p) => p.params), f.limit],
@@ -346,8 +349,7 @@ function pageStatement(f: OrderListFilter): { sql: string; params: unknown[] } {
 /** The index that holds a listing's orders in id order with the fewest others (migration 1765300000000). */
 function indexFor(f: OrderListFilter): string {
   if (f.customerEmail !== undefined) return 'ix_orders_customer';
-  if (f.statuses.length) return 'ix_orders_status';
-  return f.owner !== null ? 'ix_orders_client' : 'PRIMARY';
+  return f.statuses.length ? 'ix_orders_status' : 'PRIMARY';
 }
 
 /**

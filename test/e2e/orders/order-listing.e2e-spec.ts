@@ -2,6 +2,7 @@ import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { v7 } from 'uuid';
 import { issueTestToken } from '../../../scripts/oidc-provider.mjs';
+import { ORDER_STATUSES } from '../../../src/contracts/order-status.js';
 import { listStatement, type OrderListFilter } from '../../../src/order-store/order.repository.js';
 import { startTestApp, validOrderBody, type TestApp } from '../../support/test-app.js';
 
@@ -240,10 +241,12 @@ describe('GET /api/orders (real OpenID provider and MariaDB)', () => {
 
   describe('query plans (EXPLAIN): each listing is a range or lookup on the index made for it, never a table scan', () => {
     const day = (d: number) => new Date(Date.UTC(2021, 2, d));
+    const EVERY_STATUS = ORDER_STATUSES.map(() => 'ix_orders_status');
     const cases: Array<[string, Partial<OrderListFilter>, string[]]> = [
-      ['a client, newest first', { owner: PARTNER }, ['ix_orders_client']],
-      ['a client, after a cursor', { owner: PARTNER, beforeId: v7() }, ['ix_orders_client']],
-      ['a client, a date range', { owner: PARTNER, createdFrom: day(2), createdTo: day(9) }, ['ix_orders_client']],
+      // A client's orders in any status: one scan of the status index per status, merged.
+      ['a client, newest first', { owner: PARTNER }, EVERY_STATUS],
+      ['a client, after a cursor', { owner: PARTNER, beforeId: v7() }, EVERY_STATUS],
+      ['a client, a date range', { owner: PARTNER, createdFrom: day(2), createdTo: day(9) }, EVERY_STATUS],
       ['a client, one status', { owner: PARTNER, statuses: ['SHIPPED'] }, ['ix_orders_status']],
       ['a client, two statuses (merged)', { owner: PARTNER, statuses: ['SHIPPED', 'CANCELLED'] }, ['ix_orders_status', 'ix_orders_status']],
       ['a client, an email', { owner: PARTNER, customerEmail: 'alice.seed@example.com' }, ['ix_customers_client_email', 'ix_orders_customer']],

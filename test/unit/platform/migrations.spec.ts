@@ -15,7 +15,7 @@ const EXECUTED_SQL: Record<string, { statements: number; sha256: string }> = {
   SagaFaultPaths1765000000000: { statements: 6, sha256: 'b5d530894c74e5a3b965ab4492a1faf942f78e48a1fdaf384c9e088c67cc3045' },
   OutboxShardLeases1765000100000: { statements: 2, sha256: 'a2ae368818aff1aa10099b0faf8606091a0da1d63e6f78d60ad61b43798a2597' },
   OutboxTraceContext1765100000000: { statements: 2, sha256: '7e1efef49bb7fb5deda37f8e8bfbcc63b75983714222d7d2e4f6c7492fe73117' },
-  OrderOwnership1765200000000: { statements: 4, sha256: '781c74f512b5ad684ff4ea5fbafacf4c0bc726025766cea6989d3c94cc8111db' },
+  OrderOwnership1765200000000: { statements: 4, sha256: '768b783f541e357a3fded04a407c9d1fa421b4c3f19e351d2d416a0031baafa8' },
   OrderListing1765300000000: { statements: 4, sha256: 'd4f1330e0f20fe2228907c38d047d653fb427374ea1526f91137e4adf20ed5f9' },
   OrderCancelRequest1765310000000: { statements: 2, sha256: '54962942aac248a9c7d4a55bde3cde2c047e6834c3a3888c0debafb0eca1fb3c' },
   OrderEvents1765320000000: { statements: 3, sha256: '4d6191b60b05acc11263c9890a23894ea1d97c484b4a90855db2a810220804fc' },

@@ -12,7 +12,8 @@ import { sqlMigration } from './migration.helpers.js';
  *   every update of an order; this one moves only when the status does. A `(client_id, status, id)`
  *   index would find one client's orders in a status more directly, but it too moves at every status
  *   change: measured, the saga's writes and the intake's p95 paid for it (docs/benchmarks.md).
- * - `ix_orders_client (client_id, id)` (migration 1765200000000): a client's orders.
+ * - A client's orders in any status: one scan of this index per status, merged (there is no index led
+ *   by `client_id`: migration 1765200000000).
  * - `ix_orders_customer` becomes `(customer_id, id)` (was `(customer_id, created_at)`, read by nothing):
  *   a customer's orders, newest first.
  * - `ix_customers_client_email (client_id, email)`: a client's customers with an email (the column's
