@@ -15,7 +15,7 @@ const LOG_FLUSH_TIMEOUT_MS = 2000;
  * process without an `exit` event: the lines still in the buffer, or in a write the thread pool has
  * not run yet, were lost (the consumer groups' "stopped" lines, now and then).
  */
-let stdoutLog: (DestinationStream & { flush(cb?: (err?: Error) => void): void }) | null = null;
+let stdoutLog: (DestinationStream & { flush(cb?: (err?: Error) => void): void; flushSync(): void }) | null = null;
 
 /** Writes out the spans and log lines in hand when the application stops. */
 @Injectable()
@@ -33,6 +33,13 @@ class ShutdownFlush implements OnApplicationShutdown {
         resolve();
       }
     });
+    // Whatever is still buffered (a line written while that flush ran, or one it timed out on) goes
+    // out synchronously: the process is about to be killed by its own signal.
+    try {
+      log.flushSync();
+    } catch {
+      // a write in flight, or stdout closed: nothing more can be done
+    }
   }
 }
 
