@@ -19,23 +19,8 @@ import { decideFor, endedAttempt, STEP_COMMAND, type SagaAction, type SagaEvent,
 import { SagaStepRepository, type StepRecord, type StepWrite } from './saga-step.repository.js';
 import { assertUnreachable } from '../../common/assert-unreachable.js';
 
-export type SagaMessage = TypedEnvelope<
-  | 'OrderCreated'
-  | 'OrderCancellationRequested'
-  | 'OrderValidated'
-  | 'StockReservationConfirmed'
-  | 'StockReservationRejected'
-  | 'StockReleaseConfirmed'
-  | 'PaymentCharged'
-  | 'PaymentRejected'
-  | 'PaymentRefunded'
-  | 'ShipmentCreated'
-  | 'ShipmentRejected'
-  | 'ShipmentCancelled'
-  | 'ShipmentStatusChanged'
-  | 'ShipmentRequested'
-  | 'CancelShipment'
->;
+/** Every message the saga reads: the ones `interpret` handles itself, and shipping's. */
+export type SagaMessage = TypedEnvelope<InterpretedFirst | ShippingMessageType>;
 
 /** An event and the order columns it brings along (prices, payment id, shipment details). */
 interface Interpreted {
@@ -483,6 +468,9 @@ function interpretShipping(m: Exclude<SagaMessage, { eventType: InterpretedFirst
       return assertUnreachable(m);
   }
 }
+
+/** The shipping messages the saga reads (`interpretShipping`). */
+type ShippingMessageType = 'ShipmentCreated' | 'ShipmentRejected' | 'ShipmentCancelled' | 'ShipmentStatusChanged' | 'ShipmentRequested' | 'CancelShipment';
 
 /** The message types `interpret` handles itself; the rest are shipping's. */
 type InterpretedFirst =
