@@ -3,7 +3,6 @@ import { DataSource } from 'typeorm';
 import type { Address, OrderLine } from '../contracts/messages.js';
 import { CANCELLABLE_STATUSES, ORDER_STATUSES, type OrderStatus } from '../contracts/order-status.js';
 import { affectedRows, expectRows, keyTable, placeholders, type SqlBatch } from '../platform/database/sql-batch.js';
-import { statusEvent } from './order-event.repository.js';
 import { patchKeys, patchSet, type OrderChange } from './order-patch.js';
 import {
   toHistoryEntry,
@@ -98,7 +97,7 @@ export interface LockedOrders {
 export class OrderRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Adds the new order, its lines, its first history row and its first event (RECEIVED, seq 1 = version 1) to `batch`. */
+  /** Adds the new order, its lines and its first history row, which is its first status event (RECEIVED, seq 1 = version 1), to `batch`. */
   stageReceived(batch: SqlBatch, o: ReceivedOrder): void {
     const a = o.shippingAddress;
     batch.add(
@@ -110,8 +109,7 @@ export class OrderRepository {
       'INSERT INTO order_items (order_id, line_no, product_id, quantity)',
       o.items.map((item, i) => [o.id, i + 1, item.productId, item.quantity]),
     );
-    batch.add(`INSERT INTO order_status_history (order_id, from_status, to_status, occurred_at) VALUES (?, NULL, 'RECEIVED', ?)`, [o.id, o.at]);
-    batch.addRows('INSERT INTO order_events (order_id, seq, kind, data, occurred_at)', [statusEvent(o.id, 1, 'RECEIVED', null, o.at)]);
+    batch.add(`INSERT INTO order_status_history (order_id, seq, from_status, to_status, occurred_at) VALUES (?, 1, NULL, 'RECEIVED', ?)`, [o.id, o.at]);
   }
 
   /**
@@ -176,10 +174,10 @@ export class OrderRepository {
     };
   }
 
-  /** Adds one INSERT of history rows to `batch`. */
+  /** Adds one INSERT of history rows (the orders' status events) to `batch`. */
   stageHistory(batch: SqlBatch, rows: HistoryValues[]): void {
     if (!rows.length) return;
-    batch.addRows('INSERT INTO order_status_history (order_id, from_status, to_status, reason, occurred_at)', rows);
+    batch.addRows('INSERT INTO order_status_history (order_id, seq, from_status, to_status, reason, occurred_at)', rows);
   }
 
   /**

@@ -142,8 +142,11 @@ export function toHistoryEntry(r: HistoryEntryRow): HistoryEntry {
   return { fromStatus: r.from_status, toStatus: r.to_status, reason: r.reason, occurredAt: new Date(r.occurred_at) };
 }
 
-/** A history row to insert: order_id, from_status, to_status, reason, occurred_at. */
-export type HistoryValues = [orderId: string, from: OrderStatus, to: OrderStatus, reason: FailureReason | null, at: Date];
+/**
+ * A history row to insert: order_id, seq (the order's version after the change, which makes the row
+ * the order's status event too: see OrderEventRepository), from_status, to_status, reason, occurred_at.
+ */
+export type HistoryValues = [orderId: string, seq: number, from: OrderStatus, to: OrderStatus, reason: FailureReason | null, at: Date];
 
 export interface CustomerRow {
   id: string;

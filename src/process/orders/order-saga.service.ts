@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { sagaConfig } from '../../config/saga.config.js';
 import { newEnvelope, type Envelope } from '../../contracts/envelope.js';
 import { TERMINAL_STATUSES, type FailureReason, type OrderStatus } from '../../contracts/order-status.js';
-import { fulfillmentEvent, OrderEventRepository, statusEvent, type OrderEventValues } from '../../order-store/order-event.repository.js';
+import { fulfillmentEvent, OrderEventRepository, type OrderEventValues } from '../../order-store/order-event.repository.js';
 import { isFinalShipmentStatus, mergePatches, type OrderChange, type OrderPatch } from '../../order-store/order-patch.js';
 import { OrderReadCache } from '../../order-store/order-read-cache.js';
 import { OrderRepository } from '../../order-store/order.repository.js';
@@ -151,10 +151,11 @@ export class OrderSagaService {
   }
 
   /**
-   * Everything staged, in one round trip: unit prices, order changes, history, events, step rows and
-   * outbox. Writes of the same kind for many orders go as one statement each (the database's cost is
-   * mostly per statement, not per row): one UPDATE per kind of order change, one upsert of the steps that
-   * remain, one DELETE per step kind that ended, one INSERT of history, of events and of outbox rows.
+   * Everything staged, in one round trip: unit prices, order changes, history (the status events),
+   * shipment events, step rows and outbox. Writes of the same kind for many orders go as one statement
+   * each (the database's cost is mostly per statement, not per row): one UPDATE per kind of order change,
+   * one upsert of the steps that remain, one DELETE per step kind that ended, one INSERT of history, of
+   * shipment events and of outbox rows.
    */
   private async write(tx: EntityManager, writes: StagedWrites): Promise<void> {
     const batch = new SqlBatch();
@@ -291,7 +292,7 @@ interface OrderState {
 class StagedWrites {
   readonly messages: Envelope[] = [];
   readonly history: HistoryValues[] = [];
-  /** The rows of the orders' event logs (docs/order-events.md), each at the order's next version. */
+  /** The shipment events of the orders' event logs (docs/order-events.md), each at the order's next version; status events are the history rows. */
   readonly events: OrderEventValues[] = [];
   /** order line id, unit price */
   readonly prices: Array<[itemId: string, unitPrice: number]> = [];
@@ -304,11 +305,11 @@ class StagedWrites {
 
   transition(state: OrderState, from: OrderStatus, to: OrderStatus, reason: FailureReason | undefined, patch: OrderPatch = {}): void {
     const orderId = state.order.id;
-    this.history.push([orderId, from, to, reason ?? null, this.now]);
+    // The history row is the order's status event (OrderEventRepository): it takes the next seq.
+    this.history.push([orderId, this.nextSeq(state), from, to, reason ?? null, this.now]);
     const change = this.change(orderId);
     change.move = { from: change.move?.from ?? from, to, reason: reason ?? null };
     change.patch = mergePatches(change.patch, patch);
-    this.events.push(statusEvent(orderId, this.nextSeq(state), to, reason ?? null, this.now));
     // The shipment created (SHIPPED) comes with its carrier, tracking number and estimated delivery.
     if (patch.shipmentId) this.fulfillment(state, patch);
   }

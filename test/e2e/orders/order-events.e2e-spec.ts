@@ -15,14 +15,20 @@ const FAST = {
 };
 const MISSING = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 
-/** Order `orderId`'s event log as the database holds it. */
+/**
+ * Order `orderId`'s event log as the database holds it: its status events are its history rows with a
+ * seq, its shipment events (and status events an older build wrote) are order_events rows.
+ */
 async function logOf(t: TestApp, orderId: string): Promise<Array<{ seq: number; kind: string; data: any }>> {
-  const rows = await t.dataSource.query('SELECT seq, kind, data FROM order_events WHERE order_id = ? ORDER BY seq', [orderId]);
-  return rows.map((r: { seq: number; kind: string; data: string | object }) => ({
+  const history = await t.dataSource.query('SELECT seq, to_status, reason, occurred_at FROM order_status_history WHERE order_id = ? AND seq IS NOT NULL', [orderId]);
+  const events = await t.dataSource.query('SELECT seq, kind, data FROM order_events WHERE order_id = ?', [orderId]);
+  const statusRows = history.map((r: { seq: number; to_status: string; reason: string | null; occurred_at: Date }) => ({
     seq: Number(r.seq),
-    kind: r.kind,
-    data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data,
+    kind: 'status',
+    data: { orderId, status: r.to_status, ...(r.reason ? { reason: r.reason } : {}), at: new Date(r.occurred_at).toISOString() },
   }));
+  const eventRows = events.map((r: { seq: number; kind: string; data: string }) => ({ seq: Number(r.seq), kind: r.kind, data: JSON.parse(r.data) }));
+  return [...statusRows, ...eventRows].sort((a, b) => a.seq - b.seq);
 }
 
 const ended = (s: SseStream) => eventually(() => s.ended, Boolean, { what: 'the stream to end', timeoutMs: 30000 });
@@ -157,6 +163,23 @@ describe('order event stream (server-sent events)', () => {
     });
     expect(statuses(stream.events)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED', 'PAYMENT_COMPLETED', 'SHIPPING_REQUESTED', 'SHIPPED']);
     expect(stream.events.map((e) => Number(e.id))).toEqual((await logOf(t, orderId)).map((e) => e.seq));
+  });
+
+  it('streams an order whose first status events an older build wrote to order_events, then the later ones from its history, as one dense log', async () => {
+    const orderId = await waitingOrder();
+    // As written before migration 1765400000000: RECEIVED in order_events, its history row without a seq.
+    const [{ occurred_at: at }] = await t.dataSource.query('SELECT occurred_at FROM order_status_history WHERE order_id = ?', [orderId]);
+    await t.dataSource.query('UPDATE order_status_history SET seq = NULL WHERE order_id = ?', [orderId]);
+    const received = { orderId, status: 'RECEIVED', at: new Date(at).toISOString() };
+    await t.dataSource.query(`INSERT INTO order_events (order_id, seq, kind, data, occurred_at) VALUES (?, 1, 'status', ?, ?)`, [orderId, JSON.stringify(received), at]);
+
+    const stream = await open(t, orderId, { 'Last-Event-ID': '0' });
+    await eventually(() => stream.events.length, (n) => n >= 1, { what: 'the first event' });
+    expect(await t.dataSource.transaction((tx) => t.app.get(OrderSagaService).redrive(tx, orderId, 0))).toBe(true);
+    await ended(stream);
+    expect(stream.events[0]).toEqual({ id: '1', event: 'status', data: received });
+    expect(statuses(stream.events)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED', 'PAYMENT_COMPLETED', 'SHIPPING_REQUESTED', 'SHIPPED']);
+    expect(stream.events.map((e) => Number(e.id))).toEqual(stream.events.map((_, i) => i + 1));
   });
 
   it('404 for an unknown order and for another client’s order, 400 for a bad id or Last-Event-ID, all before any stream', async () => {

@@ -10,6 +10,7 @@ import { OrderOwnership1765200000000 } from './1765200000000-order-ownership.js'
 import { OrderListing1765300000000 } from './1765300000000-order-listing.js';
 import { OrderCancelRequest1765310000000 } from './1765310000000-order-cancel-request.js';
 import { OrderEvents1765320000000 } from './1765320000000-order-events.js';
+import { StatusEventsInHistory1765400000000 } from './1765400000000-status-events-in-history.js';
 
 /** Migrations in the order they run. Listed explicitly: ESM has no reliable glob loading. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   OrderListing1765300000000,
   OrderCancelRequest1765310000000,
   OrderEvents1765320000000,
+  StatusEventsInHistory1765400000000,
 ];
