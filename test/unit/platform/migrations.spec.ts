@@ -19,6 +19,7 @@ const EXECUTED_SQL: Record<string, { statements: number; sha256: string }> = {
   OrderListing1765300000000: { statements: 4, sha256: 'd4f1330e0f20fe2228907c38d047d653fb427374ea1526f91137e4adf20ed5f9' },
   OrderCancelRequest1765310000000: { statements: 2, sha256: '54962942aac248a9c7d4a55bde3cde2c047e6834c3a3888c0debafb0eca1fb3c' },
   OrderEvents1765320000000: { statements: 3, sha256: '4d6191b60b05acc11263c9890a23894ea1d97c484b4a90855db2a810220804fc' },
+  StatusEventsInHistory1765400000000: { statements: 2, sha256: '3b16e10c5fdb7e4a62841d8e9098f3a6e5a91163f87ec8073281e93bd19dbdf9' },
 };
 
 /** The statements a migration runs up, then down, as a query runner would receive them. */
