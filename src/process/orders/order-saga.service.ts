@@ -292,7 +292,10 @@ interface OrderState {
 class StagedWrites {
   readonly messages: Envelope[] = [];
   readonly history: HistoryValues[] = [];
-  /** The shipment events of the orders' event logs (docs/order-events.md), each at the order's next version; status events are the history rows. */
+  /**
+   * The shipment events of the orders' event logs (docs/order-events.md), each at the order's next
+   * version; their status events are the history rows.
+   */
   readonly events: OrderEventValues[] = [];
   /** order line id, unit price */
   readonly prices: Array<[itemId: string, unitPrice: number]> = [];
