@@ -41,7 +41,10 @@ const shipment = (events: SseEvent[]) => events.filter((e) => e.event === 'fulfi
  */
 describe('order event stream (server-sent events)', () => {
   let t: TestApp;
-  /** A second replica: the API only (no saga), no safety poll within a test, a fast heartbeat, one stream at most. */
+  /**
+   * A second replica: the API only (no saga), no safety poll within a test, a fast heartbeat, one stream
+   * at most, its change notifier stopped half a second after its last stream closed.
+   */
   let replica: TestApp;
   let replicaClosed = false;
   const streams: SseStream[] = [];
@@ -69,7 +72,11 @@ describe('order event stream (server-sent events)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ env: { ...FAST, SSE_POLL_MS: '1000', SSE_HEARTBEAT_MS: '15000' } });
-    replica = await startTestApp({ layers: ['experience'], groups: [], env: { ...FAST, SSE_POLL_MS: '600000', SSE_HEARTBEAT_MS: '100', SSE_MAX_STREAMS: '1' } });
+    replica = await startTestApp({
+      layers: ['experience'],
+      groups: [],
+      env: { ...FAST, SSE_POLL_MS: '600000', SSE_HEARTBEAT_MS: '100', SSE_MAX_STREAMS: '1', SSE_NOTIFIER_IDLE_MS: '500' },
+    });
   });
   afterEach(() => {
     for (const stream of streams.splice(0)) stream.close();
@@ -148,8 +155,9 @@ describe('order event stream (server-sent events)', () => {
 
   it('delivers a change another replica makes (Kafka notification, no poll), and sends heartbeats meanwhile', async () => {
     const orderId = await waitingOrder();
-    await replica.app.get(OrderChangeNotifier).joined;
     const stream = await open(replica, orderId);
+    // The replica's notifier starts with its first stream; once it has joined, changes are announced.
+    await replica.app.get(OrderChangeNotifier).whenAnnouncing();
     await eventually(
       () => stream.comments.filter((c) => c === 'keep-alive').length,
       (n) => n >= 2,
@@ -163,6 +171,28 @@ describe('order event stream (server-sent events)', () => {
     });
     expect(statuses(stream.events)).toEqual(['RECEIVED', 'INVENTORY_CHECK_STARTED', 'INVENTORY_CONFIRMED', 'PAYMENT_COMPLETED', 'SHIPPING_REQUESTED', 'SHIPPED']);
     expect(stream.events.map((e) => Number(e.id))).toEqual((await logOf(t, orderId)).map((e) => e.seq));
+  });
+
+  it('runs the change notifier only while streams are open; a change made as it starts still reaches the stream', async () => {
+    const notifier = replica.app.get(OrderChangeNotifier);
+    await eventually(() => notifier.consuming, (running) => !running, { what: 'the notifier stopped after earlier streams' });
+    const orderId = await waitingOrder();
+    const stream = await open(replica, orderId);
+    expect(notifier.consuming).toBe(true);
+    // A change its new consumer will never see a message of (written here, with none): as one made before
+    // it has joined. The replica's safety poll is off; the polls while it starts must find it.
+    const [{ occurred_at: at }] = await t.dataSource.query('SELECT occurred_at FROM order_status_history WHERE order_id = ?', [orderId]);
+    await t.dataSource.query('UPDATE orders SET version = 2 WHERE id = ?', [orderId]);
+    await t.dataSource.query(`INSERT INTO order_status_history (order_id, seq, from_status, to_status, occurred_at) VALUES (?, 2, 'RECEIVED', 'INVENTORY_CHECK_STARTED', ?)`, [orderId, at]);
+    await eventually(() => statuses(stream.events), (seen) => seen.length === 2, { what: 'the change made as the notifier started' });
+    expect(stream.events.map((e) => [e.id, e.data.status])).toEqual([
+      ['1', 'RECEIVED'],
+      ['2', 'INVENTORY_CHECK_STARTED'],
+    ]);
+    await notifier.whenAnnouncing();
+    stream.close();
+    // Its last stream closed: it stops after SSE_NOTIFIER_IDLE_MS.
+    await eventually(() => notifier.consuming, (running) => !running, { what: 'the notifier to stop once no stream is open' });
   });
 
   it('streams an order whose first status events an older build wrote to order_events, then the later ones from its history, as one dense log', async () => {

@@ -43,6 +43,7 @@ export class OrderStreamsService implements OnModuleInit, OnModuleDestroy {
   private timers: NodeJS.Timeout[] = [];
   /** Orders to read again on the next follow-up ticks, with how many ticks remain. */
   private readonly followUps = new Map<string, number>();
+  private demandListener: (wanted: boolean) => void = () => undefined;
 
   constructor(
     private readonly events: OrderEventRepository,
@@ -65,6 +66,11 @@ export class OrderStreamsService implements OnModuleInit, OnModuleDestroy {
     for (const stream of this.live) stream.end();
   }
 
+  /** `listener(true)` when a stream opens while none is open, `listener(false)` when the last one closes. */
+  onDemand(listener: (wanted: boolean) => void): void {
+    this.demandListener = listener;
+  }
+
   /**
    * Starts `res` as the stream of an order the caller may see: after `lastEventId` every later event,
    * else the current status (and the shipment's, if any); then live events until the order is final.
@@ -74,6 +80,7 @@ export class OrderStreamsService implements OnModuleInit, OnModuleDestroy {
     if (this.closing || this.live.size >= this.cfg.maxStreams) throw new TooManyStreamsError();
     const stream = new OrderStream(orderId, res, lastEventId ?? 0);
     this.live.add(stream);
+    if (this.live.size === 1) this.demandListener(true);
     res.on('close', () => this.remove(stream));
     const channel = this.channel(orderId);
     channel.opening += 1;
@@ -87,7 +94,7 @@ export class OrderStreamsService implements OnModuleInit, OnModuleDestroy {
       channel.streams.add(stream);
       if (channel.notified !== seen) void this.pump(orderId);
     } catch (err) {
-      this.live.delete(stream);
+      this.forget(stream);
       throw err;
     } finally {
       channel.opening -= 1;
@@ -128,9 +135,13 @@ export class OrderStreamsService implements OnModuleInit, OnModuleDestroy {
   }
 
   private remove(stream: OrderStream): void {
-    this.live.delete(stream);
+    this.forget(stream);
     this.channels.get(stream.orderId)?.streams.delete(stream);
     this.dropIfIdle(stream.orderId);
+  }
+
+  private forget(stream: OrderStream): void {
+    if (this.live.delete(stream) && !this.live.size) this.demandListener(false);
   }
 
   private channel(orderId: string): Channel {
@@ -178,8 +189,11 @@ export class OrderStreamsService implements OnModuleInit, OnModuleDestroy {
     for (const channel of this.channels.values()) for (const stream of channel.streams) stream.heartbeat();
   }
 
-  /** The safety net for lost or early notifications: one query for the last seq of every order with streams. */
-  private async poll(): Promise<void> {
+  /**
+   * The safety net for lost or early notifications, and what keeps streams going while no notifier is
+   * joined: one query for the last seq of every order with streams; the streams behind read their logs.
+   */
+  async poll(): Promise<void> {
     if (!this.channels.size) return;
     try {
       const lastSeqs = await this.events.lastSeqs([...this.channels.keys()]);
