@@ -52,6 +52,8 @@ export class OrderChangeNotifier implements OnApplicationBootstrap, OnModuleDest
   private catchUp: NodeJS.Timeout | undefined;
   private catchUpEnd: NodeJS.Timeout | undefined;
   private announcing: Promise<void> = Promise.resolve();
+  /** Bumped by every stop: a start begun before it (still waiting for the topics) gives up. */
+  private generation = 0;
 
   constructor(
     private readonly streams: OrderStreamsService,
@@ -118,6 +120,7 @@ export class OrderChangeNotifier implements OnApplicationBootstrap, OnModuleDest
 
   private async stop(): Promise<void> {
     this.active = false;
+    this.generation += 1;
     clearTimeout(this.idleStop);
     clearTimeout(this.restart);
     clearInterval(this.catchUp);
@@ -128,8 +131,9 @@ export class OrderChangeNotifier implements OnApplicationBootstrap, OnModuleDest
   }
 
   private async start(markAnnouncing: () => void): Promise<void> {
+    const generation = this.generation;
     await this.topicAdmin.whenTopicsReady();
-    if (!this.active) return;
+    if (!this.active || generation !== this.generation) return;
     const groupId = `${this.cfg.groupPrefix}-status-streams-${newId()}`;
     const consumer = createKafka(this.cfg, 'status-streams').consumer({
       groupId,
@@ -142,6 +146,8 @@ export class OrderChangeNotifier implements OnApplicationBootstrap, OnModuleDest
     this.consumer = consumer;
     try {
       await consumer.connect();
+      // Stopped while connecting: stop's disconnect may have come before the connection.
+      if (this.consumer !== consumer) return void (await consumer.disconnect());
       consumer.on(consumer.events.GROUP_JOIN, () => this.joined(markAnnouncing));
       // kafkajs restarts the consumer itself after a crash it deems retriable.
       consumer.on(consumer.events.CRASH, ({ payload }) => payload.restart || this.startLater(consumer, markAnnouncing, `crashed: ${payload.error.message}`));
