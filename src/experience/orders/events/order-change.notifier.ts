@@ -133,7 +133,8 @@ export class OrderChangeNotifier implements OnApplicationBootstrap, OnModuleDest
   private async start(markAnnouncing: () => void): Promise<void> {
     const generation = this.generation;
     await this.topicAdmin.whenTopicsReady();
-    if (!this.active || generation !== this.generation) return;
+    // Stopped meanwhile (every stop bumps the generation, and a later start has its own).
+    if (generation !== this.generation) return;
     const groupId = `${this.cfg.groupPrefix}-status-streams-${newId()}`;
     const consumer = createKafka(this.cfg, 'status-streams').consumer({
       groupId,
