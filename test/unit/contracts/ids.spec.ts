@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { newId } from '../../../src/contracts/ids.js';
 import { envelopeSchema } from '../../../src/contracts/envelope.js';
 
@@ -16,6 +17,24 @@ describe('newId', () => {
     const ids = Array.from({ length: 20000 }, () => newId());
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
+  });
+
+  it('keeps counting up on the last millisecond when the clock steps back', () => {
+    const first = newId();
+    const now = jest.spyOn(Date, 'now').mockReturnValue(parseInt(first.replace(/-/g, '').slice(0, 12), 16) - 5000);
+    try {
+      const later = Array.from({ length: 300 }, () => newId());
+      expect(later.every((id) => id.slice(0, 13) === first.slice(0, 13))).toBe(true);
+      expect([first, ...later].sort()).toEqual([first, ...later]);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
+  it('draws fresh random bits for each id: ids of different milliseconds share no random tail', () => {
+    const tails = new Set<string>();
+    for (let i = 0; i < 1000; i++) tails.add(newId().slice(-12));
+    expect(tails.size).toBe(1000);
   });
 
   it('the envelope takes both the new ids and the version 4 ids of earlier releases', () => {
