@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { Partitioners } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { kafkaConfig, type TopicKey } from '../../config/kafka.config.js';
 import { outboxConfig } from '../../config/outbox.config.js';
 import { sagaConfig } from '../../config/saga.config.js';
 import { placeholders } from '../../platform/database/sql-batch.js';
 import type { ConsumerGroupName } from '../../platform/messaging/consumer-groups.js';
+import { KeyPartitioner } from '../../platform/messaging/key-partitioner.js';
 import { MessageProcessorService } from '../../platform/messaging/message-processor.service.js';
 import { shardOf } from '../../platform/messaging/outbox.service.js';
 import { TopicAdminService } from '../../platform/messaging/topic-admin.service.js';
@@ -61,7 +61,7 @@ const WATCH_TTL_MS = 10 * 60 * 1000;
 @Injectable()
 export class StepDeadlineGate {
   private readonly logger = new Logger(StepDeadlineGate.name);
-  private readonly partitionOf = Partitioners.DefaultPartitioner();
+  private readonly partitionOf = KeyPartitioner();
   private readonly watches = new Map<string, AnswerWatch>();
   private replyLog: ReplyPositions | null = null;
 
