@@ -44,7 +44,16 @@ export const text = z.string().min(1);
 /** An ISO 8601 date, normalised to `toISOString()`. */
 const ISO_DATE =
   /^(?:[-+]\d{2})?(?:\d{4}(?!\d{2}\b))(?:(-?)(?:(?:0[1-9]|1[0-2])(?:\1(?:[12]\d|0[1-9]|3[01]))?|W(?:[0-4]\d|5[0-2])(?:-?[1-7])?|(?:00[1-9]|0[1-9]\d|[12]\d{2}|3(?:[0-5]\d|6[1-6])))(?![T]$|[T][\d]+Z$)(?:[T\s](?:(?:(?:[01]\d|2[0-3])(?:(:?)[0-5]\d)?|24:?00)(?:[.,]\d+(?!:))?)(?:\2[0-5]\d(?:[.,]\d+)?)?(?:[Z]|(?:[+-])(?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?)?$/;
+/** `toISOString()`'s own form, which every producer of this service writes. */
+const CANONICAL_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 function toIsoDate(value: string): string | null {
+  // The usual case, checked first: the long pattern below cost 1 % of the service's event loop at
+  // 200 orders/s (every date of every consumed message). A date in this form that comes back unchanged
+  // is what the full check returns too; any other (a February 30th, say) takes the full check.
+  if (CANONICAL_DATE.test(value)) {
+    const time = Date.parse(value);
+    if (!Number.isNaN(time) && new Date(time).toISOString() === value) return value;
+  }
   if (!ISO_DATE.test(value)) return null;
   const date = new Date(/T.*[+-]\d\d$/.test(value) ? `${value}:00` : value);
   return Number.isNaN(date.getTime()) ? null : date.toISOString();

@@ -28,6 +28,17 @@ describe('payloadSchemas', () => {
     expect(payloadSchemas.OrderStatusChanged.parse({ from: null, to: 'RECEIVED', at: '2026-12-07T10:00:00+01' }).at).toBe('2026-12-07T09:00:00.000Z');
   });
 
+  it("takes dates already in toISOString()'s form as they are, and any other through the full ISO 8601 check", () => {
+    const at = (value: string) => payloadSchemas.OrderStatusChanged.safeParse({ from: null, to: 'RECEIVED', at: value });
+    expect(at('2026-12-07T10:00:00.123Z').data?.at).toBe('2026-12-07T10:00:00.123Z');
+    expect(at('2024-02-29T23:59:59.999Z').data?.at).toBe('2024-02-29T23:59:59.999Z');
+    // Same form, but not a date that exists: normalised as the full check always did, or refused.
+    expect(at('2026-02-30T00:00:00.000Z').data?.at).toBe('2026-03-02T00:00:00.000Z');
+    expect(at('2026-13-01T00:00:00.000Z').success).toBe(false);
+    expect(at('2026-12-07T24:00:00.000Z').success).toBe(false);
+    expect(at('2026-12-07T10:00:00.000z').success).toBe(false);
+  });
+
   it('knows exactly the event types it has a schema for', () => {
     expect(isEventType('OrderCreated')).toBe(true);
     expect(isEventType('toString')).toBe(false);
