@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Address, OrderLine } from '../contracts/messages.js';
 import { CANCELLABLE_STATUSES, ORDER_STATUSES, type OrderStatus } from '../contracts/order-status.js';
-import { affectedRows, expectRows, keyTable, placeholders, type SqlBatch } from '../platform/database/sql-batch.js';
+import { affectedRows, expectRows, keyTable, placeholders, type SqlBatch, type SqlValue } from '../platform/database/sql-batch.js';
 import { patchKeys, patchSet, type OrderChange } from './order-patch.js';
 import {
   toHistoryEntry,
@@ -26,7 +26,8 @@ const FIND_ORDER = `SELECT id, customer_id, client_id, status, status_reason, ve
 /** A new order as intake writes it (RECEIVED), once its customer's id is known. */
 export interface ReceivedOrder {
   id: string;
-  customerId: string;
+  /** The customer's id, or the SQL that reads it (KnownCustomer.column). */
+  customerId: string | SqlValue;
   /** The owner: the OAuth client that created it. */
   clientId: string;
   shippingAddress: Address;
@@ -100,10 +101,11 @@ export class OrderRepository {
   /** Adds the new order, its lines and its first history row, which is its first status event (RECEIVED, seq 1 = version 1), to `batch`. */
   stageReceived(batch: SqlBatch, o: ReceivedOrder): void {
     const a = o.shippingAddress;
+    const customer: SqlValue = typeof o.customerId === 'string' ? { sql: '?', params: [o.customerId] } : o.customerId;
     batch.add(
       `INSERT INTO orders (id, customer_id, client_id, status, version, currency, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, correlation_id, created_at, updated_at)
-       VALUES (?, ?, ?, 'RECEIVED', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [o.id, o.customerId, o.clientId, o.currency, a.line1, a.line2 ?? null, a.city, a.postalCode, a.country, o.correlationId, o.at, o.at],
+       VALUES (?, ${customer.sql}, ?, 'RECEIVED', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [o.id, ...customer.params, o.clientId, o.currency, a.line1, a.line2 ?? null, a.city, a.postalCode, a.country, o.correlationId, o.at, o.at],
     );
     batch.addRows(
       'INSERT INTO order_items (order_id, line_no, product_id, quantity)',
@@ -305,7 +307,9 @@ const ID_TIME_SLACK_MS = 5 * 60_000;
 
 /** The smallest UUIDv7 of millisecond `ms`: ids start with their creation time (src/contracts/ids.ts). */
 function firstIdAt(ms: number): string {
-  const hex = Math.min(Math.max(ms, 0), 2 ** 48 - 1).toString(16).padStart(12, '0');
+  const hex = Math.min(Math.max(ms, 0), 2 ** 48 - 1)
+    .toString(16)
+    .padStart(12, '0');
   return `${hex.slice(0, 8)}-${hex.slice(8)}-0000-0000-000000000000`;
 }
 

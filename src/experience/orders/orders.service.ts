@@ -5,7 +5,7 @@ import { newId } from '../../contracts/ids.js';
 import { DataSource } from 'typeorm';
 import { appConfig } from '../../config/app.config.js';
 import { newEnvelope } from '../../contracts/envelope.js';
-import { CustomerRepository } from '../../order-store/customer.repository.js';
+import { CustomerRepository, type CustomerDetails } from '../../order-store/customer.repository.js';
 import { IdempotencyKeyRepository } from '../../order-store/idempotency-key.repository.js';
 import { OrderRepository, type OrderSummary } from '../../order-store/order.repository.js';
 import type { Customer, HistoryEntry, Order, OrderItem } from '../../order-store/order.rows.js';
@@ -43,6 +43,17 @@ function isDuplicateKey(err: unknown): boolean {
   return (err as { driverError?: { code?: string } }).driverError?.code === DUPLICATE_KEY;
 }
 
+/** A NOT NULL column given NULL: in the intake, a customer id known here that the database no longer has (KnownCustomer). */
+function isNullColumn(err: unknown): boolean {
+  return (err as { driverError?: { code?: string } }).driverError?.code === 'ER_BAD_NULL_ERROR';
+}
+
+/** The customer as the request names them. */
+function customerDetails(dto: CreateOrderRequestDto): CustomerDetails {
+  const c = dto.customer;
+  return { externalId: c.id, name: c.name, email: c.email, phone: c.phone };
+}
+
 /** An accepted cancel request: when it was first asked for, and whether this request sent the message. */
 export interface CancelRequest {
   cancelRequestedAt: Date;
@@ -70,6 +81,16 @@ interface KeyedRequest {
   requestHash: string;
 }
 
+/** An order being accepted: its new id, its owner (the caller's OAuth client) and the request. */
+interface Intake {
+  orderId: string;
+  owner: string;
+  dto: CreateOrderRequestDto;
+  customer: CustomerDetails;
+  correlationId: string;
+  keyed?: KeyedRequest;
+}
+
 /**
  * Order intake (experience layer): assign the id, persist RECEIVED with its OrderCreated outbox row
  * in one transaction (docs/architecture.md §7.1), and hand off. No business rules and no calls to system modules.
@@ -92,9 +113,9 @@ export class OrdersService {
       const earlier = await this.replay(keyed);
       if (earlier) return earlier;
     }
-    const orderId = newId();
+    const intake: Intake = { orderId: newId(), owner, dto, customer: customerDetails(dto), correlationId, keyed };
     try {
-      await leanTransaction(this.dataSource, (tx) => this.write(tx, orderId, owner, dto, correlationId, keyed));
+      await this.writeOrder(intake);
     } catch (err) {
       // A concurrent request with the same key got there first: answer as it did.
       const earlier = keyed && isDuplicateKey(err) ? await this.replay(keyed) : null;
@@ -102,30 +123,63 @@ export class OrdersService {
       throw err;
     }
     this.outbox.flush();
-    return { orderId, created: true };
+    return { orderId: intake.orderId, created: true };
   }
 
   /**
-   * The order, as RECEIVED, with its OrderCreated outbox row, in two round trips: open + the
-   * Idempotency-Key and the customer (whose id the order needs), then everything else + commit.
+   * The intake's transaction: in one round trip when this process knows the customer's id, else in
+   * two. A known id the database refused as stale is forgotten, and the order written the long way.
    */
-  private async write(tx: LeanTransaction, orderId: string, owner: string, dto: CreateOrderRequestDto, correlationId: string, keyed?: KeyedRequest): Promise<void> {
+  private async writeOrder(intake: Intake): Promise<void> {
+    const { owner, customer } = intake;
+    for (const useKnown of [true, false]) {
+      try {
+        const readId = await leanTransaction(this.dataSource, (tx) => this.write(tx, intake, useKnown));
+        if (readId) this.customers.remember(owner, customer, readId);
+        return;
+      } catch (err) {
+        if (!useKnown || !isNullColumn(err)) throw err;
+        this.customers.forget(owner, customer);
+      }
+    }
+  }
+
+  /**
+   * The order, as RECEIVED, with its OrderCreated outbox row. With the customer's id known here
+   * (`useKnown`), everything + commit in one round trip; else open + the Idempotency-Key and the
+   * customer (whose id the order needs), then everything else + commit. Returns the id it read, if any.
+   */
+  private async write(tx: LeanTransaction, { orderId, owner, dto, customer: details, correlationId, keyed }: Intake, useKnown: boolean): Promise<string | undefined> {
     const at = new Date();
     const currency = dto.currency ?? this.app.defaultCurrency;
     const items = dto.items.map((i) => ({ productId: i.productId, quantity: i.quantity }));
     const first = new SqlBatch();
     // First: a concurrent request with the same key fails here and replays.
     if (keyed) this.idempotencyKeys.stageInsert(first, { ...keyed, orderId });
-    const c = dto.customer;
-    const customerIdOf = this.customers.stageUpsert(first, owner, { externalId: c.id, name: c.name, email: c.email, phone: c.phone }, at);
-    const customerId = customerIdOf(await tx.run(first));
-
-    const second = new SqlBatch();
-    this.orders.stageReceived(second, { id: orderId, customerId, clientId: owner, shippingAddress: dto.shippingAddress, items, currency, correlationId, at });
-    const customer = { id: customerId, name: c.name, email: c.email, ...(c.phone ? { phone: c.phone } : {}) };
+    const known = useKnown ? this.customers.stageUpsertKnown(first, owner, details, at) : null;
+    let readId: string | undefined;
+    let last = first;
+    if (!known) {
+      const customerIdOf = this.customers.stageUpsert(first, owner, details, at);
+      readId = customerIdOf(await tx.run(first));
+      last = new SqlBatch();
+    }
+    const customerId = known?.id ?? readId!;
+    this.orders.stageReceived(last, {
+      id: orderId,
+      customerId: known?.column ?? customerId,
+      clientId: owner,
+      shippingAddress: dto.shippingAddress,
+      items,
+      currency,
+      correlationId,
+      at,
+    });
+    const customer = { id: customerId, name: details.name, email: details.email, ...(details.phone ? { phone: details.phone } : {}) };
     const created = newEnvelope('OrderCreated', orderId, { customer, shippingAddress: { ...dto.shippingAddress }, items, currency }, { correlationId }, at);
-    this.outbox.stage(second, [created]);
-    await tx.run(second, { commit: true });
+    this.outbox.stage(last, [created]);
+    await tx.run(last, { commit: true });
+    return readId;
   }
 
   /**

@@ -79,6 +79,12 @@ export class RowCountError extends Error {
   override readonly name = 'RowCountError';
 }
 
+/** A value a statement computes in SQL (`sql`, with its own placeholders bound to `params`) where a plain one would be `?`. */
+export interface SqlValue {
+  sql: string;
+  params: unknown[];
+}
+
 /** `?,?,?`: one placeholder per value, for an `IN (…)` list. */
 export function placeholders(values: readonly unknown[]): string {
   return values.map(() => '?').join(',');

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { eventually } from '../../support/eventually.js';
@@ -77,13 +78,15 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
     );
   });
 
+  /** The customer id of an order's row, checked to be the one its OrderCreated carries. */
+  const customerOf = async (orderId: string) => {
+    const [order] = await t.dataSource.query('SELECT customer_id FROM orders WHERE id = ?', [orderId]);
+    const msg = await ordersIn.waitFor((m) => m.key === orderId, `OrderCreated for ${orderId}`);
+    expect(msg.value.payload.customer.id).toBe(order.customer_id);
+    return order.customer_id as string;
+  };
+
   it('a returning customer keeps its id, by client id or else by email, and every OrderCreated carries it', async () => {
-    const customerOf = async (orderId: string) => {
-      const [order] = await t.dataSource.query('SELECT customer_id FROM orders WHERE id = ?', [orderId]);
-      const msg = await ordersIn.waitFor((m) => m.key === orderId, `OrderCreated for ${orderId}`);
-      expect(msg.value.payload.customer.id).toBe(order.customer_id);
-      return order.customer_id as string;
-    };
     const externalId = `cust-${randomUUID()}`;
     const first = await post(validOrderBody({ customer: { id: externalId, name: 'Grace Hopper', email: 'grace@example.com' } })).expect(202);
     const again = await post(validOrderBody({ customer: { id: externalId, name: 'Grace B. Hopper', email: 'grace@navy.example' } })).expect(202);
@@ -99,6 +102,50 @@ describe('order intake (experience layer, real MariaDB and Kafka)', () => {
     expect(await customerOf((await post(validOrderBody({ customer: { name: 'Alan Turing', email: email.toUpperCase() } })).expect(202)).body.orderId)).toBe(byEmail);
     const other = await customerOf((await post(validOrderBody({ customer: { name: 'Alan Turing', email: `x${email}` } })).expect(202)).body.orderId);
     expect(new Set([id, byEmail, other]).size).toBe(3);
+  });
+
+  it("a returning customer's order is written in one round trip, a new customer's in two", async () => {
+    // Every query of the intake's transactions, as sent (createQueryRunner is how leanTransaction gets its connection).
+    const sent: Array<{ sql: string; params: unknown[] }> = [];
+    const createQueryRunner = t.dataSource.createQueryRunner.bind(t.dataSource);
+    const spy = jest.spyOn(t.dataSource, 'createQueryRunner').mockImplementation((...args) => {
+      const runner = createQueryRunner(...args);
+      const query = runner.query.bind(runner);
+      runner.query = ((sql: string, params?: unknown[], ...rest: unknown[]) => {
+        sent.push({ sql, params: params ?? [] });
+        return (query as (...a: unknown[]) => Promise<unknown>)(sql, params, ...rest);
+      }) as typeof runner.query;
+      return runner;
+    });
+    const roundTripsOf = (orderId: string) => {
+      const [write] = sent.filter((q) => q.sql.includes('INSERT INTO orders') && q.params.includes(orderId));
+      return { opensWithTheOrder: write.sql.startsWith('START TRANSACTION'), commitsWithIt: write.sql.endsWith('COMMIT') };
+    };
+    try {
+      const body = validOrderBody({ customer: { id: `cust-${randomUUID()}`, name: 'Barbara Liskov', email: 'liskov@example.com' } });
+      const first = (await post(body).expect(202)).body.orderId;
+      const again = (await post(body).expect(202)).body.orderId;
+      expect(roundTripsOf(first)).toEqual({ opensWithTheOrder: false, commitsWithIt: true });
+      expect(roundTripsOf(again)).toEqual({ opensWithTheOrder: true, commitsWithIt: true });
+      expect(await customerOf(again)).toBe(await customerOf(first));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a customer id this process knows but the database no longer has: the order is written the long way, under the customer as it is now', async () => {
+    const externalId = `cust-${randomUUID()}`;
+    const body = validOrderBody({ customer: { id: externalId, name: 'Edsger Dijkstra', email: 'ewd@example.com' } });
+    const known = await customerOf((await post(body).expect(202)).body.orderId);
+    // The row goes under the running process (say, a table emptied between tests).
+    await t.dataSource.query('DELETE FROM customers WHERE id = ?', [known]);
+    const orderId = (await post(body).expect(202)).body.orderId;
+    const now = await customerOf(orderId);
+    expect(now).not.toBe(known);
+    const [row] = await t.dataSource.query('SELECT external_id, name FROM customers WHERE id = ?', [now]);
+    expect(row).toEqual({ external_id: externalId, name: 'Edsger Dijkstra' });
+    // From then on the new id is the known one.
+    expect(await customerOf((await post(body).expect(202)).body.orderId)).toBe(now);
   });
 
   it('makes a correlation id when the client sends none, and the default currency applies', async () => {
