@@ -57,7 +57,9 @@ function toOrderEvent(orderId: string, r: OrderEventRow): OrderEvent {
     const at = new Date(r.occurred_at).toISOString();
     return { orderId, seq, kind: 'status', data: { orderId, status: r.to_status!, ...(r.reason ? { reason: r.reason } : {}), at } };
   }
-  return { orderId, seq, kind: r.kind, data: JSON.parse(r.data) } as OrderEvent;
+  // The row's own columns hold the order and the time; rows written before 2026-12-08 repeat them in the JSON.
+  const data = JSON.parse(r.data) as Record<string, unknown>;
+  return { orderId, seq, kind: r.kind, data: { orderId, ...data, at: data.at ?? new Date(r.occurred_at).toISOString() } } as OrderEvent;
 }
 
 /**
@@ -100,8 +102,10 @@ export class OrderEventRepository {
   }
 }
 
-/** The `order_events` row of a shipment change. */
+/**
+ * The `order_events` row of a shipment change. Its JSON holds only the change: the order and the time
+ * are the row's `order_id` and `occurred_at`, which the reader adds back (a third of the JSON).
+ */
 export function fulfillmentEvent(orderId: string, seq: number, change: Omit<FulfillmentEventData, 'orderId' | 'at'>, at: Date): OrderEventValues {
-  const data: FulfillmentEventData = { orderId, ...change, at: at.toISOString() };
-  return [orderId, seq, 'fulfillment', JSON.stringify(data), at];
+  return [orderId, seq, 'fulfillment', JSON.stringify(change), at];
 }

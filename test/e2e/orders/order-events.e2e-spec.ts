@@ -21,13 +21,18 @@ const MISSING = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
  */
 async function logOf(t: TestApp, orderId: string): Promise<Array<{ seq: number; kind: string; data: any }>> {
   const history = await t.dataSource.query('SELECT seq, to_status, reason, occurred_at FROM order_status_history WHERE order_id = ? AND seq IS NOT NULL', [orderId]);
-  const events = await t.dataSource.query('SELECT seq, kind, data FROM order_events WHERE order_id = ?', [orderId]);
+  const events = await t.dataSource.query('SELECT seq, kind, data, occurred_at FROM order_events WHERE order_id = ?', [orderId]);
   const statusRows = history.map((r: { seq: number; to_status: string; reason: string | null; occurred_at: Date }) => ({
     seq: Number(r.seq),
     kind: 'status',
     data: { orderId, status: r.to_status, ...(r.reason ? { reason: r.reason } : {}), at: new Date(r.occurred_at).toISOString() },
   }));
-  const eventRows = events.map((r: { seq: number; kind: string; data: string }) => ({ seq: Number(r.seq), kind: r.kind, data: JSON.parse(r.data) }));
+  // A row's JSON need not repeat the order and the time: its columns hold them.
+  const eventRows = events.map((r: { seq: number; kind: string; data: string; occurred_at: Date }) => ({
+    seq: Number(r.seq),
+    kind: r.kind,
+    data: { orderId, ...JSON.parse(r.data), at: new Date(r.occurred_at).toISOString() },
+  }));
   return [...statusRows, ...eventRows].sort((a, b) => a.seq - b.seq);
 }
 
@@ -110,6 +115,10 @@ describe('order event stream (server-sent events)', () => {
     expect(events.at(-1)).toMatchObject({ event: 'fulfillment', data: { orderId, shipmentStatus: 'DELIVERED' } });
     const created = events.find((e) => e.event === 'fulfillment' && e.data.shipmentId);
     expect(created?.data).toMatchObject({ carrier: expect.any(String), trackingNumber: expect.any(String), estimatedDelivery: expect.any(String) });
+    // Stored, a shipment event is the change alone: no order id and no time in its JSON.
+    const stored: Array<{ data: string }> = await t.dataSource.query('SELECT data FROM order_events WHERE order_id = ?', [orderId]);
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.flatMap((r) => Object.keys(JSON.parse(r.data)).filter((key) => key === 'orderId' || key === 'at'))).toEqual([]);
   });
 
   it('resumes after Last-Event-ID with exactly the events after it (0: all of them, numbered 1, 2, 3…), then closes on a final order', async () => {
@@ -175,7 +184,11 @@ describe('order event stream (server-sent events)', () => {
 
   it('runs the change notifier only while streams are open; a change made as it starts still reaches the stream', async () => {
     const notifier = replica.app.get(OrderChangeNotifier);
-    await eventually(() => notifier.consuming, (running) => !running, { what: 'the notifier stopped after earlier streams' });
+    await eventually(
+      () => notifier.consuming,
+      (running) => !running,
+      { what: 'the notifier stopped after earlier streams' },
+    );
     const orderId = await waitingOrder();
     const stream = await open(replica, orderId);
     expect(notifier.consuming).toBe(true);
@@ -183,8 +196,15 @@ describe('order event stream (server-sent events)', () => {
     // it has joined. The replica's safety poll is off; the polls while it starts must find it.
     const [{ occurred_at: at }] = await t.dataSource.query('SELECT occurred_at FROM order_status_history WHERE order_id = ?', [orderId]);
     await t.dataSource.query('UPDATE orders SET version = 2 WHERE id = ?', [orderId]);
-    await t.dataSource.query(`INSERT INTO order_status_history (order_id, seq, from_status, to_status, occurred_at) VALUES (?, 2, 'RECEIVED', 'INVENTORY_CHECK_STARTED', ?)`, [orderId, at]);
-    await eventually(() => statuses(stream.events), (seen) => seen.length === 2, { what: 'the change made as the notifier started' });
+    await t.dataSource.query(`INSERT INTO order_status_history (order_id, seq, from_status, to_status, occurred_at) VALUES (?, 2, 'RECEIVED', 'INVENTORY_CHECK_STARTED', ?)`, [
+      orderId,
+      at,
+    ]);
+    await eventually(
+      () => statuses(stream.events),
+      (seen) => seen.length === 2,
+      { what: 'the change made as the notifier started' },
+    );
     expect(stream.events.map((e) => [e.id, e.data.status])).toEqual([
       ['1', 'RECEIVED'],
       ['2', 'INVENTORY_CHECK_STARTED'],
@@ -192,7 +212,11 @@ describe('order event stream (server-sent events)', () => {
     await notifier.whenAnnouncing();
     stream.close();
     // Its last stream closed: it stops after SSE_NOTIFIER_IDLE_MS.
-    await eventually(() => notifier.consuming, (running) => !running, { what: 'the notifier to stop once no stream is open' });
+    await eventually(
+      () => notifier.consuming,
+      (running) => !running,
+      { what: 'the notifier to stop once no stream is open' },
+    );
   });
 
   it('streams an order whose first status events an older build wrote to order_events, then the later ones from its history, as one dense log', async () => {
@@ -204,7 +228,11 @@ describe('order event stream (server-sent events)', () => {
     await t.dataSource.query(`INSERT INTO order_events (order_id, seq, kind, data, occurred_at) VALUES (?, 1, 'status', ?, ?)`, [orderId, JSON.stringify(received), at]);
 
     const stream = await open(t, orderId, { 'Last-Event-ID': '0' });
-    await eventually(() => stream.events.length, (n) => n >= 1, { what: 'the first event' });
+    await eventually(
+      () => stream.events.length,
+      (n) => n >= 1,
+      { what: 'the first event' },
+    );
     expect(await t.dataSource.transaction((tx) => t.app.get(OrderSagaService).redrive(tx, orderId, 0))).toBe(true);
     await ended(stream);
     expect(stream.events[0]).toEqual({ id: '1', event: 'status', data: received });
