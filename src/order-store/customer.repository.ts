@@ -58,7 +58,7 @@ export class CustomerRepository {
    */
   stageUpsertKnown(batch: SqlBatch, clientId: string, c: CustomerDetails, at: Date): KnownCustomer | null {
     const key = customerKey(c);
-    const id = this.knownIds.get(`${clientId}\n${key}`);
+    const id = this.knownIds.get(knownIdKey(clientId, key));
     if (id === undefined) return null;
     this.stageUpsertOnly(batch, clientId, key, c, at);
     return { id, column: { sql: '(SELECT id FROM customers WHERE client_id = ? AND customer_key = ? AND id = ?)', params: [clientId, key, id] } };
@@ -66,12 +66,12 @@ export class CustomerRepository {
 
   /** Keeps a customer's id, read by `stageUpsert` in a transaction that has committed. */
   remember(clientId: string, c: CustomerDetails, id: string): void {
-    this.knownIds.set(`${clientId}\n${customerKey(c)}`, id);
+    this.knownIds.set(knownIdKey(clientId, customerKey(c)), id);
   }
 
   /** Drops a customer's id that the database refused as stale (a table emptied under a running process). */
   forget(clientId: string, c: CustomerDetails): void {
-    this.knownIds.delete(`${clientId}\n${customerKey(c)}`);
+    this.knownIds.delete(knownIdKey(clientId, customerKey(c)));
   }
 
   private stageUpsertOnly(batch: SqlBatch, clientId: string, key: string, c: CustomerDetails, at: Date): void {
@@ -92,4 +92,9 @@ export class CustomerRepository {
 /** The customer's key within its client: the client's own customer id, else the email (case-insensitive). */
 function customerKey(c: CustomerDetails): string {
   return c.externalId ? `id:${c.externalId}` : `email:${c.email.toLowerCase()}`;
+}
+
+/** A customer's entry among the known ids: its client and its key (a collision would only fail the database's check). */
+function knownIdKey(clientId: string, key: string): string {
+  return `${clientId}\n${key}`;
 }
