@@ -37,16 +37,15 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const DUPLICATE_KEY = 'ER_DUP_ENTRY';
-
-function isDuplicateKey(err: unknown): boolean {
-  return (err as { driverError?: { code?: string } }).driverError?.code === DUPLICATE_KEY;
+/** The MariaDB error code of a failed query (TypeORM's QueryFailedError wraps the driver's error). */
+function driverErrorCode(err: unknown): string | undefined {
+  return (err as { driverError?: { code?: string } }).driverError?.code;
 }
+
+const isDuplicateKey = (err: unknown): boolean => driverErrorCode(err) === 'ER_DUP_ENTRY';
 
 /** A NOT NULL column given NULL: in the intake, a customer id known here that the database no longer has (KnownCustomer). */
-function isNullColumn(err: unknown): boolean {
-  return (err as { driverError?: { code?: string } }).driverError?.code === 'ER_BAD_NULL_ERROR';
-}
+const isNullColumn = (err: unknown): boolean => driverErrorCode(err) === 'ER_BAD_NULL_ERROR';
 
 /** The customer as the request names them. */
 function customerDetails(dto: CreateOrderRequestDto): CustomerDetails {
